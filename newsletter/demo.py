@@ -1,0 +1,5 @@
+"""Demo data for `manage.py seed_demo`; must be idempotent."""
+
+
+def seed(*, stdout) -> None:
+    """Nothing yet for this app."""

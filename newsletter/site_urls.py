@@ -1,0 +1,3 @@
+"""The newsletter's own pages (digests on the web, archive, feeds, webhooks)."""
+
+urlpatterns: list = []

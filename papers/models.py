@@ -1,0 +1,157 @@
+"""Sources of papers, the papers themselves, and the topics they are tagged with."""
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Source(models.Model):
+    """A feed Paperboy fetches, with its conditional-GET state and its health."""
+
+    class Kind(models.TextChoices):
+        ARXIV_RSS = "arxiv_rss", "arXiv RSS"
+        ARXIV_API = "arxiv_api", "arXiv API (Atom)"
+        HF_DAILY = "hf_daily", "Hugging Face Daily Papers (JSON)"
+        RSS_ATOM = "rss_atom", "Any RSS/Atom feed"
+
+    class Status(models.TextChoices):
+        NEVER = "never", "Never fetched"
+        OK = "ok", "OK"
+        NOT_MODIFIED = "not_modified", "Not modified (304)"
+        EMPTY = "empty", "OK, empty feed"
+        PARTIAL = "partial", "OK, some entries rejected"
+        ERROR = "error", "Error"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=1000)
+    enabled = models.BooleanField(default=True)
+    fetch_interval = models.DurationField(help_text="How often the source is fetched, e.g. 01:00:00.")
+
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    next_fetch_at = models.DateTimeField(
+        null=True, blank=True, help_text="Not fetched before this time (interval, Retry-After, backoff)."
+    )
+    last_status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEVER)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # {"fetched": n, "new": n, "updated": n, "unchanged": n, "skipped": n, "errors": n}
+    last_counts = models.JSONField(default=dict, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Topic(models.Model):
+    """A subject readers subscribe to; papers are tagged with it at ingest."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    # One keyword or phrase per line; word forms match ("quantization" finds "quantized").
+    keywords = models.TextField(blank=True)
+    # arXiv categories (e.g. cs.CL), one per line, that count towards the topic.
+    categories = models.TextField(blank=True)
+    threshold = models.FloatField(default=1.0, help_text="Minimum score for a paper to get this topic.")
+    active = models.BooleanField(default=True)
+    display_order = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
+
+    @property
+    def category_list(self) -> list[str]:
+        return [line.strip() for line in self.categories.splitlines() if line.strip()]
+
+
+class Paper(models.Model):
+    """One paper, whatever number of sources and versions it was seen in."""
+
+    arxiv_id = models.CharField(max_length=40, null=True, blank=True, unique=True, help_text="Version-free.")
+    version = models.PositiveSmallIntegerField(null=True, blank=True)
+    doi = models.CharField(max_length=200, null=True, blank=True)
+
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True, help_text="Names, in order.")
+    categories = models.JSONField(default=list, blank=True, help_text="arXiv categories, primary first.")
+    primary_category = models.CharField(max_length=40, blank=True)
+    comment = models.TextField(blank=True)
+
+    abs_url = models.URLField(max_length=1000, blank=True)
+    pdf_url = models.URLField(max_length=1000, blank=True)
+    code_url = models.URLField(max_length=1000, blank=True)
+    project_url = models.URLField(max_length=1000, blank=True)
+    hf_url = models.URLField(max_length=1000, blank=True)
+
+    published_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    hf_upvotes = models.PositiveIntegerField(null=True, blank=True)
+    hf_comments = models.PositiveIntegerField(null=True, blank=True)
+    ai_summary = models.TextField(blank=True)
+
+    featured = models.BooleanField(default=False, help_text="Pinned by a curator: shown first.")
+    hidden = models.BooleanField(default=False, help_text="Never shown in digests or on the site.")
+    trending_score = models.FloatField(default=0.0, db_index=True)
+
+    sources = models.ManyToManyField(Source, through="PaperSighting", related_name="papers")
+    topics = models.ManyToManyField(Topic, through="PaperTopic", related_name="papers")
+
+    class Meta:
+        ordering = ["-first_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("doi"), name="paper_doi_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:120]
+
+
+class PaperSighting(models.Model):
+    """A paper seen in a source under the source's own entry id (guid)."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="sightings")
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="sightings")
+    guid = models.CharField(max_length=1000)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "guid"], name="sighting_source_guid_unique"),
+        ]
+
+
+class PaperTopic(models.Model):
+    """A paper's topic with its score; `manual` rows were set by a person and survive re-tagging."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="paper_topics")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="paper_topics")
+    score = models.FloatField(default=0.0)
+    manual = models.BooleanField(default=False)
+    # A curator removed this topic from the paper: kept so re-tagging does not bring it back.
+    excluded = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "topic"], name="papertopic_unique"),
+        ]
+        indexes = [models.Index(fields=["topic", "paper"])]

@@ -1,0 +1,74 @@
+"""Subscribers, what they chose, and the consent they gave."""
+
+import secrets
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from papers.models import Topic
+
+
+def _new_token_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        ACTIVE = "active", "Active"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        SUPPRESSED = "suppressed", "Suppressed (bounce or complaint)"
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    # Stored normalised (see subscriptions.services); unique case-insensitively.
+    email = models.EmailField(max_length=254)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
+    keywords = models.TextField(blank=True, help_text="Free-text keywords that boost matching papers.")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.DAILY)
+    delivery_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour, 0-23.")
+    # Weekly digests go out on this local weekday (0 = Monday).
+    delivery_weekday = models.PositiveSmallIntegerField(default=0)
+    timezone = models.CharField(max_length=64, default="UTC")
+    paused = models.BooleanField(default=False)
+
+    # Secret mixed into manage/unsubscribe link signatures; rotating it revokes every link.
+    token_key = models.CharField(max_length=64, default=_new_token_key)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_reason = models.CharField(max_length=200, blank=True)
+    last_confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
+        ]
+        indexes = [models.Index(fields=["status", "paused", "frequency"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class ConsentRecord(models.Model):
+    """What a person agreed to, when and from where. Read-only evidence."""
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="consents", null=True, blank=True
+    )
+    action = models.CharField(max_length=20, default="signup")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    form_version = models.CharField(max_length=40)
+    topics = models.JSONField(default=list, blank=True, help_text="Topic slugs chosen.")
+    consent_text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
