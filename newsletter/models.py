@@ -19,3 +19,90 @@ class WorkerPing(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.CharField(max_length=200, blank=True)
+
+
+class Delivery(models.Model):
+    """One digest for one subscriber on one edition date (the date in the subscriber's time zone).
+
+    State machine (the database is the source of truth; the queue is only a nudge):
+
+        planned --claim--> sending --provider accepted--> sent
+           |                  |--permanent rejection--> failed
+           |                  '--crash / lost answer----> unknown   (sweeper; never re-sent by itself)
+           '--nothing to send--> skipped
+
+    The unique (subscriber, edition_date) constraint makes planning idempotent. Only a conditional
+    UPDATE from `planned` to `sending` may start a send, so two workers can never both send one row.
+    A row in `unknown` is sent again only by a person ("send again" in admin).
+    """
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        UNKNOWN = "unknown", "Unknown (in flight during a crash)"
+
+    # SET_NULL: deleting a subscriber's data keeps anonymous delivery counts.
+    subscriber = models.ForeignKey(
+        "subscriptions.Subscriber",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    edition_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    paper_ids = models.JSONField(default=list, blank=True, help_text="Papers included, in order.")
+    subject = models.CharField(max_length=300, blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    # Counted from provider events.
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-edition_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "edition_date"], name="delivery_one_per_subscriber_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"]),
+            models.Index(fields=["edition_date", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.edition_date}, {self.status})"
+
+
+class ProviderEvent(models.Model):
+    """A tracking event from the email provider (via anymail), stored once per event id."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    esp_name = models.CharField(max_length=50)
+    event_type = models.CharField(max_length=30, db_index=True)
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    message_id = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=2000, blank=True, help_text="Clicked link, for click events.")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    reject_reason = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
