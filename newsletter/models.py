@@ -106,3 +106,19 @@ class ProviderEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
+        indexes = [
+            # The admin dashboard counts events per type and day.
+            models.Index(fields=["event_type", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esp_name} {self.event_type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Dashboard(Delivery):
+    """No data of its own: gives the admin dashboard a place (and a permission) in the admin index."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboard"
