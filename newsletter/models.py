@@ -59,6 +59,9 @@ class Delivery(models.Model):
     skip_reason = models.CharField(max_length=200, blank=True)
 
     provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # Set by the conditional UPDATE that claims a row (planned -> sending); the claimer then reads back
+    # the rows carrying its own token, so a row is only ever sent by the one worker that won it.
+    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
