@@ -107,6 +107,15 @@ class ProviderEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     reject_reason = models.CharField(max_length=50, blank=True)
 
+    class Outcome(models.TextChoices):
+        COUNTED = "counted", "Counted on the delivery"
+        SUPPRESSED = "suppressed", "Subscriber suppressed"
+        UNSUBSCRIBED = "unsubscribed", "Subscriber unsubscribed"
+        NOTED = "noted", "Noted only (e.g. a soft bounce)"
+
+    # What the event meant for us; the dashboard's bounce rate counts only bounces that suppressed.
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+
     class Meta:
         ordering = ["-occurred_at"]
         indexes = [
