@@ -1,0 +1,87 @@
+"""Digests on the web: one reader's sent digest ("view in browser") and the public archive."""
+
+from datetime import date
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from . import archive
+from .links import delivery_id_from_token
+from .models import Delivery
+
+# The digest is mail-client HTML: inline styles, remote images, and never any script or form.
+DIGEST_PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src https: data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+ARCHIVE_DAYS_PER_PAGE = 7
+ARCHIVE_PAPERS_PER_DAY = 10  # on the archive index; each day's own page lists them all
+
+
+@require_safe
+def digest_in_browser(request, token: str):
+    from .composing import render_digest
+
+    delivery_id = delivery_id_from_token(token)
+    if delivery_id is None:
+        raise Http404("No such digest")
+    delivery = (
+        Delivery.objects.select_related("subscriber")
+        .filter(pk=delivery_id, status=Delivery.Status.SENT, subscriber__isnull=False)
+        .first()
+    )
+    if delivery is None:  # never sent, or its reader erased their data
+        raise Http404("No such digest")
+    rendered = render_digest(
+        subscriber=delivery.subscriber,
+        papers=archive.papers_in_order(delivery.paper_ids),
+        edition_date=delivery.edition_date,
+        delivery_id=delivery.pk,
+    )
+    response = HttpResponse(rendered.html)
+    # The page carries the reader's own manage and unsubscribe links: keep it out of Referer
+    # headers, search engines and shared caches.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = DIGEST_PAGE_CSP
+    return response
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+@require_safe
+def archive_index(request):
+    paginator = Paginator(archive.edition_dates(until=_today()), ARCHIVE_DAYS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    editions = archive.editions_for(list(page.object_list))
+    return render(
+        request,
+        "newsletter/archive.html",
+        {"page": page, "editions": editions, "papers_per_day": ARCHIVE_PAPERS_PER_DAY},
+    )
+
+
+@require_safe
+def archive_day(request, iso_date: str):
+    try:
+        edition_date = date.fromisoformat(iso_date)
+    except ValueError:
+        raise Http404("No such date") from None
+    if edition_date > _today():
+        raise Http404("No edition yet")
+    editions = archive.editions_for([edition_date])
+    if not editions[0].papers:
+        raise Http404("No edition on this date")
+    return render(request, "newsletter/archive_day.html", {"edition": editions[0]})
