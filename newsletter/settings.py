@@ -189,7 +189,7 @@ PAPERBOY_UNSUBSCRIBE_MAILTO = env("PAPERBOY_UNSUBSCRIBE_MAILTO", default="")
 
 OUTBOX_DIR = Path(env("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 _ESP_BACKENDS = {
-    "postmark": "anymail.backends.postmark.EmailBackend",
+    "postmark": "newsletter.backends.postmark.EmailBackend",  # adds /email/batch
     "mailgun": "anymail.backends.mailgun.EmailBackend",
     "sendgrid": "anymail.backends.sendgrid.EmailBackend",
     "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",
@@ -269,12 +269,48 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsletter.tasks.worker_heartbeat",
         "schedule": timedelta(minutes=1),
     },
+    # Digests: plan whoever's local delivery hour has come; the sweeper re-queues and times out.
+    "plan-due-digests": {
+        "task": "newsletter.tasks.plan_due_digests",
+        "schedule": timedelta(minutes=15),
+    },
+    "sweep-deliveries": {
+        "task": "newsletter.tasks.sweep_deliveries",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Paperboy ---------------------------------------------------------------------------------
 
 # Named in the User-Agent of every feed request, as arXiv asks of API clients.
 PAPERBOY_CONTACT_EMAIL = env("PAPERBOY_CONTACT_EMAIL", default="admin@paperboy.localhost")
+
+# --- Newsletter digests (newsletter/planning.py, composing.py, sending.py) ---------------------
+
+# Papers in one digest.
+PAPERBOY_DIGEST_SIZE = env.int("PAPERBOY_DIGEST_SIZE", default=10)
+# A subscriber with nothing new: "skip" records a skipped delivery, "email" sends a short quiet-day note.
+PAPERBOY_QUIET_DAY = env("PAPERBOY_QUIET_DAY", default="skip")
+if PAPERBOY_QUIET_DAY not in ("skip", "email"):
+    raise ImproperlyConfigured("PAPERBOY_QUIET_DAY must be 'skip' or 'email'")
+# Delivery ids per `mail` task; Postmark takes 500 messages per batch call, so one call per chunk.
+PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=500)
+# Rows claimed at once for providers without a batch endpoint (SMTP, most ESP APIs): a crash
+# mid-send leaves at most this many rows in `sending` (they become `unknown`).
+PAPERBOY_SEND_GROUP_SIZE = env.int("PAPERBOY_SEND_GROUP_SIZE", default=25)
+# Messages per second to the email provider, across all workers (a shared counter in the cache);
+# 0 = no limit. Per-call limits come from the backend (Postmark: 500 messages per batch call).
+PAPERBOY_SEND_RATE_PER_SECOND = env.int("PAPERBOY_SEND_RATE_PER_SECOND", default=0)
+# First retry of a chunk after a transient provider failure (doubles each time, at most 10 minutes;
+# never sooner than a 429's Retry-After).
+PAPERBOY_SEND_RETRY_BASE_SECONDS = env.float("PAPERBOY_SEND_RETRY_BASE_SECONDS", default=30.0)
+# A planned row untouched this long is sent to the queue again by the sweeper (the queue is a nudge).
+PAPERBOY_PLANNED_STALE_AFTER = timedelta(minutes=env.int("PAPERBOY_PLANNED_STALE_MINUTES", default=5))
+# A row in `sending` this long lost its worker: it becomes `unknown`, never re-sent by itself.
+# Must stay well above CELERY_TASK_TIME_LIMIT so a running task's rows are never touched.
+PAPERBOY_SENDING_TIMEOUT = timedelta(minutes=env.int("PAPERBOY_SENDING_TIMEOUT_MINUTES", default=15))
+# A digest still not sent this long after it was planned is marked failed (shown in admin).
+PAPERBOY_DIGEST_EXPIRES_AFTER = timedelta(hours=env.int("PAPERBOY_DIGEST_EXPIRES_HOURS", default=20))
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -1,11 +1,17 @@
 """Celery tasks of the newsletter: thin adapters that load by id and call one service."""
 
+import random
 import socket
+from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .models import WorkerHeartbeat, WorkerPing
+from .planning import deliveries_plan
+from .sending import deliveries_send_chunk
+from .services import deliveries_enqueue, deliveries_sweep
 
 
 @shared_task
@@ -22,3 +28,45 @@ def answer_ping(ping_id: int) -> None:
     WorkerPing.objects.filter(pk=ping_id, answered_at__isnull=True).update(
         answered_at=timezone.now(), answered_by=socket.gethostname()
     )
+
+
+@shared_task
+def plan_due_digests(now_iso: str | None = None) -> int:
+    """Plan every digest that is due and fan the new rows out to the mail queue in chunks."""
+    now = datetime.fromisoformat(now_iso) if now_iso else None
+    result = deliveries_plan(now=now)
+    deliveries_enqueue(delivery_ids=result.delivery_ids)
+    return result.created
+
+
+def retry_countdown(retries: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter, at least what the provider asked for, at most 10 minutes."""
+    base = settings.PAPERBOY_SEND_RETRY_BASE_SECONDS
+    backoff = min(600.0, base * 2**retries) * random.uniform(0.8, 1.2)
+    return max(backoff, min(retry_after or 0.0, 3600.0))
+
+
+# No automatic retry on exceptions: the only retries are the explicit ones below, for rows a
+# transient provider failure put back to `planned`. A crash leaves rows to the sweeper.
+@shared_task(bind=True, max_retries=10)
+def send_digest_chunk(self, delivery_ids: list[int]) -> dict:
+    """Compose and send a chunk of planned deliveries (ids only cross the broker)."""
+    report = deliveries_send_chunk(delivery_ids=[int(i) for i in delivery_ids])
+    if report.retry_ids and self.request.retries < self.max_retries:
+        # When retries run out the rows stay `planned` and the sweeper queues them again later.
+        raise self.retry(
+            args=[report.retry_ids], countdown=retry_countdown(self.request.retries, report.retry_after)
+        )
+    return {
+        "sent": report.sent,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "unknown": report.unknown,
+    }
+
+
+@shared_task
+def sweep_deliveries() -> dict:
+    """Re-queue planned rows whose task was lost; turn rows stuck in `sending` into `unknown`."""
+    report = deliveries_sweep()
+    return {"requeued": report.requeued, "timed_out": report.timed_out, "expired": report.expired}

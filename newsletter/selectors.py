@@ -1,0 +1,212 @@
+"""Reads for digests: which papers each subscriber gets, computed in bulk for a whole chunk.
+
+A digest holds papers first seen since the subscriber's previous digest (at most two periods back;
+one period when there was none), not hidden, that carry one of the subscriber's topics (a PaperTopic
+not excluded by a curator) or match one of their keywords. Ranking: featured first, then relevance
+(sum of the matching topics' scores, plus one per matching keyword), then trending score, then
+recency. The top PAPERBOY_DIGEST_SIZE are kept.
+
+The whole chunk shares one candidate pool loaded in three queries (papers, their topics, topics);
+previous digests and subscribers' topics are one query each. Nothing here queries per subscriber.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Max
+from django.utils import timezone
+
+from papers.models import Paper, PaperTopic, Topic
+from subscriptions.models import Subscriber
+
+from .models import Delivery
+
+# Fields a digest shows or ranks by; the rest of a paper row stays in the database.
+_PAPER_FIELDS = (
+    "id", "arxiv_id", "title", "abstract", "authors", "abs_url", "pdf_url", "code_url", "hf_url",
+    "first_seen_at", "updated_at", "hf_upvotes", "hf_comments", "featured", "trending_score",
+)  # fmt: skip
+KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
+
+
+def period(frequency: str) -> timedelta:
+    return timedelta(days=7) if frequency == Subscriber.Frequency.WEEKLY else timedelta(days=1)
+
+
+def parse_keywords(text: str) -> list[str]:
+    """Keywords a subscriber typed: separated by commas or new lines, lower-cased, de-duplicated."""
+    seen: dict[str, None] = {}
+    for part in re.split(r"[,\n;]+", text or ""):
+        word = " ".join(part.split()).lower()
+        if len(word) >= 2:
+            seen.setdefault(word[:100], None)
+    return list(seen)[:20]  # bound the work one subscriber can cause
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What selection needs to know about one subscriber."""
+
+    subscriber_id: int
+    topic_ids: tuple[int, ...]
+    keywords: tuple[str, ...]
+    since: datetime
+
+
+class PaperPool:
+    """Candidate papers first seen in [since, until], with their topics, loaded in three queries."""
+
+    def __init__(self, *, since: datetime, until: datetime) -> None:
+        self.topics: dict[int, Topic] = {t.pk: t for t in Topic.objects.filter(active=True)}
+        self.papers: dict[int, Paper] = {
+            p.pk: p
+            for p in Paper.objects.filter(
+                hidden=False, first_seen_at__gte=since, first_seen_at__lte=until
+            ).only(*_PAPER_FIELDS)
+        }
+        self.by_topic: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        topics_of: dict[int, list[int]] = defaultdict(list)
+        rows = PaperTopic.objects.filter(
+            excluded=False,
+            topic__active=True,
+            paper__hidden=False,
+            paper__first_seen_at__gte=since,
+            paper__first_seen_at__lte=until,
+        ).values_list("paper_id", "topic_id", "score")
+        for paper_id, topic_id, score in rows:
+            if paper_id in self.papers:
+                self.by_topic[topic_id].append((paper_id, score))
+                topics_of[paper_id].append(topic_id)
+        order = {tid: (t.display_order, t.name.lower(), tid) for tid, t in self.topics.items()}
+        for paper_id, paper in self.papers.items():
+            # Chips shown on the paper, in the curators' topic order: a property of the paper alone,
+            # so that two subscribers with the same selection get the same rendering.
+            paper.digest_topics = [
+                self.topics[tid].name for tid in sorted(topics_of.get(paper_id, ()), key=order.__getitem__)
+            ]
+        self._keyword_hits: dict[str, frozenset[int]] = {}
+
+    def keyword_hits(self, keyword: str) -> frozenset[int]:
+        """Papers whose title or abstract contains the keyword at a word start ("quantiz" finds both)."""
+        hits = self._keyword_hits.get(keyword)
+        if hits is None:
+            pattern = re.compile(r"\b" + re.escape(keyword), re.IGNORECASE)
+            hits = frozenset(
+                pid for pid, p in self.papers.items() if pattern.search(p.title) or pattern.search(p.abstract)
+            )
+            self._keyword_hits[keyword] = hits
+        return hits
+
+    def select(self, reader: Reader, *, limit: int) -> list[Paper]:
+        relevance: dict[int, float] = defaultdict(float)
+        for topic_id in reader.topic_ids:
+            for paper_id, score in self.by_topic.get(topic_id, ()):
+                relevance[paper_id] += score
+        for keyword in reader.keywords:
+            for paper_id in self.keyword_hits(keyword):
+                relevance[paper_id] += KEYWORD_WEIGHT
+        papers = self.papers
+        chosen = [papers[pid] for pid in relevance if papers[pid].first_seen_at >= reader.since]
+        chosen.sort(
+            key=lambda p: (
+                not p.featured,
+                -round(relevance[p.pk], 6),
+                -p.trending_score,
+                -p.first_seen_at.timestamp(),
+                -p.pk,
+            )
+        )
+        return chosen[:limit]
+
+
+def subscriber_topic_ids(subscriber_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
+    """Each subscriber's chosen topic ids, in one query."""
+    through = Subscriber.topics.through
+    result: dict[int, list[int]] = defaultdict(list)
+    for subscriber_id, topic_id in through.objects.filter(subscriber_id__in=list(subscriber_ids)).values_list(
+        "subscriber_id", "topic_id"
+    ):
+        result[subscriber_id].append(topic_id)
+    return {sid: tuple(sorted(tids)) for sid, tids in result.items()}
+
+
+def previous_digest_starts(subscriber_ids: Iterable[int], *, before: date) -> dict[int, datetime]:
+    """When each subscriber's last sent digest (edition before `before`) was composed, in one query."""
+    rows = (
+        Delivery.objects.filter(
+            subscriber_id__in=list(subscriber_ids), status=Delivery.Status.SENT, edition_date__lt=before
+        )
+        .values("subscriber_id")
+        .annotate(last=Max("sending_started_at"))
+        .values_list("subscriber_id", "last")
+    )
+    return {sid: last for sid, last in rows if last is not None}
+
+
+def reader_since(*, frequency: str, previous: datetime | None, now: datetime) -> datetime:
+    """Start of the window of new papers: the previous digest, at most two periods back."""
+    length = period(frequency)
+    if previous is None:
+        return now - length
+    return max(previous, now - 2 * length)
+
+
+def readers_for(
+    subscribers: Sequence[Subscriber], *, edition_dates: dict[int, date], now: datetime
+) -> list[Reader]:
+    """Selection inputs for many subscribers in two queries (topics, previous digests)."""
+    ids = [s.pk for s in subscribers]
+    topics = subscriber_topic_ids(ids)
+    # A subscriber has one row per edition date and the row being composed is not `sent` yet, so one
+    # cut-off at the latest edition date is right for every subscriber of a chunk (and keeps a preview
+    # of an edition already sent from counting that very edition as "previous").
+    latest_date = max(edition_dates.values()) if edition_dates else timezone.localdate(now)
+    previous = previous_digest_starts(ids, before=latest_date)
+    return [
+        Reader(
+            subscriber_id=s.pk,
+            topic_ids=topics.get(s.pk, ()),
+            keywords=tuple(parse_keywords(s.keywords)),
+            since=reader_since(frequency=s.frequency, previous=previous.get(s.pk), now=now),
+        )
+        for s in subscribers
+    ]
+
+
+@dataclass
+class Selection:
+    """The chunk's selections by subscriber id, with the readers and pool they came from."""
+
+    papers: dict[int, list[Paper]]
+    readers: dict[int, Reader]
+    pool: PaperPool | None
+
+
+def select_papers_bulk(
+    subscribers: Sequence[Subscriber],
+    *,
+    edition_dates: dict[int, date],
+    now: datetime | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> Selection:
+    """Ranked papers for each subscriber, in five queries whatever the number of subscribers."""
+    now = now or timezone.now()
+    limit = limit or settings.PAPERBOY_DIGEST_SIZE
+    if not subscribers:
+        return Selection({}, {}, None)
+    readers = readers_for(subscribers, edition_dates=edition_dates, now=now)
+    if since is not None:
+        readers = [Reader(r.subscriber_id, r.topic_ids, r.keywords, since) for r in readers]
+    pool = PaperPool(since=min(r.since for r in readers), until=now)
+    return Selection(
+        papers={r.subscriber_id: pool.select(r, limit=limit) for r in readers},
+        readers={r.subscriber_id: r for r in readers},
+        pool=pool,
+    )

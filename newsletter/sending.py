@@ -1,0 +1,442 @@
+"""Sending a chunk of planned deliveries: compose, claim, send, record.
+
+Failure semantics (the Delivery docstring has the state machine):
+
+1. Compose every planned row of the chunk (no writes). Rows with nothing to send -> `skipped`.
+2. Per group (one provider batch call, or PAPERBOY_SEND_GROUP_SIZE one-by-one sends): claim with one
+   conditional UPDATE planned -> sending (attempts + 1, a claim token); only rows this worker won are
+   sent. The claim commits before any network I/O; nothing is sent inside a transaction.
+3. Send through Django's mail API on one connection for the whole chunk.
+4. Record each outcome right after the provider answered:
+   - accepted                                  -> `sent` (provider message id, subject, papers);
+   - recipient refused/invalid (permanent)     -> `failed`, and the subscriber is suppressed;
+   - message refused for good (4xx, SMTP 5xx)  -> `failed`;
+   - provably not sent (connect error, 5xx, 429, a per-message "failed" in a batch)
+                                               -> back to `planned`; the task retries with backoff;
+   - maybe sent (timeout after the request went out, connection lost mid-message, anything not
+     understood)                               -> `unknown`, never sent again without a person.
+   After a transient or unknown outcome the rest of the chunk is not attempted now: its rows stay (or
+   go back to) `planned` and are retried; a provider that is down is not hammered.
+
+A worker killed between claim and record leaves its group in `sending`; the sweeper turns those rows
+into `unknown` after PAPERBOY_SENDING_TIMEOUT. Rows of the chunk it had not claimed stay `planned`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import smtplib
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import requests
+from anymail.exceptions import (
+    AnymailError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+    AnymailRequestsAPIError,
+)
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import get_connection
+from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import connection as db_connection
+from django.db.models import F
+from django.utils import timezone
+
+from subscriptions.models import Subscriber
+
+from .composing import Composed, compose_deliveries
+from .models import Delivery
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+MAX_ERROR_CHARS = 2000
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    PERMANENT = "permanent"  # this message will never be accepted: failed
+    REJECTED = "rejected"  # the address will never accept mail: failed + suppress
+    TRANSIENT = "transient"  # not sent; try again later
+    UNKNOWN = "unknown"  # maybe sent; a person decides
+
+
+@dataclass
+class Result:
+    composed: Composed
+    outcome: Outcome
+    message_id: str = ""
+    error: str = ""
+
+
+@dataclass
+class ChunkReport:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    unknown: int = 0
+    suppressed: int = 0
+    not_claimed: int = 0  # another worker had them, or they were no longer planned
+    retry_ids: list[int] = field(default_factory=list)  # back to / still `planned`: try again
+    retry_after: float | None = None  # the provider asked for this many seconds (429 Retry-After)
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: ChunkReport) -> None:
+        for name in ("sent", "skipped", "failed", "unknown", "suppressed", "not_claimed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.retry_ids += other.retry_ids
+        self.errors += other.errors
+
+
+# --- Classifying provider errors -------------------------------------------------------------
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def classify(exc: BaseException) -> Outcome:
+    """What an exception raised while sending says about the message(s) it concerned."""
+    if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
+        return Outcome.REJECTED
+    if isinstance(exc, AnymailRequestsAPIError):
+        status = exc.status_code
+        if status is None:
+            cause = exc.__cause__
+            # The request never reached the provider: safe to try again. A read timeout or a dropped
+            # answer may come after the provider accepted the message: unknown.
+            if isinstance(cause, requests.ConnectTimeout):
+                return Outcome.TRANSIENT
+            if isinstance(cause, requests.ConnectionError) and not isinstance(cause, requests.ReadTimeout):
+                text = str(cause).lower()
+                if "refused" in text or "name or service" in text or "failed to establish" in text:
+                    return Outcome.TRANSIENT
+            return Outcome.UNKNOWN
+        if status == 429 or status >= 500 or status in (401, 403):
+            # Overloaded, down, or our credentials are wrong: nothing was sent and nothing is the
+            # subscriber's fault; keep the rows planned until it works.
+            return Outcome.TRANSIENT
+        return Outcome.PERMANENT
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return Outcome.REJECTED if codes and all(500 <= c < 600 for c in codes) else Outcome.TRANSIENT
+    if isinstance(exc, smtplib.SMTPResponseException):  # sender refused, data refused, …
+        return Outcome.PERMANENT if 500 <= exc.smtp_code < 600 else Outcome.TRANSIENT
+    if isinstance(exc, smtplib.SMTPServerDisconnected | socket.timeout | TimeoutError):
+        return Outcome.UNKNOWN
+    if isinstance(exc, smtplib.SMTPConnectError | ConnectionRefusedError | socket.gaierror):
+        return Outcome.TRANSIENT
+    if isinstance(exc, AnymailError):
+        return Outcome.PERMANENT  # unsupported feature, serialisation: raised before any request
+    return Outcome.UNKNOWN
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+
+
+# --- Claiming and recording ------------------------------------------------------------------
+
+
+def _with_db_retry(action: Callable[[], object], *, attempts: int = 4) -> object:
+    """Run a write, reconnecting after a dropped database connection (the mail is already out:
+    losing its record would turn a sent digest into `unknown`)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (OperationalError, InterfaceError):
+            if attempt == attempts - 1:
+                raise
+            logger.warning("database write failed; reconnecting (attempt %s)", attempt + 1, exc_info=True)
+            close_old_connections()
+            db_connection.close()
+            time.sleep(0.2 * 2**attempt)
+    return None
+
+
+def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> set[int]:
+    """Move planned rows to sending; return the ids this caller won (two claimers never share one)."""
+    if not delivery_ids:
+        return set()
+    token = uuid.uuid4().hex
+    count = Delivery.objects.filter(pk__in=list(delivery_ids), status=Status.PLANNED).update(
+        status=Status.SENDING,
+        claim_token=token,
+        attempts=F("attempts") + 1,
+        sending_started_at=now,
+        updated_at=now,
+    )
+    if count == len(set(delivery_ids)):
+        return set(delivery_ids)  # every row requested was won; no need to read them back
+    if count == 0:
+        return set()
+    return set(Delivery.objects.filter(claim_token=token).values_list("pk", flat=True))
+
+
+def _record(results: Sequence[Result], *, now: datetime, report: ChunkReport) -> None:
+    sent, failed, back, unknown, suppress = [], [], [], [], []
+    for r in results:
+        d = r.composed.delivery
+        d.updated_at = now
+        if r.outcome is Outcome.SENT:
+            d.status, d.sent_at, d.provider_message_id = Status.SENT, now, r.message_id[:200]
+            d.subject, d.paper_ids, d.last_error = r.composed.subject[:300], r.composed.paper_ids, ""
+            sent.append(d)
+        elif r.outcome in (Outcome.PERMANENT, Outcome.REJECTED):
+            d.status, d.last_error = Status.FAILED, r.error
+            d.subject, d.paper_ids = r.composed.subject[:300], r.composed.paper_ids
+            failed.append(d)
+            if r.outcome is Outcome.REJECTED and d.subscriber_id:
+                suppress.append((d.subscriber, r.error))
+        elif r.outcome is Outcome.TRANSIENT:
+            d.status, d.last_error = Status.PLANNED, r.error
+            back.append(d)
+        else:
+            d.status, d.last_error = Status.UNKNOWN, r.error or "no answer from the provider"
+            unknown.append(d)
+
+    def write() -> None:
+        if sent:
+            Delivery.objects.bulk_update(
+                sent,
+                [
+                    "status",
+                    "sent_at",
+                    "provider_message_id",
+                    "subject",
+                    "paper_ids",
+                    "last_error",
+                    "updated_at",
+                ],
+                batch_size=500,
+            )
+        if failed:
+            Delivery.objects.bulk_update(
+                failed, ["status", "last_error", "subject", "paper_ids", "updated_at"], batch_size=500
+            )
+        for rows in (back, unknown):
+            if rows:
+                Delivery.objects.bulk_update(rows, ["status", "last_error", "updated_at"], batch_size=500)
+
+    _with_db_retry(write)
+    for subscriber, reason in suppress:
+        _suppress(subscriber, reason)
+    report.sent += len(sent)
+    report.failed += len(failed)
+    report.unknown += len(unknown)
+    report.suppressed += len(suppress)
+    report.retry_ids += [d.pk for d in back]
+    report.errors += [r.error for r in results if r.error][:5]
+
+
+def _suppress(subscriber: Subscriber, reason: str) -> None:
+    from subscriptions.services import subscriber_suppress
+
+    subscriber_suppress(subscriber=subscriber, reason=f"provider refused the address: {reason}"[:200])
+
+
+# --- Talking to the provider -----------------------------------------------------------------
+
+
+def _message_outcome(message) -> tuple[Outcome, str, str]:
+    """Outcome, provider message id and error of a message the backend handled without raising."""
+    status = getattr(message, "anymail_status", None)
+    if status is None or status.status is None:
+        # SMTP and other plain Django backends: no exception means the server took it.
+        return Outcome.SENT, message.extra_headers.get("Message-ID", ""), ""
+    statuses = status.status
+    if statuses & {"sent", "queued"} or statuses == {"unknown"}:
+        message_id = status.message_id if isinstance(status.message_id, str) else ""
+        return Outcome.SENT, message_id or "", ""
+    item = getattr(status, "esp_response_item", None) or {}
+    detail = f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip()
+    if statuses & {"rejected", "invalid"}:
+        return Outcome.REJECTED, "", f"provider refused the recipient: {detail}"[:MAX_ERROR_CHARS]
+    return Outcome.TRANSIENT, "", f"provider did not accept the message: {detail}"[:MAX_ERROR_CHARS]
+
+
+def _send_batch(connection, group: Sequence[Composed]) -> tuple[list[Result], float | None]:
+    """One provider call for the whole group (a backend with a batch endpoint)."""
+    messages = [c.message for c in group]
+    try:
+        connection.send_messages(messages)
+    except Exception as exc:
+        outcome = classify(exc)
+        if outcome is Outcome.REJECTED:
+            outcome = Outcome.PERMANENT  # a batch call fails as a whole for reasons of its own
+        return [Result(c, outcome, error=_describe(exc)) for c in group], _retry_after(exc)
+    results = []
+    for c in group:
+        outcome, message_id, error = _message_outcome(c.message)
+        results.append(Result(c, outcome, message_id, error))
+    return results, None
+
+
+def _send_one_by_one(connection, group: Sequence[Composed]) -> tuple[list[Result], float | None]:
+    results: list[Result] = []
+    for index, c in enumerate(group):
+        try:
+            connection.send_messages([c.message])
+        except Exception as exc:
+            outcome = classify(exc)
+            results.append(Result(c, outcome, error=_describe(exc)))
+            if outcome in (Outcome.PERMANENT, Outcome.REJECTED):
+                continue  # this message alone is refused; the next one may go
+            # Provider trouble: stop here; the group's remaining rows were never attempted.
+            results += [
+                Result(rest, Outcome.TRANSIENT, error="not attempted: " + _describe(exc))
+                for rest in group[index + 1 :]
+            ]
+            return results, _retry_after(exc)
+        outcome, message_id, error = _message_outcome(c.message)
+        results.append(Result(c, outcome, message_id, error))
+    return results, None
+
+
+def _throttle(count: int) -> None:
+    """Hold back so that all workers together stay under PAPERBOY_SEND_RATE_PER_SECOND."""
+    limit = settings.PAPERBOY_SEND_RATE_PER_SECOND
+    if limit <= 0:
+        return
+    while True:
+        second = int(time.time())
+        key = f"newsletter:send-rate:{second}"
+        cache.add(key, 0, timeout=5)
+        try:
+            used = cache.incr(key, count)
+        except ValueError:  # expired between add and incr
+            continue
+        if used <= limit or used == count:  # alone in this second: a batch larger than the limit goes
+            return
+        time.sleep(max(0.01, second + 1 - time.time()))
+
+
+def group_size(connection) -> int:
+    batch = getattr(connection, "batch_size", 1) or 1
+    size = batch if batch > 1 else settings.PAPERBOY_SEND_GROUP_SIZE
+    limit = settings.PAPERBOY_SEND_RATE_PER_SECOND
+    return max(1, min(size, limit)) if limit > 0 else max(1, size)
+
+
+# --- The chunk -------------------------------------------------------------------------------
+
+
+def _planned_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
+    return list(
+        Delivery.objects.filter(pk__in=list(delivery_ids), status=Status.PLANNED)
+        .select_related("subscriber")
+        .order_by("pk")
+    )
+
+
+def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
+    skipped = 0
+    by_reason: dict[str, list[int]] = {}
+    for c in skips:
+        by_reason.setdefault(c.skip_reason, []).append(c.delivery.pk)
+    for reason, ids in by_reason.items():
+        skipped += Delivery.objects.filter(pk__in=ids, status=Status.PLANNED).update(
+            status=Status.SKIPPED, skip_reason=reason[:200], updated_at=now
+        )
+    return skipped
+
+
+def deliveries_send_chunk(
+    *, delivery_ids: Sequence[int], now: datetime | None = None, connection=None
+) -> ChunkReport:
+    """Send the planned rows among `delivery_ids` (others are left alone); see the module docstring."""
+    now = now or timezone.now()
+    report = ChunkReport()
+    rows = _planned_rows(delivery_ids)
+    report.not_claimed = len(set(delivery_ids)) - len(rows)
+    if not rows:
+        return report
+    composed = compose_deliveries(rows, now=now)
+    report.skipped = _record_skips([c for c in composed if c.message is None], now=now)
+    to_send = [c for c in composed if c.message is not None]
+    if not to_send:
+        return report
+
+    connection = connection or get_connection()
+    size = group_size(connection)
+    batch_capable = getattr(connection, "batch_size", 1) > 1
+    opened = connected = False
+    try:
+        for start in range(0, len(to_send), size):
+            group = to_send[start : start + size]
+            claimed = deliveries_claim(delivery_ids=[c.delivery.pk for c in group], now=now)
+            report.not_claimed += len(group) - len(claimed)
+            group = [c for c in group if c.delivery.pk in claimed]
+            if not group:
+                continue
+            if not connected:
+                try:
+                    # One connection (SMTP session, HTTP keep-alive) for the whole chunk.
+                    opened = bool(connection.open())
+                    connected = True
+                except Exception as exc:  # could not even connect: nothing was sent
+                    failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
+                    _record(failed, now=now, report=report)
+                    report.retry_after = _retry_after(exc)
+                    report.retry_ids += [c.delivery.pk for c in to_send[start + size :]]
+                    break
+            _throttle(len(group))
+            send = _send_batch if batch_capable else _send_one_by_one
+            results, retry_after = send(connection, group)
+            _record(results, now=timezone.now(), report=report)
+            if any(r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN) for r in results):
+                # The provider is struggling: leave the rest of the chunk planned for the retry.
+                report.retry_after = retry_after
+                report.retry_ids += [c.delivery.pk for c in to_send[start + size :]]
+                break
+    finally:
+        if opened:
+            try:
+                connection.close()
+            except Exception:  # closing a broken connection must not hide what happened
+                logger.warning("closing the email connection failed", exc_info=True)
+    return report
+
+
+def deliveries_send(
+    *,
+    delivery_ids: Sequence[int],
+    now: datetime | None = None,
+    chunk_size: int | None = None,
+    connection=None,
+):
+    """Send many deliveries in-process, chunk by chunk (yields each chunk's report)."""
+    chunk_size = chunk_size or settings.PAPERBOY_SEND_CHUNK_SIZE
+    ids = list(delivery_ids)
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        yield chunk, deliveries_send_chunk(delivery_ids=chunk, now=now, connection=connection)
+
+
+__all__ = [
+    "ChunkReport",
+    "Outcome",
+    "classify",
+    "deliveries_claim",
+    "deliveries_send",
+    "deliveries_send_chunk",
+]
