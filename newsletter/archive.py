@@ -4,11 +4,13 @@ Nothing here names a subscriber: an edition is the set of papers that went out o
 by how many digests carried each one.
 """
 
+import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+import nh3
 from django.db.models import Count, Prefetch, QuerySet
 
 from papers.models import Paper, PaperTopic, Topic
@@ -16,17 +18,25 @@ from papers.models import Paper, PaperTopic, Topic
 from .models import Delivery
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def clean_text(value) -> str:
-    """Text fit for HTML and XML 1.0: feeds can carry control characters XML cannot encode."""
-    return _CONTROL_CHARS.sub("", value) if isinstance(value, str) else ""
+    """Feed text as plain text, as the digest shows it: markup dropped (script and style with their
+    content), entities decoded, and no control characters (XML 1.0 cannot carry them)."""
+    if not isinstance(value, str):
+        return ""
+    if "<" in value or "&" in value:
+        value = html.unescape(nh3.clean(value, tags=set()))
+    return _WHITESPACE.sub(" ", _CONTROL_CHARS.sub("", value)).strip()
 
 
 def safe_url(value) -> str:
     """The URL when it is a web link; "" for javascript:, data: and anything else a feed made up."""
-    url = clean_text(value).strip()
-    return url if url.lower().startswith(("https://", "http://")) and len(url) <= 2000 else ""
+    url = value.strip() if isinstance(value, str) else ""
+    if len(url) > 2000 or any(ord(char) < 33 for char in url):
+        return ""
+    return url if url.lower().startswith(("https://", "http://")) else ""
 
 
 def short_authors(authors, limit: int = 3) -> str:

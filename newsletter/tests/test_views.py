@@ -1,0 +1,200 @@
+"""The web pages of sent digests: view in browser, and the public archive."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from newsletter.links import digest_token
+from newsletter.models import Delivery
+from newsletter.tests.html_safety import unsafe_markup, visible_text
+from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
+from subscriptions.tests.factories import SubscriberFactory
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE_TITLE = '<script>alert("t")</script><img src=x onerror=alert(1)> Attention is all you need'
+
+
+@pytest.fixture
+def topic():
+    return TopicFactory(slug="test-bits", name="Bits and Bytes")
+
+
+def _sent(subscriber, papers, edition_date=date(2026, 4, 28), **fields):
+    return Delivery.objects.create(
+        subscriber=subscriber,
+        edition_date=edition_date,
+        status=fields.pop("status", Delivery.Status.SENT),
+        paper_ids=[paper.pk for paper in papers],
+        **fields,
+    )
+
+
+# --- View in browser ---------------------------------------------------------------------------
+
+
+def test_view_in_browser_shows_the_sent_digest_in_its_order(client, topic):
+    first, second = PaperFactory(title="Second by date"), PaperFactory(title="First in the digest")
+    for paper in (first, second):
+        PaperTopicFactory(paper=paper, topic=topic)
+    subscriber = SubscriberFactory(topics=[topic])
+    delivery = _sent(subscriber, [second, first])
+
+    response = client.get(f"/digest/{digest_token(delivery.pk)}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("First in the digest") < html.index("Second by date")
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in response["X-Robots-Tag"]
+    assert "no-store" in response["Cache-Control"]
+    csp = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    assert csp["default-src"] == "'none'"
+    assert "script-src" not in csp  # falls back to default-src 'none': no script at all
+
+
+def test_view_in_browser_escapes_hostile_titles(client, topic):
+    paper = PaperFactory(title=HOSTILE_TITLE, abstract="<iframe src=javascript:alert(2)></iframe> We find.")
+    PaperTopicFactory(paper=paper, topic=topic)
+    delivery = _sent(SubscriberFactory(topics=[topic]), [paper])
+
+    html = client.get(f"/digest/{digest_token(delivery.pk)}/").content.decode()
+
+    assert unsafe_markup(html) == []
+    assert "Attention is all you need" in visible_text(html)
+    assert "alert" not in visible_text(html)
+
+
+def test_hidden_papers_disappear_from_the_web_copy(client, topic):
+    kept, hidden = PaperFactory(title="Kept paper"), PaperFactory(title="Hidden later", hidden=True)
+    delivery = _sent(SubscriberFactory(topics=[topic]), [kept, hidden])
+    html = client.get(f"/digest/{digest_token(delivery.pk)}/").content.decode()
+    assert "Kept paper" in html
+    assert "Hidden later" not in html
+
+
+def test_forged_and_tampered_tokens_are_404(client, topic):
+    delivery = _sent(SubscriberFactory(), [PaperFactory()])
+    other = _sent(SubscriberFactory(), [PaperFactory()])
+    genuine = digest_token(delivery.pk)
+    signature = genuine.split(".", 1)[1]
+    for token in (
+        f"{other.pk}.{signature}",  # someone else's id with my signature
+        genuine[:-2] + ("AA" if not genuine.endswith("AA") else "BB"),
+        str(delivery.pk),
+        "not-a-token",
+        f"{delivery.pk}." + "A" * 200,
+        "9" * 40 + "." + signature,
+    ):
+        assert client.get(f"/digest/{token}/").status_code == 404, token
+
+
+@pytest.mark.parametrize(
+    "status", [Delivery.Status.PLANNED, Delivery.Status.UNKNOWN, Delivery.Status.SKIPPED]
+)
+def test_unsent_digests_have_no_web_copy(client, status):
+    delivery = _sent(SubscriberFactory(), [PaperFactory()], status=status)
+    assert client.get(f"/digest/{digest_token(delivery.pk)}/").status_code == 404
+
+
+def test_erased_readers_digest_has_no_web_copy(client):
+    delivery = _sent(SubscriberFactory(), [PaperFactory()])
+    delivery.subscriber.delete()
+    assert client.get(f"/digest/{digest_token(delivery.pk)}/").status_code == 404
+
+
+def test_view_in_browser_refuses_post(client):
+    delivery = _sent(SubscriberFactory(), [PaperFactory()])
+    assert client.post(f"/digest/{digest_token(delivery.pk)}/").status_code == 405
+
+
+# --- Archive -----------------------------------------------------------------------------------
+
+
+def test_archive_lists_each_editions_papers_most_sent_first_and_names_no_reader(client, topic):
+    today = timezone.localdate()
+    common, niche, hidden = (
+        PaperFactory(title="Widely sent paper"),
+        PaperFactory(title="Niche paper"),
+        PaperFactory(title="Hidden paper", hidden=True),
+    )
+    PaperTopicFactory(paper=common, topic=topic)
+    readers = [SubscriberFactory(email=f"private{n}@example.com") for n in range(4)]
+    yesterday = today - timedelta(days=1)
+    _sent(readers[0], [niche, common, hidden], yesterday)
+    _sent(readers[1], [common], yesterday)
+    _sent(readers[2], [common], yesterday)
+    _sent(readers[0], [PaperFactory(title="Older paper")], today - timedelta(days=3))
+    _sent(readers[3], [PaperFactory(title="Not sent yet")], yesterday, status=Delivery.Status.PLANNED)
+    _sent(readers[2], [PaperFactory(title="From the future")], today + timedelta(days=2))
+
+    response = client.get("/archive/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("Widely sent paper") < html.index("Niche paper") < html.index("Older paper")
+    assert "Bits and Bytes" in html  # topic chips
+    for absent in (
+        "Hidden paper",
+        "Not sent yet",
+        "From the future",
+        "private0@",
+        "private3@",
+        "example.com",
+    ):
+        assert absent not in html
+    assert unsafe_markup(html) == []
+
+
+def test_archive_escapes_hostile_feed_text_and_drops_script_links(client):
+    paper = PaperFactory(
+        title=HOSTILE_TITLE, abs_url="javascript:alert(1)", pdf_url="https://arxiv.org/pdf/1"
+    )
+    paper.authors = ["<b onmouseover=alert(3)>Eve</b>", 42, None]
+    paper.save()
+    _sent(SubscriberFactory(), [paper], timezone.localdate())
+
+    html = client.get("/archive/").content.decode()
+
+    assert unsafe_markup(html) == []
+    assert "javascript:" not in html
+    assert "Attention is all you need" in visible_text(html)
+    assert "alert" not in html
+    assert 'href="https://arxiv.org/pdf/1"' in html
+
+
+def test_archive_is_paginated_by_edition_date_in_constant_queries(client, django_assert_max_num_queries):
+    today = timezone.localdate()
+    readers = [SubscriberFactory() for _ in range(4)]
+    for days_ago in range(9):
+        for reader in readers:
+            _sent(reader, [PaperFactory(), PaperFactory()], today - timedelta(days=days_ago))
+
+    with django_assert_max_num_queries(5):  # count, dates, paper lists, papers, their topics
+        first = client.get("/archive/")
+    second = client.get("/archive/?page=2")
+
+    assert first.content.decode().count('class="edition"') == 7
+    assert second.content.decode().count('class="edition"') == 2
+    assert f"{(today - timedelta(days=8)).isoformat()}" in second.content.decode()
+    assert client.get("/archive/?page=banana").status_code == 200
+    assert client.get("/archive/?page=99999999999999999999").status_code == 200
+
+
+def test_archive_day_page(client):
+    day = timezone.localdate() - timedelta(days=1)
+    papers = [PaperFactory(title=f"Day paper {n}") for n in range(12)]
+    _sent(SubscriberFactory(), papers, day)
+
+    response = client.get(f"/archive/{day.isoformat()}/")
+
+    assert response.status_code == 200
+    assert all(f"Day paper {n}" in response.content.decode() for n in range(12))
+    index = client.get("/archive/").content.decode()
+    assert "All 12 papers" in index  # the index shows the first ten and links to the rest
+
+
+@pytest.mark.parametrize("path", ["2026-02-31", "1999-01-01", "9999-12-31", "0000-01-01"])
+def test_archive_day_without_an_edition_is_404(client, path):
+    assert client.get(f"/archive/{path}/").status_code == 404
