@@ -1,0 +1,246 @@
+"""Score topic taggers against the labelled development set: precision, recall and F1 per topic.
+
+    python -m papers.devset.evaluate              # baseline, and papers.tagging when it is usable
+    python -m papers.devset.evaluate --errors rag # also list the papers each tagger gets wrong
+
+A tagger is any callable `predict(record, topics) -> set[str]` of topic slugs, where `record` is one
+line of devset.jsonl and `topics` is DEFAULT_TOPICS. Nothing here touches the database: the labels
+and the topics are files in the repository.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from papers.default_topics import DEFAULT_TOPICS
+from papers.devset.baseline import substring_predict
+
+DEVSET_PATH = Path(__file__).with_name("devset.jsonl")
+DEFAULT_THRESHOLD = 1.0  # Topic.threshold's default: what a freshly installed topic starts with
+
+Predict = Callable[[Mapping, Sequence[Mapping]], Iterable[str]]
+
+
+def load_devset(path: Path = DEVSET_PATH) -> list[dict]:
+    """The labelled records, one per non-empty line; a malformed line is an error naming its number."""
+    records = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not valid JSON ({error.msg})") from error
+    return records
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    # An empty denominator scores 0, as scikit-learn does with zero_division=0: a tagger that never
+    # predicts a topic earns no precision for it, and a topic nobody holds earns no recall.
+    return numerator / denominator if denominator else 0.0
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def evaluate(
+    predict: Predict,
+    *,
+    records: Sequence[Mapping] | None = None,
+    topics: Sequence[Mapping] = DEFAULT_TOPICS,
+) -> dict:
+    """Per-topic counts, precision, recall and F1, plus their unweighted means over topics.
+
+    Returns {"papers": n, "topics": {slug: {"tp", "fp", "fn", "positives", "precision", "recall",
+    "f1"}}, "macro_precision", "macro_recall", "macro_f1"}. A predicted slug that is not a topic
+    is a ValueError: a typo in a tagger must not pass for a wrong guess.
+    """
+    records = load_devset() if records is None else records
+    slugs = [topic["slug"] for topic in topics]
+    known = set(slugs)
+    counts = {slug: {"tp": 0, "fp": 0, "fn": 0} for slug in slugs}
+    for record in records:
+        predicted = set(predict(record, topics))
+        unknown = predicted - known
+        if unknown:
+            raise ValueError(f"{record['arxiv_id']}: predicted unknown topics {sorted(unknown)}")
+        gold = set(record["labels"])
+        for slug in slugs:
+            if slug in predicted and slug in gold:
+                counts[slug]["tp"] += 1
+            elif slug in predicted:
+                counts[slug]["fp"] += 1
+            elif slug in gold:
+                counts[slug]["fn"] += 1
+    per_topic = {}
+    for slug, count in counts.items():
+        precision = _ratio(count["tp"], count["tp"] + count["fp"])
+        recall = _ratio(count["tp"], count["tp"] + count["fn"])
+        per_topic[slug] = {
+            **count,
+            "positives": count["tp"] + count["fn"],
+            "precision": precision,
+            "recall": recall,
+            "f1": _f1(precision, recall),
+        }
+    topic_count = len(per_topic) or 1
+    return {
+        "papers": len(records),
+        "topics": per_topic,
+        "macro_precision": sum(row["precision"] for row in per_topic.values()) / topic_count,
+        "macro_recall": sum(row["recall"] for row in per_topic.values()) / topic_count,
+        "macro_f1": sum(row["f1"] for row in per_topic.values()) / topic_count,
+    }
+
+
+@dataclass(frozen=True)
+class _TopicRow:
+    """The attributes of a papers.models.Topic row, built from a DEFAULT_TOPICS entry without a database."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    keywords: str
+    categories: str
+    threshold: float
+    active: bool = True
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
+
+    @property
+    def category_list(self) -> list[str]:
+        return [line.strip() for line in self.categories.splitlines() if line.strip()]
+
+
+def topic_rows(topics: Sequence[Mapping] = DEFAULT_TOPICS) -> list[_TopicRow]:
+    """Topic-like objects (ids from 1) for taggers written against the Topic model."""
+    return [
+        _TopicRow(
+            id=number,
+            slug=topic["slug"],
+            name=topic["name"],
+            description=topic.get("description", ""),
+            keywords="\n".join(topic["keywords"]),
+            categories="\n".join(topic.get("categories", [])),
+            threshold=topic.get("threshold", DEFAULT_THRESHOLD),
+        )
+        for number, topic in enumerate(topics, start=1)
+    ]
+
+
+def _import_tagging():
+    try:
+        return importlib.import_module("papers.tagging")
+    except ImportError:
+        raise
+    except Exception:
+        # It may reach for Django models: configure settings (no database connection) and retry once.
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
+        django.setup()
+        return importlib.import_module("papers.tagging")
+
+
+def rule_tagger() -> tuple[Predict | None, str]:
+    """(predict, description) for papers.tagging's scorer, or (None, why it cannot be used)."""
+    try:
+        tagging = _import_tagging()
+    except Exception as error:  # someone else's module: report any failure instead of crashing the baseline
+        return None, f"papers.tagging cannot be imported: {error!r}"
+    score_topics = getattr(tagging, "score_topics", None)
+    if not callable(score_topics):
+        return None, "papers.tagging has no score_topics(title, abstract, categories, topics)"
+    compile_topics = getattr(tagging, "compile_topics", None)
+    compiled: dict[tuple[str, ...], tuple[object, dict[int, str]]] = {}
+
+    def predict(record: Mapping, topics: Sequence[Mapping]) -> set[str]:
+        key = tuple(topic["slug"] for topic in topics)
+        if key not in compiled:
+            rows = topic_rows(topics)
+            index = compile_topics(rows) if callable(compile_topics) else rows
+            compiled[key] = (index, {row.id: row.slug for row in rows})
+        index, slug_by_id = compiled[key]
+        scores = score_topics(record["title"], record["abstract"], record["categories"], index)
+        return {slug_by_id[topic_id] for topic_id in scores}
+
+    try:
+        predict(load_devset()[0], DEFAULT_TOPICS)
+    except Exception as error:  # an interface that changed under us: say so, keep the baseline report
+        return None, f"papers.tagging.score_topics failed on a dev-set paper: {error!r}"
+    return predict, "papers.tagging.score_topics (rule-based, default thresholds)"
+
+
+def format_table(results: Sequence[tuple[str, dict]]) -> str:
+    """A fixed-width table: one row per topic, one P/R/F1 column group per tagger, macro means last."""
+    first = results[0][1]
+    header = f"{'topic':<20} {'pos':>4}" + "".join(f" | {name:^20}" for name, _ in results)
+    subheader = f"{'':<20} {'':>4}" + " | {:>6} {:>6} {:>6}".format("P", "R", "F1") * len(results)
+    lines = [header, subheader, "-" * len(subheader)]
+    for slug, row in first["topics"].items():
+        line = f"{slug:<20} {row['positives']:>4}"
+        for _, result in results:
+            scores = result["topics"][slug]
+            line += f" | {scores['precision']:>6.2f} {scores['recall']:>6.2f} {scores['f1']:>6.2f}"
+        lines.append(line)
+    lines.append("-" * len(subheader))
+    macro = f"{'macro':<20} {'':>4}"
+    for _, result in results:
+        macro += (
+            f" | {result['macro_precision']:>6.2f} {result['macro_recall']:>6.2f} {result['macro_f1']:>6.2f}"
+        )
+    lines.append(macro)
+    return "\n".join(lines)
+
+
+def _errors(predict: Predict, records: Sequence[Mapping], slug: str) -> list[str]:
+    lines = []
+    for record in records:
+        predicted = slug in set(predict(record, DEFAULT_TOPICS))
+        gold = slug in record["labels"]
+        if predicted != gold:
+            kind = "FP" if predicted else "FN"
+            lines.append(f"  {kind} {record['arxiv_id']} {record['title'][:100]}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Score topic taggers on the labelled development set.")
+    parser.add_argument(
+        "--errors", metavar="SLUG", help="also list each tagger's false positives and negatives"
+    )
+    args = parser.parse_args(argv)
+    slugs = [topic["slug"] for topic in DEFAULT_TOPICS]
+    if args.errors and args.errors not in slugs:
+        parser.error(f"unknown topic {args.errors!r}; choose from {', '.join(slugs)}")
+
+    records = load_devset()
+    taggers: list[tuple[str, Predict]] = [("substring baseline", substring_predict)]
+    tagger, description = rule_tagger()
+    if tagger is not None:
+        taggers.append(("papers.tagging", tagger))
+    results = [(name, evaluate(predict, records=records)) for name, predict in taggers]
+
+    print(f"{len(records)} labelled papers, {len(DEFAULT_TOPICS)} topics ({DEVSET_PATH.name})")
+    print(f"taggers: substring baseline; {description}")
+    print()
+    print(format_table(results))
+    if args.errors:
+        for name, predict in taggers:
+            print(f"\n{name}: errors on {args.errors}")
+            print("\n".join(_errors(predict, records, args.errors)) or "  none")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
