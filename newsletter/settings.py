@@ -278,6 +278,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsletter.tasks.sweep_deliveries",
         "schedule": timedelta(minutes=5),
     },
+    # Subscriptions: signups never confirmed are deleted after SUBSCRIPTIONS["PURGE_UNCONFIRMED_AFTER_DAYS"].
+    "subscriptions-purge-unconfirmed": {
+        "task": "subscriptions.tasks.purge_unconfirmed_subscribers",
+        "schedule": timedelta(hours=6),
+    },
 }
 
 # --- Paperboy ---------------------------------------------------------------------------------
@@ -311,6 +316,28 @@ PAPERBOY_PLANNED_STALE_AFTER = timedelta(minutes=env.int("PAPERBOY_PLANNED_STALE
 PAPERBOY_SENDING_TIMEOUT = timedelta(minutes=env.int("PAPERBOY_SENDING_TIMEOUT_MINUTES", default=15))
 # A digest still not sent this long after it was planned is marked failed (shown in admin).
 PAPERBOY_DIGEST_EXPIRES_AFTER = timedelta(hours=env.int("PAPERBOY_DIGEST_EXPIRES_HOURS", default=20))
+
+# --- Subscriptions (signup, confirmation, rate limits; read through subscriptions/conf.py) --------
+
+SUBSCRIPTIONS = {
+    # Stored on each consent record; change it whenever the form's wording changes.
+    "FORM_VERSION": env("SIGNUP_FORM_VERSION", default="signup-2026-11"),
+    # Signup attempts per client IP (IPv6: per /64) and per address, per hour, on the shared cache.
+    "SIGNUPS_PER_IP_PER_HOUR": env.int("SIGNUPS_PER_IP_PER_HOUR", default=20),
+    "SIGNUPS_PER_ADDRESS_PER_HOUR": env.int("SIGNUPS_PER_ADDRESS_PER_HOUR", default=5),
+    # At most one confirmation or "manage your subscription" email per address in this many hours.
+    "EMAIL_INTERVAL_HOURS": 24,
+    # A signup form sent back sooner than this after it was served is treated as a bot.
+    "MIN_SUBMIT_SECONDS": env.float("SIGNUP_MIN_SUBMIT_SECONDS", default=3.0),
+    "CONFIRM_MAX_AGE_DAYS": 7,
+    "PURGE_UNCONFIRMED_AFTER_DAYS": 30,
+    # Sites whose plain HTML signup forms may post here without a CSRF token, e.g. https://blog.example.com
+    "EMBED_ORIGINS": env.list("SIGNUP_EMBED_ORIGINS", default=[]),
+    # Reverse proxies in front of the web process that append to X-Forwarded-For (0: trust none).
+    "TRUSTED_PROXY_HOPS": env.int("TRUSTED_PROXY_HOPS", default=0),
+    "DEFAULT_TIMEZONE": env("SIGNUP_DEFAULT_TIMEZONE", default="UTC"),
+    "DEFAULT_DELIVERY_HOUR": 7,
+}
 
 # --- Logging ----------------------------------------------------------------------------------
 

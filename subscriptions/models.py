@@ -57,18 +57,33 @@ class Subscriber(models.Model):
 
 
 class ConsentRecord(models.Model):
-    """What a person agreed to, when and from where. Read-only evidence."""
+    """What a person agreed to, when and from where. Read-only evidence.
+
+    A `signup` record also carries the preferences asked for: confirming applies them, so an
+    unconfirmed signup never changes an existing subscriber. `confirmed_at` marks the record whose
+    confirmation link was used; a used link cannot be replayed.
+    """
+
+    class Action(models.TextChoices):
+        SIGNUP = "signup", "Signed up"
+        RESUBSCRIBE = "resubscribe", "Resubscribed"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed"
+        ADMIN = "admin", "Confirmation sent by an admin"
+        DEMO = "demo", "Demo data"
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="consents", null=True, blank=True
     )
-    action = models.CharField(max_length=20, default="signup")
+    action = models.CharField(max_length=20, choices=Action.choices, default=Action.SIGNUP)
     created_at = models.DateTimeField(auto_now_add=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     form_version = models.CharField(max_length=40)
     topics = models.JSONField(default=list, blank=True, help_text="Topic slugs chosen.")
     consent_text = models.TextField(blank=True)
+    # frequency, delivery_hour, delivery_weekday, timezone, keywords chosen with the topics.
+    preferences = models.JSONField(default=dict, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,5 +5,13 @@ from . import views
 app_name = "subscriptions"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.signup, name="home"),
+    path("check-your-inbox/", views.check_inbox, name="check_inbox"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("manage/<str:token>/", views.manage, name="manage"),
+    path("manage/<str:token>/export/", views.export_data, name="export"),
+    path("manage/<str:token>/delete/", views.delete_data, name="delete"),
+    path("manage/<str:token>/new-link/", views.revoke_links, name="revoke_links"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("unsubscribe/<str:token>/resubscribe/", views.resubscribe, name="resubscribe"),
 ]

@@ -1,0 +1,133 @@
+"""Admin for subscribers and their consent records (evidence: read-only). Actions call services."""
+
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.utils import timezone
+
+from . import services
+from .addresses import InvalidAddress, normalise_email
+from .models import ConsentRecord, Subscriber
+from .selectors import subscriber_status_counts
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+class _ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ConsentRecordInline(_ReadOnlyMixin, admin.TabularInline):
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    fields = ("action", "created_at", "confirmed_at", "ip_address", "form_version", "topics", "user_agent")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+
+class SubscriberAdminForm(forms.ModelForm):
+    class Meta:
+        model = Subscriber
+        fields = (
+            "email", "status", "topics", "keywords", "frequency", "delivery_hour", "delivery_weekday",
+            "timezone", "paused", "suppressed_reason",
+        )  # fmt: skip
+
+    def clean_email(self) -> str:
+        try:
+            return normalise_email(self.cleaned_data["email"])
+        except InvalidAddress as exc:
+            raise forms.ValidationError(exc.messages[0]) from exc
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberAdminForm
+    change_list_template = "admin/subscriptions/subscriber/change_list.html"
+    list_display = (
+        "email", "status", "topic_list", "frequency", "delivery_hour", "timezone", "paused", "created_at",
+        "confirmed_at",
+    )  # fmt: skip
+    list_filter = ("status", "topics", "frequency", "paused", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("email",)
+    date_hierarchy = "created_at"
+    filter_horizontal = ("topics",)
+    readonly_fields = (
+        "token_key", "created_at", "confirmed_at", "unsubscribed_at", "suppressed_at",
+        "last_confirmation_sent_at",
+    )  # fmt: skip
+    inlines = [ConsentRecordInline]
+    actions = ["export_csv", "resend_confirmation", "unsubscribe", "suppress"]
+    list_per_page = 100
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("topics")
+
+    @admin.display(description="Topics")
+    def topic_list(self, obj: Subscriber) -> str:
+        return ", ".join(topic.name for topic in obj.topics.all())
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "status_counts": subscriber_status_counts()}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.action(description="Export selected subscribers as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
+        writer = csv.writer(response)
+        columns = [
+            "email", "status", "topics", "keywords", "frequency", "delivery_hour", "delivery_weekday",
+            "timezone", "paused", "created_at", "confirmed_at", "unsubscribed_at", "suppressed_at",
+            "suppressed_reason",
+        ]  # fmt: skip
+        writer.writerow(columns)
+        for subscriber in queryset.prefetch_related("topics").order_by("pk").iterator(chunk_size=1000):
+            values = {c: getattr(subscriber, c) for c in columns if c != "topics"}
+            values["topics"] = " ".join(t.slug for t in subscriber.topics.all())
+            writer.writerow([_csv_cell(values[c]) for c in columns])
+        return response
+
+    @admin.action(description="Resend the confirmation email (pending only)")
+    def resend_confirmation(self, request, queryset):
+        sent = sum(services.subscriber_send_confirmation(subscriber=s) for s in queryset)
+        skipped = queryset.count() - sent
+        self.message_user(request, f"Confirmation email queued for {sent}; {skipped} not pending, skipped.")
+
+    @admin.action(description="Unsubscribe selected subscribers")
+    def unsubscribe(self, request, queryset):
+        for subscriber in queryset:
+            services.subscriber_unsubscribe(subscriber=subscriber, reason=f"admin ({request.user})")
+        self.message_user(request, f"{queryset.count()} unsubscribed.", messages.SUCCESS)
+
+    @admin.action(description="Suppress selected subscribers (never mail again)")
+    def suppress(self, request, queryset):
+        for subscriber in queryset:
+            services.subscriber_suppress(subscriber=subscriber, reason=f"admin ({request.user})")
+        self.message_user(request, f"{queryset.count()} suppressed.", messages.SUCCESS)
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(_ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("subscriber", "action", "created_at", "confirmed_at", "ip_address", "form_version")
+    list_filter = ("action", "form_version", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("subscriber__email", "ip_address")
+    list_select_related = ("subscriber",)
+    readonly_fields = [f.name for f in ConsentRecord._meta.fields]

@@ -1,0 +1,66 @@
+"""Fixed-window counters on Django's cache, shared by every web process.
+
+Production uses Redis, where `incr` is atomic. The embedded default is FileBasedCache: its `incr` is a
+read and a write, so two processes racing on one key can each count once; the limit may then let a
+request or two more through, which is fine for a laptop and never lets a flood through.
+Keys hold an HMAC of the address or IP, never the value itself.
+"""
+
+import ipaddress
+import time
+
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+from .conf import setting
+
+WINDOW_SECONDS = 3600
+
+
+def _key(scope: str, value: str, window: int) -> str:
+    digest = salted_hmac("paperboy.subscriptions.ratelimit", f"{scope}:{value}").hexdigest()[:32]
+    return f"subs:rl:{scope}:{digest}:{window}"
+
+
+def hit(scope: str, value: str, *, limit: int) -> bool:
+    """Count one attempt; True while the attempts in this window are within `limit`."""
+    window = int(time.time()) // WINDOW_SECONDS
+    key = _key(scope, value, window)
+    # add() is a no-op when the key exists, so the first attempt in a window starts the count.
+    if cache.add(key, 1, timeout=WINDOW_SECONDS + 60):
+        return limit >= 1
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=WINDOW_SECONDS + 60)
+        count = 1
+    return count <= limit
+
+
+def client_ip(request) -> str:
+    """The client's address, as seen by the first trusted proxy (or the socket)."""
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    hops = setting("TRUSTED_PROXY_HOPS")
+    if hops:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        # Each trusted proxy appends the address it saw; anything further left is client-supplied.
+        if len(forwarded) >= hops:
+            remote = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(remote))
+    except ValueError:
+        return ""
+
+
+def ip_bucket(ip: str) -> str:
+    """The unit a per-IP limit counts: one IPv4 address, or one IPv6 /64 (what one host usually gets)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
