@@ -249,9 +249,14 @@ def _record(results: Sequence[Result], *, now: datetime, report: ChunkReport) ->
 
 
 def _suppress(subscriber: Subscriber, reason: str) -> None:
-    from subscriptions.services import subscriber_suppress
+    """Stop mailing an address the provider refused for good. The delivery is already recorded as
+    failed; should this write fail, the next digest is refused again and suppression retried."""
+    try:
+        from subscriptions.services import subscriber_suppress
 
-    subscriber_suppress(subscriber=subscriber, reason=f"provider refused the address: {reason}"[:200])
+        subscriber_suppress(subscriber=subscriber, reason=f"provider refused the address: {reason}"[:200])
+    except Exception:
+        logger.exception("could not suppress subscriber %s", subscriber.pk)
 
 
 # --- Talking to the provider -----------------------------------------------------------------

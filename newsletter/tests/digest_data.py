@@ -1,0 +1,69 @@
+"""Data and checks the digest tests share: topics, papers, subscribers, and an HTML safety parser."""
+
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+
+from django.utils import timezone
+
+from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
+from subscriptions.tests.factories import SubscriberFactory
+
+HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)>Sneaky <b>bold</b> title'
+HOSTILE_ABSTRACT = (
+    '<iframe src="javascript:alert(2)"></iframe><a href="javascript:alert(3)" onclick="x()">click</a> '
+    "We propose &lt;script&gt; things. " + "word " * 100
+)
+
+
+def topics():
+    quant = TopicFactory(slug="digest-quant", name="Quantization", display_order=1)
+    code = TopicFactory(slug="digest-code", name="Code LLMs", display_order=2)
+    agents = TopicFactory(slug="digest-agents", name="Agents", display_order=3)
+    return quant, code, agents
+
+
+def paper(*topics_scores, seen: datetime | None = None, **fields):
+    """A paper first seen `seen` (default an hour ago), tagged with (topic, score) pairs."""
+    p = PaperFactory(first_seen_at=seen or timezone.now() - timedelta(hours=1), **fields)
+    for topic, score in topics_scores:
+        PaperTopicFactory(paper=p, topic=topic, score=score)
+    return p
+
+
+def subscriber(*topic_list, **fields):
+    return SubscriberFactory(topics=list(topic_list), **fields)
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"script", "iframe", "object", "embed", "img", "form"}:
+            self.problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"{tag}[{name}]")
+            if name in {"href", "src", "action"}:
+                self.hrefs.append(value or "")
+                if not (value or "").startswith(("https://", "http://")):
+                    self.problems.append(f"{tag}[{name}={value!r}]")
+
+    handle_startendtag = handle_starttag
+
+
+def html_problems(html: str) -> list[str]:
+    """Executable or foreign markup in a digest: scripts, frames, images, on* handlers, non-http links."""
+    checker = _Checker()
+    checker.feed(html)
+    checker.close()
+    return checker.problems
+
+
+def html_links(html: str) -> list[str]:
+    checker = _Checker()
+    checker.feed(html)
+    checker.close()
+    return checker.hrefs

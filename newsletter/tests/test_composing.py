@@ -1,0 +1,225 @@
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from newsletter.composing import (
+    SKIP_INACTIVE,
+    SKIP_NOTHING_NEW,
+    compose_deliveries,
+    render_digest,
+    select_papers_for,
+)
+from newsletter.models import Delivery
+from newsletter.rendering import DigestRenderer
+from papers.models import PaperTopic
+from subscriptions.models import Subscriber
+from subscriptions.tokens import manage_url, unsubscribe_url
+
+from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_links, html_problems, paper, subscriber, topics
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 4, 28)
+
+
+def test_selection_keeps_the_subscribers_topics_and_keywords_only():
+    quant, code, agents = topics()
+    q = paper((quant, 2.0), title="Quantized transformers")
+    c = paper((code, 2.0), title="Code models")
+    paper((agents, 2.0), title="Agents everywhere")
+    kw = paper(title="A LoRA adapter study")
+    reader = subscriber(quant, code, keywords="lora")
+    chosen = select_papers_for(reader, edition_date=TODAY)
+    assert {p.pk for p in chosen} == {q.pk, c.pk, kw.pk}
+
+
+def test_selection_drops_hidden_papers_excluded_topics_and_papers_seen_before_the_window():
+    quant, _code, _agents = topics()
+    kept = paper((quant, 1.0))
+    paper((quant, 1.0), hidden=True)
+    excluded = paper((quant, 1.0))
+    PaperTopic.objects.filter(paper=excluded).update(excluded=True)
+    paper((quant, 1.0), seen=timezone.now() - timedelta(days=3))  # before a daily reader's window
+    reader = subscriber(quant)
+    assert [p.pk for p in select_papers_for(reader, edition_date=TODAY)] == [kept.pk]
+
+
+def test_selection_starts_after_the_previous_digest():
+    quant, _code, _agents = topics()
+    reader = subscriber(quant)
+    old = paper((quant, 1.0), seen=timezone.now() - timedelta(hours=20))
+    new = paper((quant, 1.0), seen=timezone.now() - timedelta(hours=2))
+    Delivery.objects.create(
+        subscriber=reader,
+        edition_date=TODAY - timedelta(days=1),
+        status=Delivery.Status.SENT,
+        sending_started_at=timezone.now() - timedelta(hours=10),
+    )
+    assert [p.pk for p in select_papers_for(reader, edition_date=TODAY)] == [new.pk]
+    assert old.pk not in [p.pk for p in select_papers_for(reader, edition_date=TODAY)]
+
+
+def test_ranking_featured_first_then_topic_score_then_trending_then_recency(settings):
+    settings.PAPERBOY_DIGEST_SIZE = 4
+    quant, code, _agents = topics()
+    now = timezone.now()
+    low = paper((quant, 1.0), seen=now - timedelta(hours=1))
+    featured = paper((quant, 0.5), featured=True, seen=now - timedelta(hours=5))
+    two_topics = paper((quant, 1.0), (code, 1.0), seen=now - timedelta(hours=6))
+    trending = paper((quant, 1.0), trending_score=9.0, seen=now - timedelta(hours=7))
+    older = paper((quant, 1.0), seen=now - timedelta(hours=8))  # ties with `low` but older: dropped
+    reader = subscriber(quant, code)
+    ranked = [p.pk for p in select_papers_for(reader, edition_date=TODAY, now=now)]
+    assert ranked == [featured.pk, two_topics.pk, trending.pk, low.pk]
+    assert older.pk not in ranked
+
+
+def test_subject_names_count_topics_and_date():
+    quant, code, _agents = topics()
+    papers = [paper((quant, 1.0)) for _ in range(4)] + [paper((code, 1.0)) for _ in range(3)]
+    reader = subscriber(quant, code)
+    chosen = select_papers_for(reader, edition_date=TODAY)
+    rendered = render_digest(subscriber=reader, papers=chosen, edition_date=TODAY, delivery_id=42)
+    assert len(chosen) == len(papers)
+    assert rendered.subject == "7 new papers on Quantization and Code LLMs — Apr 28"
+
+
+def test_digest_shows_each_paper_and_the_subscribers_own_links(settings):
+    settings.PAPERBOY_POSTAL_ADDRESS = "Paperboy Ltd, 9 Test Road, Testville"
+    quant, _code, _agents = topics()
+    p = paper(
+        (quant, 1.0),
+        title="Tiny weights, big models",
+        authors=["Ada", "Alan", "Grace", "Edsger"],
+        hf_upvotes=123,
+        hf_comments=4,
+        code_url="https://github.com/example/tiny",
+        hf_url="https://huggingface.co/papers/2601.00001",
+        abstract=" ".join(f"w{i}" for i in range(100)),
+    )
+    reader = subscriber(quant)
+    rendered = render_digest(subscriber=reader, papers=[p], edition_date=TODAY, delivery_id=7)
+    for body in (rendered.html, rendered.text):
+        assert "Tiny weights, big models" in body
+        assert "Ada, Alan, Grace et al." in body
+        assert "123 upvotes" in body and "4 comments" in body
+        assert "w59" in body and "w60" not in body  # the first 60 words of the abstract
+        assert manage_url(reader) in body and unsubscribe_url(reader) in body
+        assert "/digest/7." in body  # view in browser
+        assert "Paperboy Ltd, 9 Test Road, Testville" in body
+        assert "Quantization" in body  # chip and "why you got this"
+    links = html_links(rendered.html)
+    assert p.abs_url in links and p.pdf_url in links
+    assert "https://github.com/example/tiny" in links and "https://huggingface.co/papers/2601.00001" in links
+    assert 'name="color-scheme"' in rendered.html and "prefers-color-scheme: dark" in rendered.html
+    assert 'style="' in rendered.html  # CSS inlined for mail clients
+    assert "max-width: 600px" in rendered.html
+
+
+def test_hostile_feed_text_is_escaped_everywhere_in_the_html():
+    quant, _code, _agents = topics()
+    p = paper(
+        (quant, 1.0),
+        title=HOSTILE_TITLE,
+        abstract=HOSTILE_ABSTRACT,
+        authors=['<script>alert("a")</script>Eve'],
+        abs_url="javascript:alert(4)",
+        pdf_url="data:text/html,<script>alert(5)</script>",
+        code_url="  javascript:alert(6)",
+        hf_url='https://huggingface.co/papers/x" onmouseover="alert(7)',
+    )
+    reader = subscriber(quant)
+    rendered = render_digest(subscriber=reader, papers=[p], edition_date=TODAY, delivery_id=1)
+    assert html_problems(rendered.html) == []
+    assert "javascript:" not in rendered.html
+    assert "Sneaky bold title" in rendered.html  # the text survives, the markup does not
+    assert f"https://arxiv.org/abs/{p.arxiv_id}" in html_links(rendered.html)  # fallback for a bad link
+    # Plain text is never interpreted, but markup that came as markup is dropped there too; an
+    # escaped "&lt;script&gt;" in the feed was meant as text and reads as text.
+    assert "<iframe" not in rendered.text and "javascript:" not in rendered.text
+    assert "onerror" not in rendered.text and "We propose <script> things." in rendered.text
+    assert "We propose &lt;script&gt; things." in rendered.html
+
+
+def test_shared_rendering_is_byte_identical_to_the_direct_render():
+    quant, code, _agents = topics()
+    for n in range(3):
+        paper((quant, 1.0 + n), title=f"Quantization paper {n}")
+    paper((code, 1.0), title='Code & "quotes" <ok>')
+    readers = [subscriber(quant, code) for _ in range(3)]
+    deliveries = [Delivery.objects.create(subscriber=r, edition_date=TODAY) for r in readers]
+    renderer = DigestRenderer()
+    composed = compose_deliveries(
+        list(Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).select_related("subscriber")),
+        renderer=renderer,
+    )
+    assert renderer.misses == 1 and renderer.hits == 2  # three subscribers, one rendering
+    for item in composed:
+        reader = item.delivery.subscriber
+        papers = select_papers_for(reader, edition_date=TODAY)
+        direct = render_digest(
+            subscriber=reader, papers=papers, edition_date=TODAY, delivery_id=item.delivery.pk
+        )
+        html_part = item.message.alternatives[0][0]
+        assert item.message.subject == direct.subject
+        assert item.message.body == direct.text
+        assert html_part == direct.html
+        assert unsubscribe_url(reader) in html_part
+
+
+def test_message_headers_metadata_and_alternative():
+    quant, _code, _agents = topics()
+    paper((quant, 1.0))
+    reader = subscriber(quant)
+    delivery = Delivery.objects.create(subscriber=reader, edition_date=TODAY)
+    (item,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    message = item.message
+    headers = message.extra_headers
+    assert headers["List-Unsubscribe"].startswith(f"<{unsubscribe_url(reader)}>, <mailto:")
+    assert headers["List-Unsubscribe"].endswith("?subject=unsubscribe>")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Id"] == "Paperboy digest <digest.127.0.0.1>"
+    assert headers["Message-ID"] == f"<digest.{delivery.pk}.20260428@127.0.0.1>"
+    assert message.metadata == {"delivery_id": str(delivery.pk)}
+    assert message.tags == ["digest"]
+    assert message.to == [reader.email]
+    assert message.alternatives[0][1] == "text/html"
+    parsed = message.message()
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_nothing_new_is_skipped_or_a_quiet_day_email_by_setting(settings):
+    quant, _code, _agents = topics()
+    reader = subscriber(quant)
+    gone = subscriber(quant, status=Subscriber.Status.UNSUBSCRIBED)
+    rows = [Delivery.objects.create(subscriber=s, edition_date=TODAY) for s in (reader, gone)]
+    load = lambda: list(Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related("subscriber"))  # noqa: E731
+    settings.PAPERBOY_QUIET_DAY = "skip"
+    by_subscriber = {c.delivery.subscriber_id: c for c in compose_deliveries(load())}
+    assert (
+        by_subscriber[reader.pk].skip_reason == SKIP_NOTHING_NEW and by_subscriber[reader.pk].message is None
+    )
+    assert by_subscriber[gone.pk].skip_reason == SKIP_INACTIVE
+    settings.PAPERBOY_QUIET_DAY = "email"
+    by_subscriber = {c.delivery.subscriber_id: c for c in compose_deliveries(load())}
+    quiet = by_subscriber[reader.pk].message
+    assert quiet.subject == "A quiet day on Quantization — Apr 28"
+    assert "A quiet day" in quiet.body
+    assert by_subscriber[gone.pk].message is None
+
+
+def test_composing_a_chunk_takes_the_same_few_queries_for_5_or_50_subscribers(django_assert_max_num_queries):
+    quant, code, agents = topics()
+    for n in range(30):
+        paper(((quant, code, agents)[n % 3], 1.0))
+
+    def chunk(count):
+        readers = [subscriber(quant, (code, agents)[i % 2], keywords="study") for i in range(count)]
+        ids = [Delivery.objects.create(subscriber=r, edition_date=TODAY).pk for r in readers]
+        return list(Delivery.objects.filter(pk__in=ids).select_related("subscriber"))
+
+    for rows in (chunk(5), chunk(50)):
+        # topics, subscribers' topics, previous digests, candidate papers, their topics
+        with django_assert_max_num_queries(5):
+            composed = compose_deliveries(rows)
+        assert all(c.message is not None for c in composed)

@@ -1,0 +1,126 @@
+import json
+
+import pytest
+from django.core.mail import get_connection
+
+from newsletter.models import Delivery
+from newsletter.sending import deliveries_send_chunk
+from subscriptions.models import Subscriber
+from testsupport.http import Request, Response
+
+from .digest_data import paper, subscriber, topics
+
+pytestmark = pytest.mark.django_db
+
+
+def postmark_batch_answer(request: Request) -> Response:
+    """Accept every message of a batch, except addresses starting with "inactive"."""
+    results = []
+    for n, item in enumerate(request.json()):
+        if item["To"].startswith("inactive"):
+            results.append(
+                {
+                    "ErrorCode": 406,
+                    "Message": f"Found inactive addresses: {item['To']}. Inactive recipients are ones that …",
+                }
+            )
+        else:
+            results.append({"ErrorCode": 0, "Message": "OK", "MessageID": f"pm-{n}", "To": item["To"]})
+    return Response(200, json.dumps(results), {"Content-Type": "application/json"})
+
+
+def connection_to(loopback):
+    return get_connection(
+        "newsletter.backends.postmark.EmailBackend", api_url=loopback.url("/"), server_token="test-token"
+    )
+
+
+def planned(emails):
+    quant, _code, _agents = topics()
+    paper((quant, 1.0))
+    return [
+        Delivery.objects.create(subscriber=subscriber(quant, email=e), edition_date="2026-04-28").pk
+        for e in emails
+    ]
+
+
+def test_a_chunk_goes_out_in_one_batch_call_with_metadata_and_list_headers(loopback):
+    loopback.route("/email/batch", postmark_batch_answer)
+    ids = planned([f"r{n}@example.com" for n in range(30)])
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert report.sent == 30
+    (call,) = loopback.requests_to("/email/batch")
+    assert call.headers["X-Postmark-Server-Token"] == "test-token"
+    items = call.json()
+    assert len(items) == 30
+    first = items[0]
+    assert first["Tag"] == "digest" and first["Metadata"] == {"delivery_id": str(ids[0])}
+    headers = {h["Name"]: h["Value"] for h in first["Headers"]}
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/unsubscribe/")
+    assert first["HtmlBody"].startswith("<!DOCTYPE html>") or "<html" in first["HtmlBody"]
+    assert "TextBody" in first
+    message_ids = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "provider_message_id"))
+    assert message_ids[ids[0]] == "pm-0" and message_ids[ids[29]] == "pm-29"
+
+
+def test_batch_refusal_of_one_address_fails_and_suppresses_it_only(loopback):
+    loopback.route("/email/batch", postmark_batch_answer)
+    ids = planned(["ok1@example.com", "inactive@example.com", "ok2@example.com"])
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert (report.sent, report.failed, report.suppressed) == (2, 1, 1)
+    statuses = dict(Delivery.objects.filter(pk__in=ids).values_list("subscriber__email", "status"))
+    assert statuses == {
+        "ok1@example.com": "sent",
+        "inactive@example.com": "failed",
+        "ok2@example.com": "sent",
+    }
+    assert Subscriber.objects.get(email="inactive@example.com").status == Subscriber.Status.SUPPRESSED
+
+
+def test_provider_500_puts_the_batch_back_to_planned_and_429_passes_its_retry_after(loopback):
+    loopback.route(
+        "/email/batch",
+        [
+            Response(500, '{"ErrorCode": 500, "Message": "oops"}'),
+            Response(429, '{"ErrorCode": 429, "Message": "slow down"}', {"Retry-After": "7"}),
+            Response(200, "[]"),
+        ],
+    )
+    ids = planned(["a@example.com", "b@example.com"])
+    first = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert first.sent == 0 and sorted(first.retry_ids) == ids
+    assert set(Delivery.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"planned"}
+    second = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert second.retry_after == 7.0 and sorted(second.retry_ids) == ids
+    loopback.route("/email/batch", postmark_batch_answer)
+    third = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert third.sent == 2
+    assert list(Delivery.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == [3, 3]
+
+
+def test_timeout_after_the_request_went_out_marks_the_batch_unknown(loopback):
+    loopback.route("/email/batch", Response(200, "[]", delay=3))
+    ids = planned(["a@example.com", "b@example.com"])
+    connection = get_connection(
+        "newsletter.backends.postmark.EmailBackend",
+        api_url=loopback.url("/"),
+        server_token="t",
+        timeout=0.5,
+    )
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection)
+    assert report.unknown == 2 and report.sent == 0
+    assert set(Delivery.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"unknown"}
+
+
+def test_single_message_uses_postmarks_plain_email_endpoint(loopback):
+    loopback.route(
+        "/email",
+        Response(
+            200, json.dumps({"ErrorCode": 0, "Message": "OK", "MessageID": "single-1", "To": "a@example.com"})
+        ),
+    )
+    ids = planned(["a@example.com"])
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert report.sent == 1 and len(loopback.requests_to("/email")) == 1
+    assert Delivery.objects.get(pk=ids[0]).provider_message_id == "one"

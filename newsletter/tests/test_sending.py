@@ -1,0 +1,214 @@
+import smtplib
+import threading
+from datetime import date, timedelta
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from newsletter import services
+from newsletter.celery import app as celery_app
+from newsletter.composing import SKIP_NOTHING_NEW
+from newsletter.models import Delivery
+from newsletter.sending import deliveries_claim, deliveries_send_chunk
+from newsletter.services import deliveries_sweep, delivery_send_again
+from subscriptions.models import Subscriber
+
+from .digest_data import paper, subscriber, topics
+
+Status = Delivery.Status
+TODAY = date(2026, 4, 28)
+
+
+class ScriptedBackend(BaseEmailBackend):
+    """Sends nothing; raises the scripted exception for the n-th message (counted over the test)."""
+
+    script: dict[int, Exception] = {}
+    accepted: list = []
+    calls = 0
+
+    def send_messages(self, messages):
+        for message in messages:
+            ScriptedBackend.calls += 1
+            failure = self.script.get(ScriptedBackend.calls)
+            if failure is not None:
+                raise failure
+            self.accepted.append(message)
+        return len(messages)
+
+
+@pytest.fixture
+def scripted():
+    ScriptedBackend.script, ScriptedBackend.accepted, ScriptedBackend.calls = {}, [], 0
+    return ScriptedBackend
+
+
+def planned(count, *, with_papers=True):
+    quant, _code, _agents = topics()
+    if with_papers:
+        paper((quant, 1.0), title="A quantization paper")
+    readers = [subscriber(quant, email=f"reader{n}@example.com") for n in range(count)]
+    return [Delivery.objects.create(subscriber=r, edition_date=TODAY).pk for r in readers]
+
+
+def statuses(ids):
+    return list(Delivery.objects.filter(pk__in=ids).order_by("pk").values_list("status", flat=True))
+
+
+@pytest.mark.django_db
+def test_chunk_is_sent_recorded_and_a_second_run_sends_nothing():
+    ids = planned(3)
+    report = deliveries_send_chunk(delivery_ids=ids)
+    assert report.sent == 3 and len(mail.outbox) == 3
+    rows = list(Delivery.objects.filter(pk__in=ids))
+    assert {r.status for r in rows} == {Status.SENT}
+    assert all(r.attempts == 1 and r.sent_at and r.paper_ids and r.subject for r in rows)
+    assert all(r.provider_message_id == f"<digest.{r.pk}.20260428@127.0.0.1>" for r in rows)
+    again = deliveries_send_chunk(delivery_ids=ids)
+    assert again.sent == 0 and again.not_claimed == 3 and len(mail.outbox) == 3
+
+
+@pytest.mark.django_db
+def test_nothing_to_send_is_recorded_as_skipped_with_the_reason():
+    ids = planned(2, with_papers=False)
+    report = deliveries_send_chunk(delivery_ids=ids)
+    assert report.skipped == 2 and mail.outbox == []
+    assert set(Delivery.objects.filter(pk__in=ids).values_list("status", "skip_reason")) == {
+        (Status.SKIPPED, SKIP_NOTHING_NEW)
+    }
+
+
+@pytest.mark.django_db
+def test_two_claimers_never_share_a_row():
+    ids = planned(10)
+    first = deliveries_claim(delivery_ids=ids[:7], now=timezone.now())
+    second = deliveries_claim(delivery_ids=ids, now=timezone.now())
+    assert first == set(ids[:7]) and second == set(ids[7:])
+    assert deliveries_claim(delivery_ids=ids, now=timezone.now()) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claimers_split_the_rows_between_them():
+    ids = planned(200)
+    won: list[set[int]] = []
+    start = threading.Barrier(2)
+
+    def claim():
+        start.wait()
+        try:
+            won.append(deliveries_claim(delivery_ids=ids, now=timezone.now()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 2
+    assert won[0].isdisjoint(won[1]) and won[0] | won[1] == set(ids)
+
+
+@pytest.mark.django_db
+def test_transient_failure_puts_rows_back_to_planned_and_leaves_the_rest_for_the_retry(settings, scripted):
+    settings.PAPERBOY_SEND_GROUP_SIZE = 3
+    ids = planned(6)
+    scripted.script = {2: smtplib.SMTPResponseException(451, b"try again later")}
+    report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
+    assert report.sent == 1
+    assert statuses(ids) == [Status.SENT] + [Status.PLANNED] * 5
+    assert sorted(report.retry_ids) == ids[1:]
+    row = Delivery.objects.get(pk=ids[1])
+    assert "451" in row.last_error and row.attempts == 1
+    # The retry sends the rest exactly once.
+    retry = deliveries_send_chunk(delivery_ids=report.retry_ids, connection=scripted())
+    assert retry.sent == 5 and statuses(ids) == [Status.SENT] * 6
+    assert len({m.to[0] for m in scripted.accepted}) == 6 == len(scripted.accepted)
+
+
+@pytest.mark.django_db
+def test_connection_lost_mid_message_is_unknown_and_never_resent_by_itself(settings, scripted):
+    settings.PAPERBOY_SEND_GROUP_SIZE = 10
+    ids = planned(3)
+    scripted.script = {2: smtplib.SMTPServerDisconnected("connection unexpectedly closed")}
+    report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
+    assert statuses(ids) == [Status.SENT, Status.UNKNOWN, Status.PLANNED]
+    assert report.unknown == 1 and report.retry_ids == [ids[2]]
+    deliveries_send_chunk(delivery_ids=ids, connection=scripted())
+    assert statuses(ids) == [Status.SENT, Status.UNKNOWN, Status.SENT]
+
+
+@pytest.mark.django_db
+def test_refused_recipient_fails_and_is_suppressed_while_the_others_go(scripted):
+    ids = planned(3)
+    bad = Delivery.objects.get(pk=ids[1]).subscriber
+    scripted.script = {2: smtplib.SMTPRecipientsRefused({bad.email: (550, b"5.1.1 no such user")})}
+    report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
+    assert statuses(ids) == [Status.SENT, Status.FAILED, Status.SENT]
+    assert report.suppressed == 1 and report.retry_ids == []
+    bad.refresh_from_db()
+    assert bad.status == Subscriber.Status.SUPPRESSED and "550" in bad.suppressed_reason
+
+
+@pytest.mark.django_db
+def test_sweeper_times_out_sending_rows_and_requeues_stale_planned_rows(monkeypatch):
+    ids = planned(3)
+    long_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(pk=ids[0]).update(status=Status.SENDING, sending_started_at=long_ago)
+    Delivery.objects.filter(pk=ids[1]).update(updated_at=long_ago)  # planned, its task lost
+    queued = []
+    monkeypatch.setattr(services, "deliveries_enqueue", lambda *, delivery_ids: queued.extend(delivery_ids))
+    report = deliveries_sweep()
+    again = deliveries_sweep()
+    assert (report.timed_out, report.requeued) == (1, 1)
+    assert queued == [ids[1]] and again.requeued == 0  # touched, so not queued twice
+    assert statuses(ids) == [Status.UNKNOWN, Status.PLANNED, Status.PLANNED]
+    row = Delivery.objects.get(pk=ids[0])
+    assert "timeout" in row.last_error
+
+
+@pytest.mark.django_db
+def test_sweeper_fails_digests_that_could_not_go_out_all_day(monkeypatch):
+    monkeypatch.setattr(services, "deliveries_enqueue", lambda *, delivery_ids: None)
+    ids = planned(1)
+    Delivery.objects.filter(pk=ids[0]).update(created_at=timezone.now() - timedelta(days=1))
+    assert deliveries_sweep().expired == 1
+    assert statuses(ids) == [Status.FAILED]
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks run in-process (send again here; real workers in the end-to-end tests)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.mark.django_db
+def test_send_again_moves_unknown_back_to_planned_and_sends_it(
+    eager_tasks, django_capture_on_commit_callbacks
+):
+    ids = planned(2)
+    Delivery.objects.filter(pk=ids[0]).update(status=Status.UNKNOWN)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delivery_send_again(delivery=Delivery.objects.get(pk=ids[0])) is True
+    assert statuses(ids)[0] == Status.SENT and len(mail.outbox) == 1
+    assert delivery_send_again(delivery=Delivery.objects.get(pk=ids[1])) is False  # planned: not touched
+
+
+@pytest.mark.django_db
+def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
+    settings.PAPERBOY_SEND_GROUP_SIZE = 500
+    counts = []
+    for size in (10, 100):
+        ids = planned(size)
+        with CaptureQueriesContext(connection) as queries:
+            report = deliveries_send_chunk(delivery_ids=ids)
+        assert report.sent == size
+        counts.append(len(queries))
+        Subscriber.objects.all().delete()
+    # load rows, five to compose, claim, record: ~10 whatever the size (bulk UPDATE batches aside)
+    assert counts[0] <= 10 and counts[1] <= 10, counts
