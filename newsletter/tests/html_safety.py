@@ -12,7 +12,10 @@ class _Collector(HTMLParser):
         self.text: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag in {"script", "iframe", "object", "embed"}:
+        attributes = dict(attrs)
+        if tag == "script" and self._is_own_script(attributes):
+            pass
+        elif tag in {"script", "iframe", "object", "embed"}:
             self.problems.append(f"<{tag}>")
         for name, value in attrs:
             if name.startswith("on"):
@@ -24,12 +27,20 @@ class _Collector(HTMLParser):
 
     handle_startendtag = handle_starttag
 
+    def _is_own_script(self, attributes: dict) -> bool:
+        # Scripts served by this site (admin's static files, its jsi18n view) and JSON data blocks
+        # (never executed) are ours; anything else is not.
+        src = attributes.get("src") or ""
+        if src.startswith("/") and not src.startswith("//"):
+            return True
+        return attributes.get("type") == "application/json" and not attributes.get("src")
+
     def handle_data(self, data):
         self.text.append(data)
 
 
 def unsafe_markup(html: str, *, allow: frozenset = frozenset()) -> list[str]:
-    """Everything executable the HTML contains (minus tags listed in `allow`, e.g. a sandboxed iframe)."""
+    """Everything executable the HTML contains, other than our own static scripts and the tags in `allow`."""
     collector = _Collector()
     collector.feed(html)
     collector.close()

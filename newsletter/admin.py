@@ -1,0 +1,291 @@
+"""Admin for deliveries and provider events (read-only records), the dashboard, and digest previews.
+
+Deliveries are a log: nobody edits one by hand. The only write is "send again" for rows in `unknown`
+or `failed`, which calls newsletter.services. The subscriber admin (owned by subscriptions, which
+must not import newsletter) gains "preview today's digest" and "send a test to me" here, by
+re-registering it with `SubscriberDigestAdminMixin`.
+"""
+
+import logging
+import smtplib
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from anymail.exceptions import AnymailError
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMultiAlternatives
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from subscriptions.models import Subscriber
+
+from . import dashboard
+from .composing import select_papers_for
+from .links import digest_view_url
+from .models import Dashboard, Delivery, ProviderEvent
+from .rendering import DigestLinks, RenderedDigest, render_digest_direct
+from .selectors import parse_keywords
+from .services import delivery_send_again
+
+logger = logging.getLogger(__name__)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "edition_date", "subscriber_email", "status", "paper_count", "attempts", "sent_at",
+        "delivered_at", "opens", "clicks",
+    )  # fmt: skip
+    list_filter = ("status", ("edition_date", admin.DateFieldListFilter))
+    date_hierarchy = "edition_date"
+    search_fields = ("subscriber__email",)
+    list_select_related = ("subscriber",)
+    list_per_page = 100
+    actions = ["send_again"]
+    fields = (
+        "subscriber", "edition_date", "status", "subject", "skip_reason", "paper_ids", "web_copy",
+        "provider_message_id", "attempts", "last_error", "created_at", "updated_at", "sending_started_at",
+        "sent_at", "delivered_at", "opens", "clicks",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a delivery would let the planner send that day's digest again.
+        return request.user.is_active and request.user.is_superuser
+
+    def has_send_again_permission(self, request):
+        return request.user.has_perm("newsletter.change_delivery")
+
+    @admin.display(description="Subscriber", ordering="subscriber__email")
+    def subscriber_email(self, obj: Delivery) -> str:
+        return obj.subscriber.email if obj.subscriber else "(erased)"
+
+    @admin.display(description="Papers")
+    def paper_count(self, obj: Delivery) -> int:
+        return len(obj.paper_ids) if isinstance(obj.paper_ids, list) else 0
+
+    @admin.display(description="View in browser")
+    def web_copy(self, obj: Delivery) -> str:
+        if obj.status != Delivery.Status.SENT or obj.subscriber is None:
+            return "—"
+        return format_html('<a href="{}" rel="noreferrer">{}</a>', digest_view_url(obj.pk), "Open")
+
+    def changelist_view(self, request, extra_context=None):
+        unknown = Delivery.objects.filter(status=Delivery.Status.UNKNOWN).count()
+        extra_context = {**(extra_context or {}), "unknown_count": unknown}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.action(description="Send again (unknown or failed only)", permissions=["send_again"])
+    def send_again(self, request, queryset):
+        again = skipped = 0
+        for delivery in queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED]):
+            if delivery_send_again(delivery=delivery):
+                again += 1
+        skipped = queryset.count() - again
+        self.message_user(request, f"{again} queued to send again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} skipped: only unknown or failed deliveries are sent again."
+            )
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "esp_name", "event_type", "outcome", "delivery", "url", "received_at")
+    list_filter = ("event_type", "outcome", "esp_name", ("occurred_at", admin.DateFieldListFilter))
+    search_fields = ("=event_id", "=message_id")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("delivery",)
+    list_per_page = 100
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in ProviderEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """The changelist of the Dashboard proxy is the dashboard page: /admin/newsletter/dashboard/."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return user.has_perm("newsletter.view_dashboard") or user.has_perm("newsletter.view_delivery")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.dashboard_view)
+        return [path("", view, name="newsletter_dashboard_changelist")]
+
+    def dashboard_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Newsletter dashboard",
+            "opts": self.model._meta,
+            "dashboard": dashboard.build(days=dashboard.DEFAULT_DAYS),
+        }
+        return TemplateResponse(request, "admin/newsletter/dashboard.html", context)
+
+
+# --- Digest preview and test on the subscriber admin ---------------------------------------------
+
+
+def subscriber_local_date(subscriber: Subscriber):
+    try:
+        zone = ZoneInfo(subscriber.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return timezone.now().astimezone(zone).date()
+
+
+def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
+    """Today's digest for `subscriber` as it would go out, but with links that do nothing.
+
+    A preview or test lands in a staff inbox: the reader's real manage and unsubscribe links (which
+    act without a login) must not travel there.
+    """
+    edition_date = subscriber_local_date(subscriber)
+    papers = select_papers_for(subscriber, edition_date=edition_date)
+    if not papers:
+        return None, 0
+    topics = subscriber.topics.filter(active=True).order_by("display_order", "name")
+    rendered = render_digest_direct(
+        papers=papers,
+        edition_date=edition_date,
+        your_topics=[topic.name for topic in topics],
+        keywords=parse_keywords(subscriber.keywords),
+        links=DigestLinks(
+            manage_url=f"{settings.SITE_URL}/#preview-manage-link",
+            unsubscribe_url=f"{settings.SITE_URL}/#preview-unsubscribe-link",
+        ),
+    )
+    return rendered, len(papers)
+
+
+class SubscriberDigestAdminMixin:
+    """Adds /admin/subscriptions/subscriber/<id>/digest/ (preview) and .../digest/test/ (POST)."""
+
+    change_form_template = "admin/newsletter/subscriber_change_form.html"
+
+    def get_urls(self):
+        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
+        own = [
+            path(
+                "<path:object_id>/digest/",
+                self.admin_site.admin_view(self.digest_preview_view),
+                name=f"{info}_digest_preview",
+            ),
+            path(
+                "<path:object_id>/digest/test/",
+                self.admin_site.admin_view(require_POST(self.digest_test_view)),
+                name=f"{info}_digest_test",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        base = getattr(super(), "change_form_template", None) or "admin/change_form.html"
+        extra_context = {**(extra_context or {}), "base_change_form_template": base}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    def _subscriber_or_404(self, request, object_id) -> Subscriber:
+        subscriber = self.get_object(request, unquote(object_id))
+        if subscriber is None:
+            raise Http404("No such subscriber")
+        if not self.has_view_permission(request, subscriber):
+            raise PermissionDenied
+        return subscriber
+
+    def digest_preview_view(self, request, object_id):
+        subscriber = self._subscriber_or_404(request, object_id)
+        rendered, count = preview_digest(subscriber)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Today's digest for {subscriber.email}",
+            "opts": self.model._meta,
+            "original": subscriber,
+            "rendered": rendered,
+            "paper_count": count,
+            "edition_date": subscriber_local_date(subscriber),
+            "test_url": reverse(
+                f"{self.admin_site.name}:subscriptions_subscriber_digest_test", args=[subscriber.pk]
+            ),
+        }
+        return TemplateResponse(request, "admin/newsletter/digest_preview.html", context)
+
+    def digest_test_view(self, request, object_id):
+        subscriber = self._subscriber_or_404(request, object_id)
+        back = HttpResponseRedirect(
+            reverse(f"{self.admin_site.name}:subscriptions_subscriber_digest_preview", args=[subscriber.pk])
+        )
+        if not request.user.email:
+            self.message_user(
+                request, "Your admin account has no email address to send the test to.", messages.ERROR
+            )
+            return back
+        rendered, _ = preview_digest(subscriber)
+        if rendered is None:
+            self.message_user(
+                request, "Nothing new for this subscriber today: no digest to send.", messages.WARNING
+            )
+            return back
+        message = EmailMultiAlternatives(
+            subject=f"[Test] {rendered.subject}",
+            body=rendered.text,
+            to=[request.user.email],
+            headers={"X-Paperboy-Test": "digest preview"},
+        )
+        message.attach_alternative(rendered.html, "text/html")
+        message.tags = ["digest-test"]  # anymail: kept apart from real digests in the provider's stats
+        try:
+            message.send()
+        except (AnymailError, smtplib.SMTPException, OSError) as exc:
+            logger.warning("Test digest to %s failed: %s", request.user.pk, type(exc).__name__)
+            self.message_user(request, f"The test could not be sent: {type(exc).__name__}.", messages.ERROR)
+            return back
+        self.message_user(request, f"Test digest sent to {request.user.email}.", messages.SUCCESS)
+        return back
+
+
+def _add_digest_tools_to_subscriber_admin(site: admin.AdminSite) -> None:
+    if site.is_registered(Subscriber):
+        current = type(site.get_model_admin(Subscriber))
+        site.unregister(Subscriber)
+    else:
+        current = admin.ModelAdmin
+    if issubclass(current, SubscriberDigestAdminMixin):
+        site.register(Subscriber, current)
+        return
+    site.register(Subscriber, type(current.__name__, (SubscriberDigestAdminMixin, current), {}))
+
+
+_add_digest_tools_to_subscriber_admin(admin.site)

@@ -1,0 +1,348 @@
+"""The admin dashboard: a few aggregate queries, drawn as inline SVG on our own server.
+
+No JavaScript and no CDN: each chart is geometry computed here and written out by the template as
+<svg> elements, with the same numbers in a table for screen readers and copying. The whole page
+costs a fixed number of queries (eight), however many subscribers, deliveries or events there are.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from papers.models import Paper
+from subscriptions.models import Subscriber
+
+from .archive import clean_text, safe_url
+from .models import Delivery, ProviderEvent
+
+DEFAULT_DAYS = 30
+TOP_PAPERS = 10
+_CLICKED_URLS_SCANNED = 1000  # the most-clicked links are matched to papers; the long tail is not
+
+# Chart geometry (SVG user units; the SVG scales to the page width).
+WIDTH, HEIGHT = 720, 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 12, 30
+
+STATUS_COLORS = {
+    Delivery.Status.SENT: "#2e7d32",
+    Delivery.Status.SKIPPED: "#9e9e9e",
+    Delivery.Status.PLANNED: "#1e88e5",
+    Delivery.Status.SENDING: "#90caf9",
+    Delivery.Status.FAILED: "#c62828",
+    Delivery.Status.UNKNOWN: "#ef6c00",
+}
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+    label: str
+
+
+@dataclass
+class Line:
+    name: str
+    color: str
+    points: str
+
+
+@dataclass
+class Chart:
+    title: str
+    slug: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[Bar] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    table_head: list[str] = field(default_factory=list)
+    table_rows: list[list] = field(default_factory=list)
+
+    @property
+    def plot_left(self) -> int:
+        return PAD_LEFT
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - PAD_RIGHT
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.height - PAD_BOTTOM
+
+
+@dataclass
+class Dashboard:
+    days: int
+    start: date
+    end: date
+    charts: list[Chart]
+    totals: dict[str, object]
+    top_papers: list[dict]
+
+
+# --- Geometry ----------------------------------------------------------------------------------
+
+
+def _nice_max(value: float) -> float:
+    """A round axis maximum at or above `value` (1, 2 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1
+    magnitude = 1
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def _axes(chart: Chart, days: list[date], y_max: float, percent: bool = False) -> tuple[float, float]:
+    plot_width = chart.plot_right - chart.plot_left
+    plot_height = chart.plot_bottom - PAD_TOP
+    slot = plot_width / max(len(days), 1)
+    for index, day in enumerate(days):
+        if index % 7 == 0 or index == len(days) - 1:
+            chart.x_ticks.append((chart.plot_left + slot * (index + 0.5), day.strftime("%b %d")))
+    for fraction in (0, 0.5, 1):
+        value = y_max * fraction
+        label = f"{value:.1f}%" if percent else f"{value:g}"
+        chart.y_ticks.append((chart.plot_bottom - plot_height * fraction, label))
+    return slot, plot_height
+
+
+def stacked_bars(
+    title: str, slug: str, days: list[date], stacks: dict[date, dict[str, int]], colors: dict
+) -> Chart:
+    chart = Chart(title=title, slug=slug, legend=[(str(name), color) for name, color in colors.items()])
+    y_max = _nice_max(max((sum(stacks.get(day, {}).values()) for day in days), default=0))
+    slot, plot_height = _axes(chart, days, y_max)
+    for index, day in enumerate(days):
+        bottom = chart.plot_bottom
+        for name, color in colors.items():
+            value = stacks.get(day, {}).get(name, 0)
+            if not value:
+                continue
+            height = plot_height * value / y_max
+            bottom -= height
+            chart.bars.append(
+                Bar(
+                    x=round(chart.plot_left + slot * index + slot * 0.15, 2),
+                    y=round(bottom, 2),
+                    width=round(slot * 0.7, 2),
+                    height=round(height, 2),
+                    color=color,
+                    label=f"{day:%b %d}: {value} {name}",
+                )
+            )
+    chart.table_head = ["Day", *[str(name) for name in colors]]
+    chart.table_rows = [[day, *[stacks.get(day, {}).get(name, 0) for name in colors]] for day in days]
+    return chart
+
+
+def line_chart(
+    title: str,
+    slug: str,
+    days: list[date],
+    series: dict[str, list[float]],
+    colors: dict,
+    percent: bool = False,
+) -> Chart:
+    chart = Chart(title=title, slug=slug, legend=[(name, colors[name]) for name in series])
+    y_max = _nice_max(max((max(values, default=0) for values in series.values()), default=0))
+    slot, plot_height = _axes(chart, days, y_max, percent=percent)
+    for name, values in series.items():
+        points = " ".join(
+            f"{chart.plot_left + slot * (i + 0.5):.2f},{chart.plot_bottom - plot_height * value / y_max:.2f}"
+            for i, value in enumerate(values)
+        )
+        chart.lines.append(Line(name=name, color=colors[name], points=points))
+    chart.table_head = ["Day", *series]
+    chart.table_rows = [
+        [day, *[(f"{values[i]:.2f}%" if percent else values[i]) for values in series.values()]]
+        for i, day in enumerate(days)
+    ]
+    return chart
+
+
+# --- Queries -----------------------------------------------------------------------------------
+
+
+def _per_day(queryset, moment_field: str, start: datetime) -> dict[date, int]:
+    rows = (
+        queryset.filter(**{f"{moment_field}__gte": start})
+        .annotate(day=TruncDate(moment_field))
+        .order_by()
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    return {row["day"]: row["n"] for row in rows}
+
+
+def _subscribers_chart(days: list[date], start: datetime) -> tuple[Chart, dict]:
+    left_states = [Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED]
+    before = Subscriber.objects.aggregate(
+        confirmed=Count("id", filter=Q(confirmed_at__lt=start)),
+        left=Count(
+            "id",
+            filter=Q(status__in=left_states, confirmed_at__isnull=False)
+            & (Q(unsubscribed_at__lt=start) | Q(unsubscribed_at__isnull=True, suppressed_at__lt=start)),
+        ),
+    )
+    signups = _per_day(Subscriber.objects.all(), "created_at", start)
+    confirmed = _per_day(Subscriber.objects.filter(confirmed_at__isnull=False), "confirmed_at", start)
+    leavers = Subscriber.objects.filter(status__in=left_states, confirmed_at__isnull=False).annotate(
+        left_at=Coalesce("unsubscribed_at", "suppressed_at")
+    )
+    left = _per_day(leavers, "left_at", start)
+
+    subscribed, running = [], before["confirmed"] - before["left"]
+    for day in days:
+        running += confirmed.get(day, 0) - left.get(day, 0)
+        subscribed.append(running)
+    chart = line_chart(
+        "Subscribers over time",
+        "subscribers",
+        days,
+        {
+            "Subscribed (confirmed, not left)": subscribed,
+            "Sign-ups per day": [signups.get(day, 0) for day in days],
+            "Left per day": [left.get(day, 0) for day in days],
+        },
+        {
+            "Subscribed (confirmed, not left)": "#1e88e5",
+            "Sign-ups per day": "#43a047",
+            "Left per day": "#e53935",
+        },
+    )
+    totals = {
+        "subscribed": subscribed[-1] if subscribed else 0,
+        "signups": sum(signups.values()),
+        "left": sum(left.values()),
+    }
+    return chart, totals
+
+
+def _normalised_url(url: str) -> str:
+    """A link as papers store it: no fragment, no trailing slash (queries kept: they can name a paper)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
+
+
+def most_clicked_papers(start: datetime, limit: int = TOP_PAPERS) -> list[dict]:
+    clicks = (
+        ProviderEvent.objects.filter(event_type="clicked", occurred_at__gte=start)
+        .exclude(url="")
+        .order_by()
+        .values("url")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:_CLICKED_URLS_SCANNED]
+    )
+    by_url: dict[str, int] = defaultdict(int)
+    for row in clicks:
+        by_url[_normalised_url(row["url"])] += row["n"]
+    if not by_url:
+        return []
+    candidates = set(by_url) | {f"{url}/" for url in by_url}
+    url_fields = ("abs_url", "pdf_url", "code_url", "hf_url", "project_url")
+    matches = Q()
+    for name in url_fields:
+        matches |= Q(**{f"{name}__in": candidates})
+    papers = Paper.objects.filter(matches).only("id", "title", *url_fields)
+    ranked = []
+    for paper in papers:
+        links = {_normalised_url(getattr(paper, name)) for name in url_fields if getattr(paper, name)}
+        total = sum(by_url.get(link, 0) for link in links)
+        if total:
+            link = safe_url(paper.abs_url) or safe_url(paper.pdf_url)
+            ranked.append({"paper": paper, "title": clean_text(paper.title), "link": link, "clicks": total})
+    ranked.sort(key=lambda row: (-row["clicks"], row["title"]))
+    return ranked[:limit]
+
+
+def build(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Dashboard:
+    today = today or timezone.localdate()
+    day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    start = timezone.make_aware(datetime.combine(day_list[0], time.min))
+
+    subscribers, totals = _subscribers_chart(day_list, start)
+
+    stacks: dict[date, dict[str, int]] = defaultdict(dict)
+    rows = (
+        Delivery.objects.filter(edition_date__gte=day_list[0], edition_date__lte=today)
+        .order_by()
+        .values("edition_date", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        stacks[row["edition_date"]][row["status"]] = row["n"]
+    deliveries = stacked_bars("Deliveries per day by status", "deliveries", day_list, stacks, STATUS_COLORS)
+
+    events: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    event_rows = (
+        ProviderEvent.objects.filter(occurred_at__gte=start, delivery__isnull=False)
+        .annotate(day=TruncDate("occurred_at"))
+        .order_by()
+        .values("day", "event_type", "outcome")
+        .annotate(n=Count("id"))
+    )
+    for row in event_rows:
+        kind = row["event_type"]
+        if kind == "bounced" and row["outcome"] != ProviderEvent.Outcome.SUPPRESSED:
+            kind = "soft_bounce"  # a soft bounce is no reason for alarm
+        events[row["day"]][kind] += row["n"]
+
+    def rate(kind: str, day: date) -> float:
+        sent = stacks.get(day, {}).get(Delivery.Status.SENT, 0)
+        return 100 * events.get(day, {}).get(kind, 0) / sent if sent else 0.0
+
+    rates = line_chart(
+        "Bounce and complaint rates (per digest sent)",
+        "rates",
+        day_list,
+        {
+            "Hard bounces": [rate("bounced", day) for day in day_list],
+            "Complaints": [rate("complained", day) for day in day_list],
+        },
+        {"Hard bounces": "#ef6c00", "Complaints": "#c62828"},
+        percent=True,
+    )
+
+    sent_total = sum(stack.get(Delivery.Status.SENT, 0) for stack in stacks.values())
+
+    def total(kind: str) -> int:
+        return sum(per_day.get(kind, 0) for per_day in events.values())
+
+    totals.update(
+        sent=sent_total,
+        unknown=sum(stack.get(Delivery.Status.UNKNOWN, 0) for stack in stacks.values()),
+        failed=sum(stack.get(Delivery.Status.FAILED, 0) for stack in stacks.values()),
+        bounces=total("bounced"),
+        complaints=total("complained"),
+        opens=total("opened"),
+        clicks=total("clicked"),
+        bounce_rate=100 * total("bounced") / sent_total if sent_total else 0.0,
+        complaint_rate=100 * total("complained") / sent_total if sent_total else 0.0,
+    )
+    return Dashboard(
+        days=days,
+        start=day_list[0],
+        end=today,
+        charts=[subscribers, deliveries, rates],
+        totals=totals,
+        top_papers=most_clicked_papers(start),
+    )

@@ -1,0 +1,278 @@
+"""Admin: deliveries read-only with "send again", provider events, digest preview and test, dashboard."""
+
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.utils import timezone
+
+from newsletter.models import Delivery, ProviderEvent
+from newsletter.tests.html_safety import unsafe_markup, visible_text
+from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
+from subscriptions.models import Subscriber
+from subscriptions.tests.factories import SubscriberFactory
+from subscriptions.tokens import manage_url, unsubscribe_url
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+CHANGELIST = "/admin/newsletter/delivery/"
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("boss", "boss@paperboy.example", "pw-not-used-123")
+
+
+@pytest.fixture
+def boss(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def _staff(django_user_model, *codenames, email="staff@paperboy.example"):
+    user = django_user_model.objects.create_user("staff", email, "pw-not-used-123", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def _delivery(status, day="2026-04-28", **fields):
+    return Delivery.objects.create(
+        subscriber=fields.pop("subscriber", None) or SubscriberFactory(),
+        edition_date=day,
+        status=status,
+        paper_ids=fields.pop("paper_ids", [1, 2, 3]),
+        **fields,
+    )
+
+
+# --- Deliveries --------------------------------------------------------------------------------
+
+
+def test_delivery_list_shows_unknown_prominently_and_escapes_data(boss):
+    _delivery("unknown", subject=HOSTILE)
+    _delivery("unknown")
+    _delivery("sent", subject=HOSTILE, last_error=HOSTILE)
+
+    response = boss.get(CHANGELIST)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "2 deliveries are unknown" in html
+    assert 'href="?status__exact=unknown"' in html
+    assert unsafe_markup(html) == []
+
+
+def test_delivery_filters_and_search(boss):
+    mine = _delivery("unknown", subscriber=SubscriberFactory(email="findme@example.com"))
+    _delivery("sent", subscriber=SubscriberFactory(email="other@example.com"))
+    _delivery("failed", day="2026-04-20")
+
+    unknown = boss.get(CHANGELIST, {"status__exact": "unknown"}).context["cl"].result_list
+    assert [d.pk for d in unknown] == [mine.pk]
+    found = boss.get(CHANGELIST, {"q": "findme"}).context["cl"].result_list
+    assert [d.pk for d in found] == [mine.pk]
+    dated = boss.get(CHANGELIST, {"edition_date__gte": "2026-04-21", "edition_date__lt": "2026-04-30"})
+    assert len(dated.context["cl"].result_list) == 2
+
+
+def test_deliveries_are_read_only(boss):
+    delivery = _delivery("sent", subject=HOSTILE)
+    assert boss.get(f"{CHANGELIST}add/").status_code == 403
+    page = boss.get(f"{CHANGELIST}{delivery.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert unsafe_markup(page.content.decode()) == []
+    assert boss.post(f"{CHANGELIST}{delivery.pk}/change/", {"status": "planned"}).status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+
+
+def test_only_superusers_delete_deliveries(client, django_user_model, boss):
+    delivery = _delivery("sent")
+    staff = _staff(django_user_model, "view_delivery", "change_delivery", "delete_delivery")
+    client.force_login(staff)
+    assert client.post(f"{CHANGELIST}{delivery.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Delivery.objects.filter(pk=delivery.pk).exists()
+    client.force_login(django_user_model.objects.get(username="boss"))
+    assert client.post(f"{CHANGELIST}{delivery.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Delivery.objects.filter(pk=delivery.pk).exists()
+
+
+def test_send_again_moves_only_unknown_and_failed_back_to_planned(boss):
+    unknown, failed, sent = _delivery("unknown"), _delivery("failed"), _delivery("sent")
+
+    response = boss.post(
+        CHANGELIST,
+        {"action": "send_again", "_selected_action": [unknown.pk, failed.pk, sent.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    statuses = dict(Delivery.objects.values_list("pk", "status"))
+    assert statuses == {unknown.pk: "planned", failed.pk: "planned", sent.pk: "sent"}
+    text = visible_text(response.content.decode())
+    assert "2 queued to send again." in text
+    assert "1 skipped" in text
+
+
+def test_send_again_needs_the_change_permission(client, django_user_model):
+    unknown = _delivery("unknown")
+    client.force_login(_staff(django_user_model, "view_delivery"))
+    page = client.get(CHANGELIST)
+    assert page.status_code == 200
+    assert "send_again" not in page.content.decode()
+    client.post(CHANGELIST, {"action": "send_again", "_selected_action": [unknown.pk]})
+    unknown.refresh_from_db()
+    assert unknown.status == "unknown"
+
+
+def test_provider_events_are_listed_read_only(boss):
+    delivery = _delivery("sent")
+    event = ProviderEvent.objects.create(
+        event_id="Postmark:clicked:1",
+        esp_name="Postmark",
+        event_type="clicked",
+        delivery=delivery,
+        url="https://arxiv.org/abs/2604.00001?q=%3Cscript%3E",
+        occurred_at="2026-04-28T08:00:00Z",
+        outcome="counted",
+    )
+    listing = boss.get("/admin/newsletter/providerevent/")
+    assert listing.status_code == 200
+    assert "2604.00001" in listing.content.decode()
+    assert boss.get("/admin/newsletter/providerevent/add/").status_code == 403
+    assert boss.get(f"/admin/newsletter/providerevent/{event.pk}/change/").status_code == 200
+
+
+# --- Digest preview and test on a subscriber ---------------------------------------------------
+
+
+@pytest.fixture
+def reader():
+    topic = TopicFactory(slug="test-preview", name="Preview topic")
+    subscriber = SubscriberFactory(email="reader@example.com", topics=[topic])
+    for title in (f"Quantized models {HOSTILE}", "A second paper"):
+        PaperTopicFactory(paper=PaperFactory(title=title), topic=topic)
+    return subscriber
+
+
+class _Frames(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.frames = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "iframe":
+            self.frames.append(dict(attrs))
+
+
+def test_subscriber_page_links_to_the_digest_preview(boss, reader):
+    page = boss.get(f"/admin/subscriptions/subscriber/{reader.pk}/change/")
+    assert page.status_code == 200
+    assert f"/admin/subscriptions/subscriber/{reader.pk}/digest/" in page.content.decode()
+
+
+def test_preview_renders_todays_digest_in_a_sandboxed_frame(boss, reader):
+    response = boss.get(f"/admin/subscriptions/subscriber/{reader.pk}/digest/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert unsafe_markup(html, allow=frozenset({"iframe"})) == []
+    parser = _Frames()
+    parser.feed(html)
+    [frame] = parser.frames
+    assert frame["sandbox"] == ""  # no scripts, no same-origin access to the admin
+    digest = frame["srcdoc"]
+    assert "Quantized models" in digest
+    assert "A second paper" in digest
+    assert unsafe_markup(digest) == []
+    # The reader's real links act without a login: they never reach a staff screen or inbox.
+    assert unsafe_url_free(digest, reader)
+    assert "2 papers" in visible_text(html)
+
+
+def unsafe_url_free(html: str, subscriber: Subscriber) -> bool:
+    return unsubscribe_url(subscriber) not in html and manage_url(subscriber) not in html
+
+
+def test_send_a_test_to_me_mails_the_staff_user_and_creates_no_delivery(boss, reader):
+    response = boss.post(f"/admin/subscriptions/subscriber/{reader.pk}/digest/test/", follow=True)
+
+    assert response.status_code == 200
+    assert "Test digest sent to boss@paperboy.example" in visible_text(response.content.decode())
+    [message] = mail.outbox
+    assert message.to == ["boss@paperboy.example"]
+    assert message.subject.startswith("[Test] 2 new papers")
+    assert message.extra_headers["X-Paperboy-Test"]
+    html = message.alternatives[0][0]
+    assert "Quantized models" in html
+    assert unsafe_markup(html) == []
+    assert unsafe_url_free(html + message.body, reader)
+    assert not Delivery.objects.exists()
+
+
+def test_send_a_test_refuses_get(boss, reader):
+    assert boss.get(f"/admin/subscriptions/subscriber/{reader.pk}/digest/test/").status_code == 405
+    assert mail.outbox == []
+
+
+def test_send_a_test_without_an_email_address_says_so(client, django_user_model, reader):
+    client.force_login(_staff(django_user_model, "view_subscriber", email=""))
+    response = client.post(f"/admin/subscriptions/subscriber/{reader.pk}/digest/test/", follow=True)
+    assert "has no email address" in visible_text(response.content.decode())
+    assert mail.outbox == []
+
+
+def test_preview_with_nothing_new_sends_nothing(boss):
+    quiet = SubscriberFactory(topics=[TopicFactory(slug="test-empty")])
+    page = boss.get(f"/admin/subscriptions/subscriber/{quiet.pk}/digest/")
+    assert "no digest would be sent" in page.content.decode()
+    boss.post(f"/admin/subscriptions/subscriber/{quiet.pk}/digest/test/")
+    assert mail.outbox == []
+
+
+def test_preview_needs_permission_to_view_subscribers(client, django_user_model, reader):
+    client.force_login(_staff(django_user_model, "view_delivery"))
+    assert client.get(f"/admin/subscriptions/subscriber/{reader.pk}/digest/").status_code == 403
+    assert client.post(f"/admin/subscriptions/subscriber/{reader.pk}/digest/test/").status_code == 403
+    assert mail.outbox == []
+
+
+def test_preview_of_a_missing_subscriber_is_404(boss):
+    assert boss.get("/admin/subscriptions/subscriber/999999/digest/").status_code == 404
+
+
+# --- Dashboard page ----------------------------------------------------------------------------
+
+
+def test_dashboard_is_linked_from_the_admin_index_and_renders_svg(boss):
+    paper = PaperFactory(title=f"Clicked paper {HOSTILE}", abs_url="https://arxiv.org/abs/2604.00002")
+    delivery = _delivery("sent", day=timezone.localdate())
+    ProviderEvent.objects.create(
+        event_id="e-1",
+        esp_name="Postmark",
+        event_type="clicked",
+        delivery=delivery,
+        url=paper.abs_url,
+        occurred_at=delivery.created_at,
+        outcome="counted",
+    )
+
+    assert "/admin/newsletter/dashboard/" in boss.get("/admin/").content.decode()
+    response = boss.get("/admin/newsletter/dashboard/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("<svg") >= 3
+    assert "Most-clicked papers" in html
+    assert unsafe_markup(html) == []
+    assert "Clicked paper" in html.split("Most-clicked papers")[1]
+    assert "alert" not in html
+
+
+def test_dashboard_needs_permission(client, django_user_model):
+    client.force_login(_staff(django_user_model, "view_subscriber"))
+    assert client.get("/admin/newsletter/dashboard/").status_code == 403
+    assert Subscriber.objects.count() == 0
