@@ -278,6 +278,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsletter.tasks.sweep_deliveries",
         "schedule": timedelta(minutes=5),
     },
+    # Papers: each due source becomes one fetch_source task on the ingest queue.
+    "papers-fetch-due-sources": {
+        "task": "papers.tasks.fetch_due_sources",
+        "schedule": timedelta(minutes=5),
+    },
+    "papers-recompute-trending": {
+        "task": "papers.tasks.recompute_trending",
+        "schedule": timedelta(minutes=30),
+    },
     # Subscriptions: signups never confirmed are deleted after SUBSCRIPTIONS["PURGE_UNCONFIRMED_AFTER_DAYS"].
     "subscriptions-purge-unconfirmed": {
         "task": "subscriptions.tasks.purge_unconfirmed_subscribers",
@@ -289,6 +298,28 @@ CELERY_BEAT_SCHEDULE = {
 
 # Named in the User-Agent of every feed request, as arXiv asks of API clients.
 PAPERBOY_CONTACT_EMAIL = env("PAPERBOY_CONTACT_EMAIL", default="admin@paperboy.localhost")
+
+# --- Papers: fetching, tagging, trending ------------------------------------------------------
+
+# Feed requests: seconds to connect and between bytes read, and a cap on the whole exchange
+# (a server that drips one byte per second would otherwise never time out).
+PAPERS_FETCH_CONNECT_TIMEOUT = env.float("PAPERS_FETCH_CONNECT_TIMEOUT", default=10.0)
+PAPERS_FETCH_READ_TIMEOUT = env.float("PAPERS_FETCH_READ_TIMEOUT", default=30.0)
+PAPERS_FETCH_TOTAL_TIMEOUT = env.float("PAPERS_FETCH_TOTAL_TIMEOUT", default=120.0)
+# The largest arXiv listing (a whole archive on a busy day) is a few MB; 20 MB leaves room.
+PAPERS_FETCH_MAX_BYTES = env.int("PAPERS_FETCH_MAX_BYTES", default=20 * 1024 * 1024)
+# 429/503 with a Retry-After up to this many seconds is waited out in place (at most
+# PAPERS_FETCH_RETRIES times); longer waits move the source's next fetch instead.
+PAPERS_FETCH_MAX_INLINE_WAIT = env.float("PAPERS_FETCH_MAX_INLINE_WAIT", default=30.0)
+PAPERS_FETCH_RETRIES = env.int("PAPERS_FETCH_RETRIES", default=2)
+# Longest pause after repeated failures (the backoff doubles from the fetch interval).
+PAPERS_FETCH_MAX_BACKOFF = timedelta(hours=env.float("PAPERS_FETCH_MAX_BACKOFF_HOURS", default=12))
+# arXiv asks API clients for one request every 3 seconds; enforced across all workers.
+# https://info.arxiv.org/help/api/tou.html
+PAPERS_ARXIV_MIN_INTERVAL = env.float("PAPERS_ARXIV_MIN_INTERVAL", default=3.0)
+# Trending: Hugging Face upvotes and comments, halved every this many hours since first seen.
+PAPERS_TRENDING_HALF_LIFE_HOURS = env.float("PAPERS_TRENDING_HALF_LIFE_HOURS", default=36.0)
+PAPERS_TRENDING_WINDOW_DAYS = env.int("PAPERS_TRENDING_WINDOW_DAYS", default=14)
 
 # --- Newsletter digests (newsletter/planning.py, composing.py, sending.py) ---------------------
 

@@ -121,6 +121,11 @@ class Paper(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("doi"), name="paper_doi_unique_ci"),
         ]
+        indexes = [
+            # Digests and the site read "visible papers, newest first".
+            models.Index(fields=["hidden", "-first_seen_at"], name="paper_visible_recent"),
+            models.Index(fields=["featured"], condition=models.Q(featured=True), name="paper_featured"),
+        ]
 
     def __str__(self) -> str:
         return self.title[:120]

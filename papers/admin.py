@@ -1,0 +1,308 @@
+"""Curation: papers (feature, hide, re-tag), topics (with a live preview), sources (health, fetch now).
+
+Actions only parse the selection and call a service or enqueue a task after commit.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from . import selectors, services, tasks
+from .models import Paper, PaperSighting, PaperTopic, Source, Topic
+
+# Re-tagging this many papers takes well under a second; larger selections go to a worker.
+RETAG_INLINE_LIMIT = 1000
+
+
+def _ids(queryset) -> list[int]:
+    return list(queryset.values_list("pk", flat=True))
+
+
+class TopicListFilter(admin.SimpleListFilter):
+    """Papers carrying a topic; rows a curator excluded do not count."""
+
+    title = "topic"
+    parameter_name = "topic"
+
+    def lookups(self, request, model_admin):
+        return [(str(topic.pk), topic.name) for topic in Topic.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                paper_topics__topic_id=self.value(), paper_topics__excluded=False
+            ).distinct()
+        return queryset
+
+
+class PaperTopicInline(admin.TabularInline):
+    model = PaperTopic
+    extra = 0
+    fields = ("topic", "score", "manual", "excluded")
+    autocomplete_fields = ("topic",)
+    verbose_name = "topic"
+    verbose_name_plural = "topics (tick 'excluded' to remove a topic for good; your rows survive re-tagging)"
+
+
+class PaperSightingInline(admin.TabularInline):
+    model = PaperSighting
+    extra = 0
+    fields = ("source", "guid", "first_seen_at")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "seen in"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Paper)
+class PaperAdmin(admin.ModelAdmin):
+    list_display = (
+        "short_title",
+        "arxiv_id",
+        "primary_category",
+        "first_seen_at",
+        "hf_upvotes",
+        "trending",
+        "featured",
+        "hidden",
+    )
+    list_filter = (TopicListFilter, "sources", "first_seen_at", "featured", "hidden")
+    search_fields = ("title", "abstract", "authors", "=arxiv_id", "=doi")
+    date_hierarchy = "first_seen_at"
+    list_per_page = 50
+    show_full_result_count = False  # COUNT(*) over every paper on each page load is wasted work
+    readonly_fields = ("first_seen_at", "updated_at", "trending_score", "hf_upvotes", "hf_comments")
+    inlines = (PaperTopicInline, PaperSightingInline)
+    actions = ("feature", "unfeature", "hide", "unhide", "retag")
+    fieldsets = (
+        (None, {"fields": ("title", "abstract", "authors", "featured", "hidden")}),
+        (
+            "Identifiers",
+            {"fields": ("arxiv_id", "version", "doi", "categories", "primary_category", "comment")},
+        ),
+        ("Links", {"fields": ("abs_url", "pdf_url", "code_url", "project_url", "hf_url")}),
+        (
+            "Trend",
+            {"fields": ("hf_upvotes", "hf_comments", "trending_score", "ai_summary")},
+        ),
+        ("Dates", {"fields": ("published_at", "first_seen_at", "updated_at")}),
+    )
+
+    @admin.display(description="title", ordering="title")
+    def short_title(self, paper: Paper) -> str:
+        # Plain text; the admin escapes it like every other value.
+        return Truncator(paper.title).chars(120)
+
+    @admin.display(description="trending", ordering="-trending_score")
+    def trending(self, paper: Paper) -> str:
+        return f"{paper.trending_score:.1f}"
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is PaperTopic:
+            # A topic set or edited by hand is a curator's decision: re-tagging keeps it.
+            rows = formset.save(commit=False)
+            for row in rows:
+                row.manual = True
+                row.save()
+            for row in formset.deleted_objects:
+                row.delete()
+            return
+        super().save_formset(request, form, formset, change)
+
+    @admin.action(description="Feature (pin to the top of digests)")
+    def feature(self, request, queryset):
+        count = services.papers_set_featured(
+            paper_ids=list(queryset.values_list("pk", flat=True)), featured=True
+        )
+        self.message_user(request, f"{count} paper(s) featured.", messages.SUCCESS)
+
+    @admin.action(description="Unfeature")
+    def unfeature(self, request, queryset):
+        count = services.papers_set_featured(paper_ids=_ids(queryset), featured=False)
+        self.message_user(request, f"{count} paper(s) no longer featured.", messages.SUCCESS)
+
+    @admin.action(description="Hide (never shown in digests)")
+    def hide(self, request, queryset):
+        count = services.papers_set_hidden(paper_ids=_ids(queryset), hidden=True)
+        self.message_user(request, f"{count} paper(s) hidden.", messages.SUCCESS)
+
+    @admin.action(description="Unhide")
+    def unhide(self, request, queryset):
+        count = services.papers_set_hidden(
+            paper_ids=list(queryset.values_list("pk", flat=True)), hidden=False
+        )
+        self.message_user(request, f"{count} paper(s) visible again.", messages.SUCCESS)
+
+    @admin.action(description="Re-tag with the current topic rules")
+    def retag(self, request, queryset):
+        paper_ids = list(queryset.values_list("pk", flat=True))
+        if len(paper_ids) <= RETAG_INLINE_LIMIT:
+            counts = services.papers_retag(paper_ids=paper_ids)
+            self.message_user(
+                request,
+                f"Re-tagged {len(paper_ids)} paper(s): {counts['created']} topics added, "
+                f"{counts['updated']} rescored, {counts['deleted']} removed.",
+                messages.SUCCESS,
+            )
+            return
+        for start in range(0, len(paper_ids), RETAG_INLINE_LIMIT):
+            tasks.retag_papers.delay_on_commit(paper_ids[start : start + RETAG_INLINE_LIMIT])
+        self.message_user(request, f"Re-tagging of {len(paper_ids)} papers queued.", messages.INFO)
+
+
+def _followers_relation_exists() -> bool:
+    # Subscribers point at topics (subscriptions depends on papers, never the reverse), so the
+    # relation is only looked up by name here.
+    return any(f.name == "subscribers" for f in Topic._meta.get_fields())
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "active", "display_order", "paper_count", "follower_count")
+    list_editable = ("active", "display_order")
+    list_filter = ("active",)
+    search_fields = ("name", "slug", "keywords", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    change_form_template = "admin/papers/topic/change_form.html"
+    actions = ("retag",)
+    _RETAG_FIELDS = ("keywords", "categories", "threshold", "active")
+
+    def get_queryset(self, request):
+        queryset = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _paper_count=Count("paper_topics", filter=Q(paper_topics__excluded=False), distinct=True)
+            )
+        )
+        if _followers_relation_exists():
+            queryset = queryset.annotate(_follower_count=Count("subscribers", distinct=True))
+        return queryset
+
+    @admin.display(description="papers", ordering="_paper_count")
+    def paper_count(self, topic: Topic) -> int:
+        return topic._paper_count
+
+    @admin.display(description="followers")
+    def follower_count(self, topic: Topic):
+        return getattr(topic, "_follower_count", "-")
+
+    def _followers(self, topic: Topic) -> dict[str, int] | None:
+        if not _followers_relation_exists():
+            return None
+        followers = topic.subscribers.all()
+        related = followers.model
+        result = {"total": followers.count()}
+        if any(f.name == "status" for f in related._meta.get_fields()):
+            result["active"] = followers.filter(status="active").count()
+        return result
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if object_id:
+            topic = self.get_object(request, object_id)
+            if topic is not None:
+                extra_context["topic_preview"] = selectors.topic_preview_papers(topic=topic, limit=15)
+                extra_context["topic_followers"] = self._followers(topic)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or any(name in form.changed_data for name in self._RETAG_FIELDS):
+            tasks.retag_topic.delay_on_commit(obj.pk)
+            self.message_user(request, f"Re-tagging papers for “{obj.name}” queued.", messages.INFO)
+
+    @admin.action(description="Re-tag every paper for these topics")
+    def retag(self, request, queryset):
+        for topic_id in queryset.values_list("pk", flat=True):
+            tasks.retag_topic.delay_on_commit(topic_id)
+        self.message_user(request, f"Re-tagging queued for {queryset.count()} topic(s).", messages.INFO)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "enabled",
+        "health",
+        "last_fetched_at",
+        "last_http_status",
+        "consecutive_failures",
+        "last_run",
+        "error_excerpt",
+        "next_fetch_at",
+    )
+    list_filter = ("kind", "enabled", "last_status")
+    search_fields = ("name", "slug", "url")
+    prepopulated_fields = {"slug": ("name",)}
+    actions = ("fetch_now",)
+    readonly_fields = (
+        "last_fetched_at",
+        "last_status",
+        "last_http_status",
+        "last_error",
+        "consecutive_failures",
+        "last_counts",
+        "etag",
+        "last_modified",
+        "created_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "kind", "url", "enabled", "fetch_interval", "next_fetch_at")}),
+        (
+            "Health",
+            {
+                "fields": (
+                    "last_status",
+                    "last_fetched_at",
+                    "last_http_status",
+                    "consecutive_failures",
+                    "last_counts",
+                    "last_error",
+                )
+            },
+        ),
+        ("Conditional GET", {"classes": ("collapse",), "fields": ("etag", "last_modified", "created_at")}),
+    )
+
+    _HEALTH_COLOURS = {
+        Source.Status.OK: "#2e7d32",
+        Source.Status.NOT_MODIFIED: "#2e7d32",
+        Source.Status.EMPTY: "#2e7d32",
+        Source.Status.PARTIAL: "#b26a00",
+        Source.Status.ERROR: "#c62828",
+        Source.Status.NEVER: "#666",
+    }
+
+    @admin.display(description="status", ordering="last_status")
+    def health(self, source: Source):
+        colour = self._HEALTH_COLOURS.get(source.last_status, "#666")
+        return format_html('<strong style="color: {}">{}</strong>', colour, source.get_last_status_display())
+
+    @admin.display(description="last run")
+    def last_run(self, source: Source) -> str:
+        counts = source.last_counts or {}
+        if not counts:
+            return "-"
+        return " · ".join(
+            f"{counts.get(name, 0)} {name}" for name in ("fetched", "new", "updated", "skipped", "errors")
+        )
+
+    @admin.display(description="last error")
+    def error_excerpt(self, source: Source) -> str:
+        return Truncator(source.last_error).chars(100) if source.last_error else ""
+
+    @admin.action(description="Fetch now")
+    def fetch_now(self, request, queryset):
+        source_ids = list(queryset.values_list("pk", flat=True))
+        for source_id in source_ids:
+            tasks.fetch_source.delay_on_commit(source_id)
+        self.message_user(
+            request,
+            f"Fetching {len(source_ids)} source(s) in the background; refresh to see results.",
+            messages.INFO,
+        )

@@ -1,0 +1,124 @@
+"""Turn what feeds say into clean values: version-free arXiv ids, DOIs, plain text, author lists."""
+
+import html
+import re
+from datetime import UTC, datetime
+
+import nh3
+
+# New-style ids (0704.0001 onwards: YYMM.NNNN, YYMM.NNNNN since 2015) and old-style ids
+# (archive[.SUBJ]/YYMMNNN), each optionally followed by a version.
+_NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
+_OLD_ID = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
+_ARXIV_ID_RE = re.compile(
+    rf"(?:^|[^\w.]){_NEW_ID}(?:v(?P<v1>\d+))?(?!\d)|(?:^|[^\w]){_OLD_ID}(?:v(?P<v2>\d+))?"
+)
+_ARXIV_URL_RE = re.compile(r"arxiv\.org/(?:abs|pdf|html)/([^\s?#]+)", re.IGNORECASE)
+_DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+# Something that really is a tag (not "x<y" in an abstract), so the text needs HTML stripping.
+_TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*|!--)[^<>]*>")
+
+
+def parse_arxiv_id(value: str | None) -> tuple[str | None, int | None]:
+    """('2601.22161', 2) from '2601.22161v2', 'oai:arXiv.org:2601.22161v2' or an abs/pdf URL."""
+    if not value:
+        return None, None
+    url_match = _ARXIV_URL_RE.search(value)
+    candidate = url_match.group(1) if url_match else value
+    candidate = candidate.removesuffix(".pdf")
+    match = _ARXIV_ID_RE.search(candidate)
+    if not match:
+        return None, None
+    arxiv_id = match.group("new") or match.group("old")
+    version = match.group("v1") or match.group("v2")
+    return arxiv_id, int(version) if version else None
+
+
+def arxiv_id_from_url(url: str | None) -> tuple[str | None, int | None]:
+    """Only an arxiv.org link counts, so that a random number in a blog URL is never taken for an id."""
+    if not url or not _ARXIV_URL_RE.search(url):
+        return None, None
+    return parse_arxiv_id(url)
+
+
+def parse_doi(value: str | None) -> str | None:
+    """A bare DOI from 'doi:10.1/x', 'https://doi.org/10.1/X' or '10.1/x', lower-cased (DOIs ignore case)."""
+    if not value:
+        return None
+    match = _DOI_RE.search(value)
+    if not match:
+        return None
+    return match.group(1).rstrip(".,;)").lower()
+
+
+def collapse_whitespace(text: str | None) -> str:
+    """One space between words: undoes the arXiv API's hard-wrapping (70/80 columns)."""
+    if not text:
+        return ""
+    # str.split() without arguments splits on any run of whitespace, in C: several times faster than re.sub.
+    return " ".join(text.split())
+
+
+def plain_text(text: str | None) -> str:
+    """Plain text from text that may be HTML (generic feeds).
+
+    Titles and abstracts are stored as plain text and escaped when rendered. Markup is dropped
+    only when the text really holds tags, so that "x<y" or "<script>" written as text in an
+    abstract survives as text; script and style contents are dropped with their tags.
+    """
+    if not text:
+        return ""
+    if _TAG_RE.search(text):
+        # nh3 with no allowed tags keeps the text content of every element (except script/style)
+        # and escapes what is left; unescape turns that back into plain text.
+        text = nh3.clean(text, tags=set(), attributes={}, strip_comments=True)
+        text = html.unescape(text)
+    elif "&" in text:
+        text = html.unescape(text)
+    return collapse_whitespace(text)
+
+
+def split_authors(value: str | None) -> list[str]:
+    """arXiv RSS joins all authors into one dc:creator: 'A. One, B. Two, C. Three'."""
+    if not value:
+        return []
+    value = collapse_whitespace(value)
+    # A last " and " joins the final name in some feeds ("A, B and C").
+    parts = re.split(r",\s*|\s+and\s+", value)
+    return [part.strip() for part in parts if part.strip()]
+
+
+def parse_datetime(value) -> datetime | None:
+    """A UTC datetime from feedparser's struct_time or an ISO 8601 string; None when unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def clean_url(value: str | None) -> str:
+    """An http(s) URL or nothing: feed links must never become javascript: or data: links."""
+    if not value:
+        return ""
+    value = value.strip()
+    if not re.match(r"^https?://", value, re.IGNORECASE) or len(value) > 1000:
+        return ""
+    return value
+
+
+def arxiv_abs_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}"
+
+
+def arxiv_pdf_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/pdf/{arxiv_id}"

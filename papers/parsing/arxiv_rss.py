@@ -1,0 +1,60 @@
+"""rss.arxiv.org listings: one comma-joined dc:creator, the abstract after 'Announce Type: … Abstract:'."""
+
+import re
+
+from papers.normalise import (
+    arxiv_abs_url,
+    arxiv_pdf_url,
+    collapse_whitespace,
+    parse_arxiv_id,
+    parse_datetime,
+    split_authors,
+)
+
+from .feeds import detail_text, parse_xml, tag_terms
+from .records import EntryError, PaperRecord, ParseResult
+
+# "arXiv:2601.22161v1 Announce Type: new \nAbstract: We present …"
+_DESCRIPTION_RE = re.compile(
+    r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*(?P<abstract>.*)$",
+    re.DOTALL,
+)
+
+
+def parse(body: bytes) -> ParseResult:
+    parsed, errors, warning = parse_xml(body)
+    result = ParseResult(errors=errors, warning=warning)
+    for position, entry in enumerate(parsed.entries):
+        guid = str(entry.get("id") or entry.get("link") or "")
+        description = entry.get("summary") or ""
+        match = _DESCRIPTION_RE.match(description)
+        # The description of an arXiv listing is plain text (TeX included), whatever RSS says it is.
+        abstract = collapse_whitespace(match.group("abstract") if match else description)
+        arxiv_id, version = parse_arxiv_id(match.group("id") if match else guid)
+        if not arxiv_id:
+            arxiv_id, version = parse_arxiv_id(entry.get("link"))
+        title = detail_text(entry, "title")
+        if not arxiv_id or not title:
+            reason = "no arXiv id" if not arxiv_id else "no title"
+            result.errors.append(EntryError(position=position, guid=guid, reason=reason))
+            continue
+        announce_type = (entry.get("arxiv_announce_type") or (match.group("type") if match else "")).strip()
+        categories = tag_terms(entry)
+        result.records.append(
+            PaperRecord(
+                guid=guid or f"arxiv:{arxiv_id}",
+                title=title,
+                abstract=abstract,
+                arxiv_id=arxiv_id,
+                version=version,
+                authors=tuple(split_authors(entry.get("author"))),
+                categories=tuple(categories),
+                # The listing does not mark the primary category; the first one listed is it.
+                primary_category=categories[0] if categories else "",
+                abs_url=arxiv_abs_url(arxiv_id),
+                pdf_url=arxiv_pdf_url(arxiv_id),
+                published_at=parse_datetime(entry.get("published_parsed")),
+                announce_type=announce_type,
+            )
+        )
+    return result

@@ -1,0 +1,70 @@
+"""feedparser on bytes, with its HTML sanitizer and URI rewriting off, and its complaints kept."""
+
+import io
+import re
+
+import feedparser
+
+from papers.normalise import collapse_whitespace, plain_text
+
+from .records import EntryError, FeedFormatError
+
+# feedparser flags these, but they do not make a feed unreliable.
+_HARMLESS_BOZO = (feedparser.CharacterEncodingOverride,)
+_CLOSING_TAG_RE = re.compile(rb"</(?:[\w]+:)?(?:rss|feed|RDF)>\s*$")
+_ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
+
+
+def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError], str]:
+    """Parse an RSS/Atom document; returns (parsed, errors for dropped entries, warning).
+
+    feedparser is handed a stream, never a string: given a str or bytes it may treat the value as
+    a URL or a file name and open it. Sanitizing is off because it eats text such as "x<y" in
+    abstracts; cleaning is done per field instead (papers.normalise).
+    """
+    if not body.strip():
+        raise FeedFormatError("the response body is empty")
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    errors: list[EntryError] = []
+    warning = ""
+    if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS_BOZO):
+        warning = f"malformed feed: {parsed.bozo_exception}"
+        if not parsed.entries and not parsed.get("version"):
+            raise FeedFormatError(f"not an RSS or Atom feed ({parsed.bozo_exception})")
+        if parsed.entries and not _CLOSING_TAG_RE.search(body[-200:]):
+            # A cut-off document: the last entry may hold half an abstract, so it is not used.
+            last = parsed.entries.pop()
+            errors.append(
+                EntryError(
+                    position=len(parsed.entries),
+                    guid=str(last.get("id") or last.get("link") or ""),
+                    reason="entry cut off by the end of a truncated document",
+                )
+            )
+            warning = f"truncated feed: {parsed.bozo_exception}"
+    elif not parsed.get("version") and not parsed.entries:
+        raise FeedFormatError("not an RSS or Atom feed")
+    return parsed, errors, warning
+
+
+def detail_text(entry, key: str) -> str:
+    """A text field as plain text, honouring the content type feedparser detected for it."""
+    value = entry.get(key) or ""
+    detail = entry.get(f"{key}_detail") or {}
+    if "html" in (detail.get("type") or ""):
+        return plain_text(value)
+    return collapse_whitespace(value)
+
+
+def tag_terms(entry) -> list[str]:
+    terms: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = (tag.get("term") or "").strip()
+        if term and term not in terms:
+            terms.append(term)
+    return terms
+
+
+def arxiv_categories(terms: list[str]) -> list[str]:
+    """Only terms shaped like arXiv categories (cs.LG, hep-th, math.OC) count as categories."""
+    return [term for term in terms if _ARXIV_CATEGORY_RE.match(term)]

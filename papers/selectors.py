@@ -1,0 +1,62 @@
+"""Reads for papers: what digests, the site and the admin ask of the database."""
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from .models import Paper, PaperTopic, Source, Topic
+from .tagging import compile_topics
+
+
+def papers_visible() -> QuerySet[Paper]:
+    """Papers that may be shown anywhere: not hidden by a curator."""
+    return Paper.objects.filter(hidden=False)
+
+
+def papers_for_topics(
+    *, topic_ids: list[int], since: datetime | None = None, limit: int | None = None
+) -> QuerySet[Paper]:
+    """Visible papers tagged (not excluded) with any of these topics: featured, then trending, then newest."""
+    tagged = PaperTopic.objects.filter(paper=OuterRef("pk"), topic_id__in=topic_ids, excluded=False)
+    papers = papers_visible().filter(Exists(tagged))
+    if since is not None:
+        papers = papers.filter(first_seen_at__gte=since)
+    papers = papers.order_by("-featured", "-trending_score", "-first_seen_at", "-id")
+    return papers[:limit] if limit else papers
+
+
+def papers_trending(*, since: datetime | None = None, limit: int = 10) -> QuerySet[Paper]:
+    papers = papers_visible()
+    if since is not None:
+        papers = papers.filter(first_seen_at__gte=since)
+    return papers.order_by("-featured", "-trending_score", "-first_seen_at", "-id")[:limit]
+
+
+def topic_preview_papers(*, topic: Topic, limit: int = 10, scan: int = 500) -> list[tuple[Paper, float]]:
+    """The latest papers the topic's rules match right now, with scores (computed live, not stored).
+
+    Scores the `scan` newest papers, so an admin sees the effect of an edit before re-tagging runs.
+    """
+    index = compile_topics([topic])
+    matches: list[tuple[Paper, float]] = []
+    recent = papers_visible().only(
+        "id", "title", "abstract", "categories", "primary_category", "first_seen_at"
+    )
+    for paper in recent.order_by("-first_seen_at", "-id")[:scan]:
+        scores = index.score(
+            title=paper.title,
+            abstract=paper.abstract,
+            categories=paper.categories or [],
+            primary_category=paper.primary_category,
+        )
+        if topic.id in scores:
+            matches.append((paper, scores[topic.id]))
+            if len(matches) >= limit:
+                break
+    return matches
+
+
+def sources_due(*, now: datetime) -> QuerySet[Source]:
+    return Source.objects.filter(enabled=True).filter(
+        Q(next_fetch_at__isnull=True) | Q(next_fetch_at__lte=now)
+    )

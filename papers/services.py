@@ -1,0 +1,483 @@
+"""Writes for papers: bulk upsert of feed records, topic tagging, curation, trending, source health."""
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .models import Paper, PaperSighting, PaperTopic, Source, Topic
+from .parsing.records import PaperRecord
+from .selectors import sources_due
+from .tagging import TopicIndex, compile_topics
+from .trending import trending_score
+
+logger = logging.getLogger(__name__)
+
+# Rows per INSERT/UPDATE statement and ids per IN (...) lookup: well under SQLite's variable limit.
+BATCH_SIZE = 500
+# A concurrent ingest (cs.LG and cs.CL share cross-listed papers) may insert the same paper first;
+# the upsert then re-reads and merges. Twice more is plenty: each retry sees the other's rows.
+UPSERT_ATTEMPTS = 3
+_TAGGED_FIELDS = frozenset({"title", "abstract", "categories", "primary_category"})
+
+
+@dataclass
+class UpsertResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # duplicates of another entry of the same feed
+    # Papers whose topics must be (re)computed: new ones and those whose text or categories changed.
+    papers_to_tag: list[Paper] = field(default_factory=list)
+    # Papers whose Hugging Face counts changed: their trending score is recomputed.
+    papers_to_rank: list[Paper] = field(default_factory=list)
+
+
+def _chunks(values: Sequence, size: int = BATCH_SIZE):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _record_key(record: PaperRecord) -> tuple[str, str]:
+    if record.arxiv_id:
+        return ("arxiv", record.arxiv_id)
+    if record.doi:
+        return ("doi", record.doi)
+    return ("guid", record.guid)
+
+
+def _dedupe_batch(records: Iterable[PaperRecord]) -> tuple[list[PaperRecord], int]:
+    """One record per paper; of two versions of one paper in a feed, the newer wins."""
+    kept: dict[tuple[str, str], PaperRecord] = {}
+    duplicates = 0
+    for record in records:
+        key = _record_key(record)
+        previous = kept.get(key)
+        if previous is not None:
+            duplicates += 1
+            if (record.version or 0) <= (previous.version or 0):
+                continue
+        kept[key] = record
+    return list(kept.values()), duplicates
+
+
+def _new_paper(record: PaperRecord, *, now: datetime) -> Paper:
+    return Paper(
+        arxiv_id=record.arxiv_id,
+        version=record.version,
+        doi=record.doi,
+        title=record.title,
+        abstract=record.abstract,
+        authors=list(record.authors),
+        categories=list(record.categories),
+        primary_category=record.primary_category,
+        comment=record.comment,
+        abs_url=record.abs_url,
+        pdf_url=record.pdf_url,
+        code_url=record.code_url,
+        project_url=record.project_url,
+        hf_url=record.hf_url,
+        published_at=record.published_at,
+        first_seen_at=now,
+        updated_at=now,
+        hf_upvotes=record.hf_upvotes,
+        hf_comments=record.hf_comments,
+        ai_summary=record.ai_summary,
+    )
+
+
+def _merge(paper: Paper, record: PaperRecord) -> set[str]:
+    """Apply a record to a stored paper; returns the names of the fields that changed.
+
+    A newer arXiv version replaces the text in place. Records of the same version (or of no
+    version, as on Hugging Face) only fill what is missing, so that two sources describing one
+    paper slightly differently never flip it back and forth. Hugging Face owns its own fields.
+    """
+    changed: set[str] = set()
+
+    def put(name: str, value) -> None:
+        if getattr(paper, name) != value:
+            setattr(paper, name, value)
+            changed.add(name)
+
+    def fill(name: str, value) -> None:
+        if value not in (None, "", [], ()) and getattr(paper, name) in (None, "", []):
+            put(name, value)
+
+    newer = record.version is not None and (paper.version is None or record.version > paper.version)
+    # Entries of generic feeds without an arXiv id are the paper's only description: they win.
+    own_entry = not record.arxiv_id and not paper.arxiv_id
+    if record.arxiv_id and not paper.arxiv_id:
+        put("arxiv_id", record.arxiv_id)
+    if newer or own_entry:
+        if newer:
+            put("version", record.version)
+        put("title", record.title)
+        if record.abstract:
+            put("abstract", record.abstract)
+        if record.authors:
+            put("authors", list(record.authors))
+        if record.categories:
+            put("categories", list(record.categories))
+            put("primary_category", record.primary_category)
+        if record.comment:
+            put("comment", record.comment)
+    else:
+        fill("abstract", record.abstract)
+        fill("authors", list(record.authors))
+        fill("categories", list(record.categories))
+        fill("primary_category", record.primary_category)
+        fill("comment", record.comment)
+    fill("doi", record.doi)
+    fill("published_at", record.published_at)
+    fill("abs_url", record.abs_url)
+    fill("pdf_url", record.pdf_url)
+    for name in ("code_url", "project_url", "hf_url", "ai_summary"):
+        if getattr(record, name):
+            put(name, getattr(record, name))
+    for name in ("hf_upvotes", "hf_comments"):
+        if getattr(record, name) is not None:
+            put(name, getattr(record, name))
+    return changed
+
+
+def _existing(source: Source, records: list[PaperRecord]):
+    arxiv_ids = [r.arxiv_id for r in records if r.arxiv_id]
+    dois = sorted({r.doi for r in records if r.doi})
+    guids = [r.guid for r in records]
+    by_arxiv: dict[str, Paper] = {}
+    for chunk in _chunks(arxiv_ids):
+        by_arxiv.update((p.arxiv_id, p) for p in Paper.objects.filter(arxiv_id__in=chunk))
+    by_doi: dict[str, Paper] = {}
+    for chunk in _chunks(dois):
+        papers = Paper.objects.alias(doi_ci=Lower("doi")).filter(doi_ci__in=chunk)
+        by_doi.update((p.doi.lower(), p) for p in papers)
+    sighted: dict[str, int] = {}
+    for chunk in _chunks(guids):
+        sighted.update(
+            PaperSighting.objects.filter(source=source, guid__in=chunk).values_list("guid", "paper_id")
+        )
+    missing_ids = set(sighted.values()) - {p.pk for p in (*by_arxiv.values(), *by_doi.values())}
+    by_id = {p.pk: p for p in (*by_arxiv.values(), *by_doi.values())}
+    for chunk in _chunks(sorted(missing_ids)):
+        by_id.update((p.pk, p) for p in Paper.objects.filter(pk__in=chunk))
+    by_guid = {guid: by_id[paper_id] for guid, paper_id in sighted.items() if paper_id in by_id}
+    return by_arxiv, by_doi, by_guid
+
+
+def _upsert(*, source: Source, records: list[PaperRecord], now: datetime) -> UpsertResult:
+    result = UpsertResult()
+    records, result.skipped = _dedupe_batch(records)
+    by_arxiv, by_doi, by_guid = _existing(source, records)
+    claimed_dois = {doi: paper.pk for doi, paper in by_doi.items()}
+    to_create: list[Paper] = []
+    to_update: dict[int, Paper] = {}
+    updated_fields: set[str] = set()
+    new_sightings: list[tuple[Paper, str]] = []
+
+    for record in records:
+        paper = (
+            (by_arxiv.get(record.arxiv_id) if record.arxiv_id else None)
+            or (by_doi.get(record.doi) if record.doi else None)
+            or by_guid.get(record.guid)
+        )
+        if record.doi:
+            owner = claimed_dois.setdefault(record.doi, paper.pk if paper else -len(to_create) - 1)
+            if owner != (paper.pk if paper else -len(to_create) - 1):
+                # The DOI already belongs to another paper: keep this one without it rather than fail.
+                record = replace(record, doi=None)
+        if paper is None:
+            paper = _new_paper(record, now=now)
+            to_create.append(paper)
+            result.papers_to_tag.append(paper)
+            if record.hf_upvotes is not None or record.hf_comments is not None:
+                result.papers_to_rank.append(paper)
+        else:
+            changed = _merge(paper, record)
+            if changed:
+                paper.updated_at = now
+                to_update[paper.pk] = paper
+                updated_fields |= changed
+                if changed & _TAGGED_FIELDS:
+                    result.papers_to_tag.append(paper)
+                if changed & {"hf_upvotes", "hf_comments"}:
+                    result.papers_to_rank.append(paper)
+        if by_guid.get(record.guid) is not paper:
+            new_sightings.append((paper, record.guid))
+
+    result.new = len(to_create)
+    result.updated = len(to_update)
+    result.unchanged = len(records) - result.new - result.updated
+    if to_create:
+        Paper.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    if to_update:
+        Paper.objects.bulk_update(
+            list(to_update.values()), sorted(updated_fields | {"updated_at"}), batch_size=BATCH_SIZE
+        )
+    if new_sightings:
+        PaperSighting.objects.bulk_create(
+            [
+                PaperSighting(paper_id=paper.pk, source=source, guid=guid[:1000], first_seen_at=now)
+                for paper, guid in new_sightings
+            ],
+            batch_size=BATCH_SIZE,
+            ignore_conflicts=True,
+        )
+    return result
+
+
+def paper_upsert_many(
+    *, source: Source, records: Sequence[PaperRecord], now: datetime | None = None
+) -> UpsertResult:
+    """Insert new papers and update changed ones in bulk, deduplicated by arXiv id, DOI, (source, guid).
+
+    An unchanged feed writes nothing: no INSERT, no UPDATE. Runs in one transaction; callers must
+    not hold network connections open inside it.
+    """
+    now = now or timezone.now()
+    for attempt in range(1, UPSERT_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _upsert(source=source, records=list(records), now=now)
+        except IntegrityError:
+            if attempt == UPSERT_ATTEMPTS:
+                raise
+            logger.info("concurrent insert while ingesting %s; merging again", source.slug)
+    raise AssertionError("unreachable")
+
+
+# --- Topics ---------------------------------------------------------------------------------------
+
+
+def active_topic_index() -> TopicIndex:
+    return compile_topics(Topic.objects.filter(active=True))
+
+
+def paper_topics_assign(*, papers: Sequence[Paper], index: TopicIndex | None = None) -> dict[str, int]:
+    """Compute topics for these papers and write only the differences.
+
+    Rows a person made (manual) or removed (excluded) are never touched. Topics outside `index`
+    (inactive ones) keep their rows; `topic_retag` handles a topic that changed.
+    """
+    index = index if index is not None else active_topic_index()
+    counts = {"created": 0, "updated": 0, "deleted": 0}
+    if not papers or not index.topics:
+        return counts
+    indexed_topic_ids = {topic.topic_id for topic in index.topics}
+    paper_ids = [paper.pk for paper in papers]
+    existing: dict[tuple[int, int], PaperTopic] = {}
+    for chunk in _chunks(paper_ids):
+        for row in PaperTopic.objects.filter(paper_id__in=chunk, topic_id__in=indexed_topic_ids):
+            existing[(row.paper_id, row.topic_id)] = row
+    to_create, to_update, to_delete = [], [], []
+    for paper in papers:
+        scores = index.score(
+            title=paper.title,
+            abstract=paper.abstract,
+            categories=paper.categories or [],
+            primary_category=paper.primary_category,
+        )
+        for topic_id, score in scores.items():
+            row = existing.pop((paper.pk, topic_id), None)
+            if row is None:
+                to_create.append(PaperTopic(paper_id=paper.pk, topic_id=topic_id, score=score))
+            elif not (row.manual or row.excluded) and row.score != score:
+                row.score = score
+                to_update.append(row)
+        to_delete.extend(
+            row.pk
+            for (paper_id, _topic_id), row in existing.items()
+            if paper_id == paper.pk and not (row.manual or row.excluded)
+        )
+    if to_create:
+        PaperTopic.objects.bulk_create(to_create, batch_size=BATCH_SIZE, ignore_conflicts=True)
+    if to_update:
+        PaperTopic.objects.bulk_update(to_update, ["score"], batch_size=BATCH_SIZE)
+    for chunk in _chunks(to_delete):
+        PaperTopic.objects.filter(pk__in=chunk).delete()
+    counts.update(created=len(to_create), updated=len(to_update), deleted=len(to_delete))
+    return counts
+
+
+def topic_retag(*, topic_id: int, chunk_size: int = 2000) -> dict[str, int]:
+    """Re-tag every paper for one topic after its keywords, categories, threshold or state changed."""
+    topic = Topic.objects.get(pk=topic_id)
+    totals = {"created": 0, "updated": 0, "deleted": 0}
+    if not topic.active:
+        deleted, _ = PaperTopic.objects.filter(topic=topic, manual=False, excluded=False).delete()
+        totals["deleted"] = deleted
+        return totals
+    index = compile_topics([topic])
+    last_id = 0
+    while True:
+        papers = list(
+            Paper.objects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .only("id", "title", "abstract", "categories", "primary_category")[:chunk_size]
+        )
+        if not papers:
+            return totals
+        with transaction.atomic():
+            counts = paper_topics_assign(papers=papers, index=index)
+        for key, value in counts.items():
+            totals[key] += value
+        last_id = papers[-1].pk
+
+
+def papers_retag(*, paper_ids: Sequence[int]) -> dict[str, int]:
+    """Re-tag these papers against every active topic (admin action)."""
+    index = active_topic_index()
+    totals = {"created": 0, "updated": 0, "deleted": 0}
+    for chunk in _chunks(list(paper_ids)):
+        papers = list(
+            Paper.objects.filter(pk__in=chunk).only(
+                "id", "title", "abstract", "categories", "primary_category"
+            )
+        )
+        with transaction.atomic():
+            counts = paper_topics_assign(papers=papers, index=index)
+        for key, value in counts.items():
+            totals[key] += value
+    return totals
+
+
+# --- Curation -------------------------------------------------------------------------------------
+
+
+def papers_set_featured(*, paper_ids: Sequence[int], featured: bool) -> int:
+    return (
+        Paper.objects.filter(pk__in=paper_ids)
+        .exclude(featured=featured)
+        .update(featured=featured, updated_at=timezone.now())
+    )
+
+
+def papers_set_hidden(*, paper_ids: Sequence[int], hidden: bool) -> int:
+    return (
+        Paper.objects.filter(pk__in=paper_ids)
+        .exclude(hidden=hidden)
+        .update(hidden=hidden, updated_at=timezone.now())
+    )
+
+
+# --- Trending -------------------------------------------------------------------------------------
+
+
+def papers_rank(*, papers: Sequence[Paper], now: datetime | None = None) -> int:
+    """Recompute the trending score of these papers; writes only scores that changed."""
+    now = now or timezone.now()
+    changed = []
+    for paper in papers:
+        score = trending_score(
+            upvotes=paper.hf_upvotes, comments=paper.hf_comments, since=paper.first_seen_at, now=now
+        )
+        if paper.trending_score != score:
+            paper.trending_score = score
+            changed.append(paper)
+    if changed:
+        Paper.objects.bulk_update(changed, ["trending_score"], batch_size=BATCH_SIZE)
+    return len(changed)
+
+
+def trending_recompute(*, now: datetime | None = None) -> int:
+    """Decay every recent paper's score; papers past the window drop to 0 (they no longer trend)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PAPERS_TRENDING_WINDOW_DAYS)
+    recent = list(
+        Paper.objects.filter(first_seen_at__gte=cutoff)
+        .exclude(hf_upvotes__isnull=True, hf_comments__isnull=True)
+        .only("id", "hf_upvotes", "hf_comments", "first_seen_at", "trending_score")
+    )
+    changed = papers_rank(papers=recent, now=now)
+    changed += Paper.objects.filter(first_seen_at__lt=cutoff, trending_score__gt=0).update(trending_score=0.0)
+    return changed
+
+
+# --- Sources --------------------------------------------------------------------------------------
+
+
+def source_backoff(*, source: Source, failures: int, retry_after: float | None) -> timedelta:
+    """How long a failing source rests: its interval, doubled per consecutive failure, capped."""
+    interval = source.fetch_interval or timedelta(hours=1)
+    pause = min(interval * (2 ** max(failures - 1, 0)), settings.PAPERS_FETCH_MAX_BACKOFF)
+    if retry_after is not None:
+        pause = max(pause, timedelta(seconds=retry_after))
+    return pause
+
+
+def source_record_result(
+    *,
+    source: Source,
+    status: str,
+    now: datetime,
+    http_status: int | None = None,
+    error: str = "",
+    counts: dict[str, int] | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    retry_after: float | None = None,
+) -> Source:
+    """Store a fetch's outcome on the source: its health, its counts, when to fetch it next."""
+    failed = status == Source.Status.ERROR
+    failures = source.consecutive_failures + 1 if failed else 0
+    if failed:
+        next_fetch = now + source_backoff(source=source, failures=failures, retry_after=retry_after)
+    else:
+        next_fetch = now + (source.fetch_interval or timedelta(hours=1))
+    values = {
+        "last_fetched_at": now,
+        "next_fetch_at": next_fetch,
+        "last_status": status,
+        "last_http_status": http_status,
+        "last_error": error[:5000],
+        "consecutive_failures": failures,
+    }
+    if counts is not None:
+        values["last_counts"] = counts
+    if etag is not None:
+        values["etag"] = etag[:500]
+    if last_modified is not None:
+        values["last_modified"] = last_modified[:100]
+    Source.objects.filter(pk=source.pk).update(**values)
+    for name, value in values.items():
+        setattr(source, name, value)
+    return source
+
+
+def sources_claim_due(*, now: datetime | None = None) -> list[int]:
+    """Ids of enabled sources due for a fetch, each claimed so that a second beat tick skips it.
+
+    The claim moves next_fetch_at forward by the interval; the fetch then sets it properly. A
+    claim is a conditional UPDATE, so two schedulers never both win one source.
+    """
+    now = now or timezone.now()
+    due = sources_due(now=now)
+    claimed = []
+    for source in due.only("id", "next_fetch_at", "fetch_interval"):
+        interval = source.fetch_interval or timedelta(hours=1)
+        won = Source.objects.filter(pk=source.pk, next_fetch_at=source.next_fetch_at).update(
+            next_fetch_at=now + interval
+        )
+        if won:
+            claimed.append(source.pk)
+    return claimed
+
+
+def source_local(*, kind: str) -> Source:
+    """The disabled source local files are credited to when no source is named (`fetch_papers --file`)."""
+    source, _created = Source.objects.get_or_create(
+        slug=f"local-{kind.replace('_', '-')}",
+        defaults={
+            "name": f"Local files ({Source.Kind(kind).label})",
+            "kind": kind,
+            "url": "file:///",
+            "enabled": False,
+            "fetch_interval": timedelta(days=1),
+        },
+    )
+    return source

@@ -1,0 +1,248 @@
+"""Rule-based topic scoring from a paper's title, abstract and arXiv categories.
+
+A topic's keyword lines are words or phrases. Matching is on whole words, case-insensitive, and
+word forms count: "quantization" also finds "quantize", "quantized" and "quantizing"; a phrase
+matches whatever separates its words ("chain of thought" = "chain-of-thought"). Keywords written
+in capitals (RAG, CLIP, DPO) are acronyms and match only in capitals, because their lower-case
+spellings are ordinary words ("rag", "clip").
+
+Score of a topic = sum over its keywords of specificity x (title weight if in the title + abstract
+weight growing with repeats) + category weights. A paper gets the topic when the score reaches
+the topic's threshold. Text is matched by token lookups, not one regex per keyword, so tagging a
+thousand papers against a dozen topics takes milliseconds.
+
+`score_topics()` is the seam for other taggers: anything returning {topic_id: score} can replace it.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+TITLE_WEIGHT = 2.0  # a keyword in the title says more about the paper than one in the abstract
+ABSTRACT_WEIGHT = 1.0
+ABSTRACT_REPEAT_WEIGHT = 0.5  # each further mention in the abstract, up to ABSTRACT_MAX_MENTIONS
+ABSTRACT_MAX_MENTIONS = 3
+# A lone common word ("reasoning", "robot") is weaker evidence than a phrase or an acronym.
+SINGLE_WORD_SPECIFICITY = 0.6
+PRIMARY_CATEGORY_WEIGHT = 1.0
+CROSS_LIST_CATEGORY_WEIGHT = 0.5
+
+_TOKEN_RE = re.compile(r"[^\W_]+")
+# Suffix families: a keyword ending in one of these matches the same stem with any ending of its family.
+_IZE_FAMILY = (
+    "izations", "isations", "ization", "isation", "izing", "ising", "izers", "izer",
+    "ized", "ised", "izes", "ises", "ize", "ise",
+)  # fmt: skip
+_GENERIC_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ed", "es", "s", "e")
+_GENERIC_ENDINGS = (
+    "", "s", "es", "e", "ed", "d", "ing", "ings", "er", "ers", "ation", "ations", "al", "ic", "ics",
+)  # fmt: skip
+_MIN_STEM = 4  # shorter stems would match unrelated words
+_VOWELS = set("aeiou")
+
+
+def _positions(tokens: list[str], token: str):
+    start = 0
+    while True:
+        try:
+            position = tokens.index(token, start)
+        except ValueError:
+            return
+        yield position
+        start = position + 1
+
+
+def word_forms(word: str) -> frozenset[str]:
+    """The lower-case surface forms a keyword word matches: 'quantization' -> quantize, quantized, …"""
+    word = word.lower()
+    if not word.isalpha() or len(word) < _MIN_STEM:
+        return frozenset({word, word + "s"})
+    for suffix in _IZE_FAMILY:
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= _MIN_STEM - 1:
+            return frozenset({stem + ending for ending in _IZE_FAMILY} | {word})
+    stem = word
+    for suffix in _GENERIC_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+            stem = word[: -len(suffix)]
+            break
+    forms = {stem + ending for ending in _GENERIC_ENDINGS} | {word}
+    # "planning" -> "plann": also "plan", "plans".
+    if len(stem) > _MIN_STEM and stem[-1] == stem[-2] and stem[-1] not in _VOWELS:
+        forms |= {stem[:-1], stem[:-1] + "s"}
+    return frozenset(forms)
+
+
+def _is_acronym(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+@dataclass(frozen=True, slots=True)
+class _WordMatcher:
+    forms: frozenset[str]
+    case_sensitive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyword:
+    topic_index: int
+    words: tuple[_WordMatcher, ...]
+    specificity: float
+
+
+def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
+    tokens = _TOKEN_RE.findall(text)
+    if not tokens:
+        return None
+    words = []
+    for position, token in enumerate(tokens):
+        if _is_acronym(token):
+            words.append(_WordMatcher(frozenset({token, token + "s"}), case_sensitive=True))
+        elif position == len(tokens) - 1:
+            # Word forms on the head word only: "graph neural networks", not "graphs neural network".
+            words.append(_WordMatcher(word_forms(token), case_sensitive=False))
+        else:
+            words.append(_WordMatcher(frozenset({token.lower()}), case_sensitive=False))
+    single_plain_word = len(tokens) == 1 and not words[0].case_sensitive
+    specificity = SINGLE_WORD_SPECIFICITY if single_plain_word else 1.0
+    return _Keyword(topic_index=topic_index, words=tuple(words), specificity=specificity)
+
+
+@dataclass
+class _CompiledTopic:
+    topic_id: int
+    threshold: float
+    categories: frozenset[str]
+
+
+@dataclass
+class TopicIndex:
+    """Topics compiled once for a batch of papers."""
+
+    topics: list[_CompiledTopic] = field(default_factory=list)
+    keywords: list[_Keyword] = field(default_factory=list)
+    # First word of each keyword -> indexes into `keywords` (lower-case and case-sensitive tables).
+    _first_ci: dict[str, list[int]] = field(default_factory=dict)
+    _first_cs: dict[str, list[int]] = field(default_factory=dict)
+    # Every case-sensitive form at any position: whether the original-case tokens are needed at all.
+    _acronyms: set[str] = field(default_factory=set)
+    _ci_starts: set[str] = field(default_factory=set)
+    _cs_starts: set[str] = field(default_factory=set)
+
+    def add(self, *, topic_id: int, keywords: Iterable[str], categories: Iterable[str], threshold: float):
+        topic_index = len(self.topics)
+        self.topics.append(_CompiledTopic(topic_id, threshold, frozenset(c.strip() for c in categories)))
+        for text in keywords:
+            keyword = _compile_keyword(text, topic_index)
+            if keyword is None:
+                continue
+            keyword_index = len(self.keywords)
+            self.keywords.append(keyword)
+            for word in keyword.words:
+                if word.case_sensitive:
+                    self._acronyms.update(word.forms)
+            first = keyword.words[0]
+            table = self._first_cs if first.case_sensitive else self._first_ci
+            starts = self._cs_starts if first.case_sensitive else self._ci_starts
+            for form in first.forms:
+                table.setdefault(form, []).append(keyword_index)
+                starts.add(form)
+
+    def _mentions(self, text: str) -> dict[int, int]:
+        """keyword index -> number of mentions in text.
+
+        Runs for every paper against every topic, so the work is done in C where possible: one
+        tokenisation, a set intersection to find the few tokens that can start a keyword, and
+        list.index to find where they are. Only those positions are checked in Python.
+        """
+        lower = _TOKEN_RE.findall(text.lower())
+        if not lower:
+            return {}
+        starts: list[tuple[int, list[int]]] = []
+        # set & set walks the smaller set; `dict.keys() & x` would copy every key into a new set each call.
+        for token in set(lower) & self._ci_starts:
+            starts.extend((position, self._first_ci[token]) for position in _positions(lower, token))
+        original: list[str] = lower
+        # Acronyms are matched case-sensitively: tokenise the original text only when one may occur.
+        if self._acronyms and any(acronym in text for acronym in self._acronyms):
+            original = _TOKEN_RE.findall(text)
+            if len(original) != len(lower):  # lower() changed a token's length (rare Unicode): realign
+                lower = [token.lower() for token in original]
+                return self._mentions_slow(original, lower)
+            for token in set(original) & self._cs_starts:
+                starts.extend((position, self._first_cs[token]) for position in _positions(original, token))
+        counts: dict[int, int] = {}
+        length = len(lower)
+        for position, candidates in starts:
+            for keyword_index in candidates:
+                if self._matches_at(keyword_index, position, original, lower, length):
+                    counts[keyword_index] = counts.get(keyword_index, 0) + 1
+        return counts
+
+    def _mentions_slow(self, original: list[str], lower: list[str]) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for position in range(len(lower)):
+            candidates = self._first_ci.get(lower[position], []) + self._first_cs.get(original[position], [])
+            for keyword_index in candidates:
+                if self._matches_at(keyword_index, position, original, lower, len(lower)):
+                    counts[keyword_index] = counts.get(keyword_index, 0) + 1
+        return counts
+
+    def _matches_at(self, keyword_index: int, position: int, original, lower, length: int) -> bool:
+        words = self.keywords[keyword_index].words
+        if position + len(words) > length:
+            return False
+        return all(
+            (original if word.case_sensitive else lower)[position + offset] in word.forms
+            for offset, word in enumerate(words[1:], start=1)
+        )
+
+    def score(
+        self, *, title: str, abstract: str, categories: Sequence[str], primary_category: str = ""
+    ) -> dict[int, float]:
+        """{topic_id: score} for every topic whose score reaches its threshold."""
+        raw = [0.0] * len(self.topics)
+        for keyword_index in self._mentions(title):
+            keyword = self.keywords[keyword_index]
+            raw[keyword.topic_index] += TITLE_WEIGHT * keyword.specificity
+        for keyword_index, mentions in self._mentions(abstract).items():
+            keyword = self.keywords[keyword_index]
+            repeats = min(mentions, ABSTRACT_MAX_MENTIONS) - 1
+            raw[keyword.topic_index] += keyword.specificity * (
+                ABSTRACT_WEIGHT + ABSTRACT_REPEAT_WEIGHT * repeats
+            )
+        primary = primary_category or (categories[0] if categories else "")
+        category_set = set(categories)
+        result: dict[int, float] = {}
+        for index, topic in enumerate(self.topics):
+            score = raw[index]
+            if topic.categories:
+                if primary in topic.categories:
+                    score += PRIMARY_CATEGORY_WEIGHT
+                elif category_set & topic.categories:
+                    score += CROSS_LIST_CATEGORY_WEIGHT
+            if score > 0 and score >= topic.threshold:
+                result[topic.topic_id] = round(score, 3)
+        return result
+
+
+def compile_topics(topics: Iterable) -> TopicIndex:
+    """A TopicIndex from Topic rows (or anything with id, keyword_list, category_list, threshold)."""
+    index = TopicIndex()
+    for topic in topics:
+        index.add(
+            topic_id=topic.id,
+            keywords=topic.keyword_list,
+            categories=topic.category_list,
+            threshold=topic.threshold,
+        )
+    return index
+
+
+def score_topics(
+    title: str, abstract: str, categories: Sequence[str], topics: Iterable | TopicIndex
+) -> dict[int, float]:
+    """{topic_id: score} of the topics a paper matches; pass a TopicIndex when scoring many papers."""
+    index = topics if isinstance(topics, TopicIndex) else compile_topics(topics)
+    return index.score(title=title, abstract=abstract, categories=list(categories))
