@@ -6,5 +6,6 @@ class NewsletterConfig(AppConfig):
     verbose_name = "Newsletter"
 
     def ready(self) -> None:
-        # Connects the anymail tracking-signal receiver (provider events).
-        from . import webhooks  # noqa: F401
+        # Connect the receivers: anymail's tracking signal (provider events) and personal-data
+        # export and erasure (subscriptions.signals).
+        from . import receivers, webhooks  # noqa: F401

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from . import archive
+from .composing import render_digest
 from .links import delivery_id_from_token
 from .models import Delivery
 
@@ -29,8 +30,6 @@ ARCHIVE_PAPERS_PER_DAY = 10  # on the archive index; each day's own page lists t
 
 @require_safe
 def digest_in_browser(request, token: str):
-    from .composing import render_digest
-
     delivery_id = delivery_id_from_token(token)
     if delivery_id is None:
         raise Http404("No such digest")
