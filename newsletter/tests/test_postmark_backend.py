@@ -123,4 +123,4 @@ def test_single_message_uses_postmarks_plain_email_endpoint(loopback):
     ids = planned(["a@example.com"])
     report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
     assert report.sent == 1 and len(loopback.requests_to("/email")) == 1
-    assert Delivery.objects.get(pk=ids[0]).provider_message_id == "one"
+    assert Delivery.objects.get(pk=ids[0]).provider_message_id == "single-1"
