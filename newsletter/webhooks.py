@@ -13,6 +13,7 @@ The receiver only validates and trims each event, then hands it to newsletter.ev
 import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 _EVENT_ID_MAX = 200  # ProviderEvent.event_id max_length
 _URL_MAX = 2000  # ProviderEvent.url max_length
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class MalformedWebhook(SuspiciousOperation):
@@ -107,12 +109,14 @@ urlpatterns = _tracking_urlpatterns()
 
 
 def _text(value, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    # Postgres text cannot hold NUL, and no id, address or link of ours contains control characters.
+    return _CONTROL_CHARS.sub("", value)[:limit] if isinstance(value, str) else ""
 
 
 def _event_id(event: AnymailTrackingEvent, esp_name: str) -> str:
-    if isinstance(event.event_id, str | int) and str(event.event_id):
-        key = f"{esp_name}:{event.event_type}:{event.event_id}"
+    given = _text(str(event.event_id), _EVENT_ID_MAX) if isinstance(event.event_id, str | int) else ""
+    if given:
+        key = f"{esp_name}:{event.event_type}:{given}"
     else:
         # Some ESPs give no id for opens, clicks or deliveries (Postmark): a retried webhook repeats
         # the same body, so a digest of the body is the id.

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HOSTILE_TITLE = "<script>alert(1)</script> Q&amp;A for \x0bLLMs &lt;3"
-HOSTILE_ABSTRACT = '<img src=x onerror="alert(2)"> We <b>quantize</b> &amp; prune &lt;script&gt;.\x00'
+HOSTILE_ABSTRACT = '<img src=x onerror="alert(2)"> We <b>quantize</b> &amp; prune &lt;script&gt;.\x1f'
 
 
 def _xml(content: bytes) -> ET.Element:

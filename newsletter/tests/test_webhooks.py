@@ -283,6 +283,15 @@ def test_replayed_events_are_processed_once(client, delivery):
     assert ProviderEvent.objects.count() == 2
 
 
+def test_control_characters_in_ids_never_reach_the_database(client, delivery):
+    body = clicked(delivery, link="https://arxiv.org/abs/1\u0000") | {"ID": "a\u0000b"}
+    body["MessageID"] = delivery.provider_message_id[:4] + "\u0000" + delivery.provider_message_id[4:]
+    assert post(client, body).status_code == 200
+    event = ProviderEvent.objects.get()
+    assert "\x00" not in event.event_id + event.url + event.message_id
+    assert event.delivery == delivery
+
+
 def test_click_on_a_script_url_is_counted_without_storing_the_url(client, delivery):
     assert post(client, clicked(delivery, link="javascript:alert(1)")).status_code == 200
     delivery.refresh_from_db()
