@@ -56,6 +56,8 @@ def _dedupe_batch(records: Iterable[PaperRecord]) -> tuple[list[PaperRecord], in
     kept: dict[tuple[str, str], PaperRecord] = {}
     duplicates = 0
     for record in records:
+        if record.doi and record.doi != record.doi.lower():
+            record = replace(record, doi=record.doi.lower())  # DOIs ignore case; stored lower-case
         key = _record_key(record)
         previous = kept.get(key)
         if previous is not None:
