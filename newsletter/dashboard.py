@@ -112,8 +112,10 @@ def _axes(chart: Chart, days: list[date], y_max: float, percent: bool = False) -
     plot_width = chart.plot_right - chart.plot_left
     plot_height = chart.plot_bottom - PAD_TOP
     slot = plot_width / max(len(days), 1)
+    last = len(days) - 1
     for index, day in enumerate(days):
-        if index % 7 == 0 or index == len(days) - 1:
+        # A label every week, and the last day unless it would overlap the week's label.
+        if (index % 7 == 0 and last - index >= 4) or index == last:
             chart.x_ticks.append((chart.plot_left + slot * (index + 0.5), day.strftime("%b %d")))
     for fraction in (0, 0.5, 1):
         value = y_max * fraction
