@@ -44,12 +44,12 @@ def valid_timezones() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def timezone_choices() -> list:
-    """Grouped by area for the <select>; the label is the place with spaces."""
+    """Grouped by area for the <select>; each label is the whole name, readable when the list is closed."""
     groups: dict[str, list[tuple[str, str]]] = {}
     for name in sorted(valid_timezones()):
         area, _, place = name.partition("/")
         if area in _TIMEZONE_AREAS and place:
-            groups.setdefault(area, []).append((name, place.replace("_", " ").replace("/", " / ")))
+            groups.setdefault(area, []).append((name, name.replace("_", " ")))
     return [("UTC", "UTC"), *groups.items()]
 
 

@@ -102,22 +102,22 @@ def test_export_downloads_everything_as_json_including_what_other_apps_add(clien
         subscriber=subscriber, ip_address="203.0.113.1", user_agent="UA", form_version="v1", topics=["x"]
     )
 
-    def deliveries(sender, subscriber, **kwargs):
-        return "deliveries", [{"edition_date": "2026-11-28", "status": "sent", "for": subscriber.email}]
+    def rows_of_another_app(sender, subscriber, **kwargs):
+        return "example_rows", [{"edition_date": "2026-11-28", "status": "sent", "for": subscriber.email}]
 
-    personal_data_exporting.connect(deliveries, dispatch_uid="test-deliveries")
+    personal_data_exporting.connect(rows_of_another_app, dispatch_uid="test-rows")
     try:
         assert client.get(_path(subscriber, "export/")).status_code == 405  # only a button POSTs
         response = client.post(_path(subscriber, "export/"))
     finally:
-        personal_data_exporting.disconnect(dispatch_uid="test-deliveries")
+        personal_data_exporting.disconnect(dispatch_uid="test-rows")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     data = json.loads(response.content)
     assert data["subscriber"]["email"] == subscriber.email
     assert [t["slug"] for t in data["subscriber"]["topics"]] == ["codegen", "lowbit"]
     assert data["consent_records"][0]["ip_address"] == "203.0.113.1"
-    assert data["deliveries"] == [{"edition_date": "2026-11-28", "status": "sent", "for": subscriber.email}]
+    assert data["example_rows"] == [{"edition_date": "2026-11-28", "status": "sent", "for": subscriber.email}]
 
 
 def test_delete_asks_first_then_erases_personal_data_and_other_apps_scrub_theirs(client, topics):
