@@ -70,7 +70,9 @@ def _ingest(*, source: Source, kind: str, body: bytes, now: datetime) -> tuple[I
     )
     if result.papers_to_tag:
         with transaction.atomic():
-            paper_topics_assign(papers=result.papers_to_tag, index=active_topic_index())
+            paper_topics_assign(
+                papers=result.papers_to_tag, index=active_topic_index(), new_paper_ids=result.new_paper_ids
+            )
     if result.papers_to_rank:
         with transaction.atomic():
             papers_rank(papers=result.papers_to_rank, now=now)

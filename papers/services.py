@@ -34,6 +34,7 @@ class UpsertResult:
     skipped: int = 0  # duplicates of another entry of the same feed
     # Papers whose topics must be (re)computed: new ones and those whose text or categories changed.
     papers_to_tag: list[Paper] = field(default_factory=list)
+    new_paper_ids: list[int] = field(default_factory=list)
     # Papers whose Hugging Face counts changed: their trending score is recomputed.
     papers_to_rank: list[Paper] = field(default_factory=list)
 
@@ -217,6 +218,7 @@ def _upsert(*, source: Source, records: list[PaperRecord], now: datetime) -> Ups
     result.unchanged = len(records) - result.new - result.updated
     if to_create:
         Paper.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+        result.new_paper_ids = [paper.pk for paper in to_create]
     if to_update:
         Paper.objects.bulk_update(
             list(to_update.values()), sorted(updated_fields | {"updated_at"}), batch_size=BATCH_SIZE
@@ -260,23 +262,27 @@ def active_topic_index() -> TopicIndex:
     return compile_topics(Topic.objects.filter(active=True))
 
 
-def paper_topics_assign(*, papers: Sequence[Paper], index: TopicIndex | None = None) -> dict[str, int]:
+def paper_topics_assign(
+    *, papers: Sequence[Paper], index: TopicIndex | None = None, new_paper_ids: Iterable[int] = ()
+) -> dict[str, int]:
     """Compute topics for these papers and write only the differences.
 
     Rows a person made (manual) or removed (excluded) are never touched. Topics outside `index`
-    (inactive ones) keep their rows; `topic_retag` handles a topic that changed.
+    (inactive ones) keep their rows; `topic_retag` handles a topic that changed. Papers listed in
+    `new_paper_ids` were just created and have no rows to compare with.
     """
     index = index if index is not None else active_topic_index()
     counts = {"created": 0, "updated": 0, "deleted": 0}
     if not papers or not index.topics:
         return counts
     indexed_topic_ids = {topic.topic_id for topic in index.topics}
-    paper_ids = [paper.pk for paper in papers]
+    new_ids = set(new_paper_ids)
+    paper_ids = [paper.pk for paper in papers if paper.pk not in new_ids]
     existing: dict[tuple[int, int], PaperTopic] = {}
     for chunk in _chunks(paper_ids):
         for row in PaperTopic.objects.filter(paper_id__in=chunk, topic_id__in=indexed_topic_ids):
             existing[(row.paper_id, row.topic_id)] = row
-    to_create, to_update, to_delete = [], [], []
+    to_create, to_update = [], []
     for paper in papers:
         scores = index.score(
             title=paper.title,
@@ -291,11 +297,8 @@ def paper_topics_assign(*, papers: Sequence[Paper], index: TopicIndex | None = N
             elif not (row.manual or row.excluded) and row.score != score:
                 row.score = score
                 to_update.append(row)
-        to_delete.extend(
-            row.pk
-            for (paper_id, _topic_id), row in existing.items()
-            if paper_id == paper.pk and not (row.manual or row.excluded)
-        )
+    # What is left of the existing rows no longer matches.
+    to_delete = [row.pk for row in existing.values() if not (row.manual or row.excluded)]
     if to_create:
         PaperTopic.objects.bulk_create(to_create, batch_size=BATCH_SIZE, ignore_conflicts=True)
     if to_update:

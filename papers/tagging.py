@@ -41,17 +41,6 @@ _MIN_STEM = 4  # shorter stems would match unrelated words
 _VOWELS = set("aeiou")
 
 
-def _positions(tokens: list[str], token: str):
-    start = 0
-    while True:
-        try:
-            position = tokens.index(token, start)
-        except ValueError:
-            return
-        yield position
-        start = position + 1
-
-
 def word_forms(word: str) -> frozenset[str]:
     """The lower-case surface forms a keyword word matches: 'quantization' -> quantize, quantized, …"""
     word = word.lower()
@@ -80,8 +69,8 @@ def _is_acronym(word: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _WordMatcher:
-    forms: frozenset[str]
-    case_sensitive: bool
+    forms: frozenset[str]  # lower-case surface forms
+    case_sensitive: bool  # an acronym: must also match in capitals
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +78,19 @@ class _Keyword:
     topic_index: int
     words: tuple[_WordMatcher, ...]
     specificity: float
+    # For keywords with an acronym: a case-sensitive pattern that confirms (and counts) the match.
+    exact: re.Pattern | None
+
+
+def _exact_pattern(words: list[_WordMatcher], originals: list[str]) -> re.Pattern:
+    parts = []
+    for word, original in zip(words, originals, strict=True):
+        if word.case_sensitive:
+            parts.append(f"(?:{re.escape(original)}s?)")
+        else:
+            alternatives = "|".join(re.escape(form) for form in sorted(word.forms, key=len, reverse=True))
+            parts.append(f"(?i:{alternatives})")
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(parts) + r"(?![^\W_])")
 
 
 def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
@@ -98,7 +100,7 @@ def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
     words = []
     for position, token in enumerate(tokens):
         if _is_acronym(token):
-            words.append(_WordMatcher(frozenset({token, token + "s"}), case_sensitive=True))
+            words.append(_WordMatcher(frozenset({token.lower(), token.lower() + "s"}), case_sensitive=True))
         elif position == len(tokens) - 1:
             # Word forms on the head word only: "graph neural networks", not "graphs neural network".
             words.append(_WordMatcher(word_forms(token), case_sensitive=False))
@@ -106,7 +108,8 @@ def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
             words.append(_WordMatcher(frozenset({token.lower()}), case_sensitive=False))
     single_plain_word = len(tokens) == 1 and not words[0].case_sensitive
     specificity = SINGLE_WORD_SPECIFICITY if single_plain_word else 1.0
-    return _Keyword(topic_index=topic_index, words=tuple(words), specificity=specificity)
+    exact = _exact_pattern(words, tokens) if any(word.case_sensitive for word in words) else None
+    return _Keyword(topic_index=topic_index, words=tuple(words), specificity=specificity, exact=exact)
 
 
 @dataclass
@@ -116,19 +119,26 @@ class _CompiledTopic:
     categories: frozenset[str]
 
 
+def _positions(tokens: list[str], token: str):
+    start = 0
+    while True:
+        try:
+            position = tokens.index(token, start)
+        except ValueError:
+            return
+        yield position
+        start = position + 1
+
+
 @dataclass
 class TopicIndex:
     """Topics compiled once for a batch of papers."""
 
     topics: list[_CompiledTopic] = field(default_factory=list)
     keywords: list[_Keyword] = field(default_factory=list)
-    # First word of each keyword -> indexes into `keywords` (lower-case and case-sensitive tables).
-    _first_ci: dict[str, list[int]] = field(default_factory=dict)
-    _first_cs: dict[str, list[int]] = field(default_factory=dict)
-    # Every case-sensitive form at any position: whether the original-case tokens are needed at all.
-    _acronyms: set[str] = field(default_factory=set)
-    _ci_starts: set[str] = field(default_factory=set)
-    _cs_starts: set[str] = field(default_factory=set)
+    # Lower-case first word of each keyword -> indexes into `keywords`, and the same words as a set.
+    _first: dict[str, list[int]] = field(default_factory=dict)
+    _starts: set[str] = field(default_factory=set)
 
     def add(self, *, topic_id: int, keywords: Iterable[str], categories: Iterable[str], threshold: float):
         topic_index = len(self.topics)
@@ -139,64 +149,44 @@ class TopicIndex:
                 continue
             keyword_index = len(self.keywords)
             self.keywords.append(keyword)
-            for word in keyword.words:
-                if word.case_sensitive:
-                    self._acronyms.update(word.forms)
-            first = keyword.words[0]
-            table = self._first_cs if first.case_sensitive else self._first_ci
-            starts = self._cs_starts if first.case_sensitive else self._ci_starts
-            for form in first.forms:
-                table.setdefault(form, []).append(keyword_index)
-                starts.add(form)
+            for form in keyword.words[0].forms:
+                self._first.setdefault(form, []).append(keyword_index)
+                self._starts.add(form)
 
     def _mentions(self, text: str) -> dict[int, int]:
         """keyword index -> number of mentions in text.
 
         Runs for every paper against every topic, so the work is done in C where possible: one
-        tokenisation, a set intersection to find the few tokens that can start a keyword, and
-        list.index to find where they are. Only those positions are checked in Python.
+        tokenisation of the lower-cased text, a set intersection to find the few tokens that can
+        start a keyword, list.index to find where they are; only those positions are checked in
+        Python. Keywords with an acronym are then confirmed in capitals by their own pattern.
         """
         lower = _TOKEN_RE.findall(text.lower())
-        if not lower:
+        hits = self._starts.intersection(lower)
+        if not hits:
             return {}
-        starts: list[tuple[int, list[int]]] = []
-        # set & set walks the smaller set; `dict.keys() & x` would copy every key into a new set each call.
-        for token in set(lower) & self._ci_starts:
-            starts.extend((position, self._first_ci[token]) for position in _positions(lower, token))
-        original: list[str] = lower
-        # Acronyms are matched case-sensitively: tokenise the original text only when one may occur.
-        if self._acronyms and any(acronym in text for acronym in self._acronyms):
-            original = _TOKEN_RE.findall(text)
-            if len(original) != len(lower):  # lower() changed a token's length (rare Unicode): realign
-                lower = [token.lower() for token in original]
-                return self._mentions_slow(original, lower)
-            for token in set(original) & self._cs_starts:
-                starts.extend((position, self._first_cs[token]) for position in _positions(original, token))
         counts: dict[int, int] = {}
-        length = len(lower)
-        for position, candidates in starts:
-            for keyword_index in candidates:
-                if self._matches_at(keyword_index, position, original, lower, length):
-                    counts[keyword_index] = counts.get(keyword_index, 0) + 1
+        to_confirm: set[int] = set()
+        keywords, length = self.keywords, len(lower)
+        for token in hits:
+            candidates = self._first[token]
+            for position in _positions(lower, token):
+                for keyword_index in candidates:
+                    words = keywords[keyword_index].words
+                    if position + len(words) > length or not all(
+                        lower[position + offset] in word.forms
+                        for offset, word in enumerate(words[1:], start=1)
+                    ):
+                        continue
+                    if keywords[keyword_index].exact is not None:
+                        to_confirm.add(keyword_index)
+                    else:
+                        counts[keyword_index] = counts.get(keyword_index, 0) + 1
+        for keyword_index in to_confirm:
+            mentions = len(keywords[keyword_index].exact.findall(text))
+            if mentions:
+                counts[keyword_index] = mentions
         return counts
-
-    def _mentions_slow(self, original: list[str], lower: list[str]) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for position in range(len(lower)):
-            candidates = self._first_ci.get(lower[position], []) + self._first_cs.get(original[position], [])
-            for keyword_index in candidates:
-                if self._matches_at(keyword_index, position, original, lower, len(lower)):
-                    counts[keyword_index] = counts.get(keyword_index, 0) + 1
-        return counts
-
-    def _matches_at(self, keyword_index: int, position: int, original, lower, length: int) -> bool:
-        words = self.keywords[keyword_index].words
-        if position + len(words) > length:
-            return False
-        return all(
-            (original if word.case_sensitive else lower)[position + offset] in word.forms
-            for offset, word in enumerate(words[1:], start=1)
-        )
 
     def score(
         self, *, title: str, abstract: str, categories: Sequence[str], primary_category: str = ""

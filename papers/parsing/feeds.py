@@ -49,8 +49,8 @@ def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError],
 
 def detail_text(entry, key: str) -> str:
     """A text field as plain text, honouring the content type feedparser detected for it."""
-    value = entry.get(key) or ""
-    detail = entry.get(f"{key}_detail") or {}
+    value = dict.get(entry, key) or ""
+    detail = dict.get(entry, f"{key}_detail") or {}
     if "html" in (detail.get("type") or ""):
         return plain_text(value)
     return collapse_whitespace(value)
@@ -58,7 +58,7 @@ def detail_text(entry, key: str) -> str:
 
 def tag_terms(entry) -> list[str]:
     terms: list[str] = []
-    for tag in entry.get("tags") or []:
+    for tag in dict.get(entry, "tags") or []:
         term = (tag.get("term") or "").strip()
         if term and term not in terms:
             terms.append(term)

@@ -88,9 +88,7 @@ class Command(BaseCommand):
             "rounds": rounds,
             "database": connection.vendor,
         }
-        self.stdout.write(
-            f"items:                         {figures['items']} ({figures['topics']} active topics)"
-        )
+        self.stdout.write(f"items:                  {figures['items']} ({figures['topics']} active topics)")
         self.stdout.write(f"feedparser bare parse:  {best_bare:.3f}s (best of {rounds})")
         self.stdout.write(f"  same, sanitizer off:  {figures['bare_parse_unsanitized_s']:.3f}s")
         self.stdout.write(
