@@ -6,16 +6,21 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from newsletter.models import Delivery, ProviderEvent
+from newsletter.sending import deliveries_send
+from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.models import Subscriber
 from subscriptions.tests.factories import SubscriberFactory
+from testsupport.http import Response
 
 pytestmark = pytest.mark.django_db
 
@@ -426,3 +431,75 @@ def test_the_same_event_posted_concurrently_counts_once():
     delivery.refresh_from_db()
     assert delivery.opens == 1
     assert ProviderEvent.objects.count() == 1
+
+
+# --- Over the wire -----------------------------------------------------------------------------
+
+
+class _Postmark:
+    """A loopback Postmark API that accepts every message and names it."""
+
+    def __init__(self) -> None:
+        self.accepted: list[dict] = []
+
+    def __call__(self, request):
+        batch = request.path.startswith("/email/batch")
+        items = request.json() if batch else [request.json()]
+        answers = []
+        for item in items:
+            self.accepted.append(item)
+            answers.append(
+                {"ErrorCode": 0, "Message": "OK", "MessageID": str(uuid.uuid4()), "To": item["To"]}
+            )
+        body = json.dumps(answers if batch else answers[0])
+        return Response(200, body, {"Content-Type": "application/json"})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_digest_sent_through_postmark_then_bounced_over_http_suppresses_its_reader(
+    live_server, loopback, settings
+):
+    """Real digests go out through anymail's Postmark backend; Postmark's webhooks come back over HTTP."""
+    provider = _Postmark()
+    loopback.route("/email/batch", provider)
+    loopback.route("/email", provider)
+    settings.EMAIL_BACKEND = "newsletter.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "POSTMARK_SERVER_TOKEN": "loopback-token",
+        "POSTMARK_API_URL": loopback.url("/"),
+    }
+    topic = TopicFactory(slug="test-wire")
+    PaperTopicFactory(paper=PaperFactory(title="Low-bit kernels"), topic=topic)
+    today = timezone.localdate()
+    rows = [
+        Delivery.objects.create(subscriber=SubscriberFactory(email=email, topics=[topic]), edition_date=today)
+        for email in ("bounces@example.com", "stays@example.com")
+    ]
+    list(deliveries_send(delivery_ids=[row.pk for row in rows], now=timezone.now()))
+    sent = {
+        d.subscriber.email: d for d in Delivery.objects.select_related("subscriber").filter(status="sent")
+    }
+    assert set(sent) == {"bounces@example.com", "stays@example.com"}
+    [message] = [m for m in provider.accepted if m["To"] == "bounces@example.com"]
+    bounced = sent["bounces@example.com"]
+    assert message["Metadata"] == {"delivery_id": str(bounced.pk)}
+
+    url = live_server.url + URL
+    bounce = hard_bounce(bounced) | {"Metadata": message["Metadata"], "Tag": message.get("Tag", "digest")}
+    refused = httpx.post(url, json=bounce, timeout=10)
+    wrong = httpx.post(url, json=bounce, auth=("hook-user", "guess"), timeout=10)
+    assert (refused.status_code, wrong.status_code) == (401, 401)
+    assert _status(bounced.subscriber) == Subscriber.Status.ACTIVE
+
+    user, password = SECRET.split(":", 1)
+    accepted = httpx.post(url, json=bounce, auth=(user, password), timeout=10)
+    opened_elsewhere = httpx.post(
+        url, json=opened(sent["stays@example.com"]), auth=(user, password), timeout=10
+    )
+
+    assert (accepted.status_code, opened_elsewhere.status_code) == (200, 200)
+    assert _status(bounced.subscriber) == Subscriber.Status.SUPPRESSED
+    assert _status(sent["stays@example.com"].subscriber) == Subscriber.Status.ACTIVE
+    assert Delivery.objects.get(pk=sent["stays@example.com"].pk).opens == 1
+    assert ProviderEvent.objects.get(event_type="bounced").delivery_id == bounced.pk
