@@ -99,6 +99,7 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
     page.get_by_role("checkbox", name="Agents Tool use and planning.").check()
     page.get_by_role("button", name="Save preferences").click()
     page.get_by_text("Saved.").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "manage-desktop.png"), full_page=True)
     assert sorted(subscriber.topics.values_list("slug", flat=True)) == ["lowbit", "toolusers"]
 
     page.get_by_role("link", name="Unsubscribe from Paperboy").click()
