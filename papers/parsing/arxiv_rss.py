@@ -17,7 +17,7 @@ from .records import EntryError, PaperRecord, ParseResult
 # FeedParserDict.get maps aliases on every call; the stored keys are read directly on this hot path.
 _get = dict.get
 # "arXiv:2601.22161v1 Announce Type: new \nAbstract: We present …"
-_DESCRIPTION_RE = re.compile(
+ARXIV_DESCRIPTION_RE = re.compile(
     r"^\s*arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*(?P<abstract>.*)$",
     re.DOTALL,
 )
@@ -29,7 +29,7 @@ def parse(body: bytes) -> ParseResult:
     for position, entry in enumerate(parsed.entries):
         guid = str(_get(entry, "id") or _get(entry, "link") or "")
         description = _get(entry, "summary") or ""
-        match = _DESCRIPTION_RE.match(description)
+        match = ARXIV_DESCRIPTION_RE.match(description)
         # The description of an arXiv listing is plain text (TeX included), whatever RSS says it is.
         abstract = collapse_whitespace(match.group("abstract") if match else description)
         arxiv_id, version = parse_arxiv_id(match.group("id") if match else guid)

@@ -11,8 +11,10 @@ from papers.normalise import (
     parse_arxiv_id,
     parse_datetime,
     parse_doi,
+    split_authors,
 )
 
+from .arxiv_rss import ARXIV_DESCRIPTION_RE
 from .feeds import arxiv_categories, detail_text, parse_xml, tag_terms
 from .records import EntryError, PaperRecord, ParseResult
 
@@ -52,11 +54,18 @@ def parse(body: bytes) -> ParseResult:
             arxiv_id, version = parse_arxiv_id(guid)
         categories = arxiv_categories(tag_terms(entry))
         authors = [collapse_whitespace(a.get("name")) for a in entry.get("authors") or [] if a.get("name")]
+        abstract = _abstract(entry)
+        arxiv_listing = ARXIV_DESCRIPTION_RE.match(abstract)
+        if arxiv_listing:
+            # An arXiv listing added as a generic feed: same layout as the arxiv_rss kind.
+            abstract = arxiv_listing.group("abstract").strip()
+            if len(authors) == 1:
+                authors = split_authors(authors[0])
         result.records.append(
             PaperRecord(
                 guid=guid,
                 title=title,
-                abstract=_abstract(entry),
+                abstract=abstract,
                 arxiv_id=arxiv_id,
                 version=version,
                 doi=_doi(entry),

@@ -156,3 +156,21 @@ def test_source_health_and_fetch_now(admin_client, django_capture_on_commit_call
             {"action": "fetch_now", "_selected_action": [source.pk]},
         )
     assert len(callbacks) == 1
+
+
+def test_script_in_a_title_never_reaches_an_email_as_markup(evil_paper):
+    # The digest is the newsletter's; this pins the whole path from a feed entry to an email.
+    from datetime import date
+
+    from newsletter.rendering import DigestLinks, render_digest_direct
+
+    links = DigestLinks(manage_url="https://example.com/m", unsubscribe_url="https://example.com/u")
+    rendered = render_digest_direct(
+        papers=[evil_paper], edition_date=date(2026, 2, 2), your_topics=[], keywords=[], links=links
+    )
+    page = _Collector()
+    page.feed(rendered.html)
+    assert not any("alert" in script for script in page.scripts)
+    assert not any(image.get("onerror") for image in page.images)
+    assert "MrRoPE" in " ".join(page.text)
+    assert "<script" not in rendered.text and "<script" not in rendered.subject

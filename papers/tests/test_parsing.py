@@ -146,3 +146,10 @@ def test_normalisers():
     assert split_authors("A. One, B. Two and C. Three") == ["A. One", "B. Two", "C. Three"]
     assert plain_text("<p>x &amp; y</p>") == "x & y"
     assert plain_text("x<y, so a < b and c > d") == "x<y, so a < b and c > d"  # no tag: kept as written
+
+
+def test_an_arxiv_listing_added_as_a_generic_feed_reads_the_same():
+    body = feed_bytes("arxiv-rss-cs.CL-2026-02-02.xml")
+    generic = {r.arxiv_id: r for r in parse_feed("rss_atom", body).records}["2601.22181"]
+    arxiv = _by_id(parse_feed("arxiv_rss", body))["2601.22181"]
+    assert (generic.abstract, generic.authors, generic.title) == (arxiv.abstract, arxiv.authors, arxiv.title)

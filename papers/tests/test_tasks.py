@@ -53,3 +53,16 @@ def test_real_worker_fetches_a_source_end_to_end(serve_feed, loopback, tmp_path)
     assert source.last_status == Source.Status.OK, (tmp_path / "worker.log").read_text()[-3000:]
     assert source.last_counts["new"] == 86 and Paper.objects.count() == 86
     assert len(loopback.requests_to("/rss/cs.CL")) == 1
+
+
+@pytest.mark.django_db
+def test_fetch_due_sources_enqueues_one_task_per_due_source_after_commit(django_capture_on_commit_callbacks):
+    from papers.tasks import fetch_due_sources
+    from papers.tests.factories import SourceFactory
+
+    Source.objects.update(enabled=False)
+    SourceFactory(next_fetch_at=None)
+    SourceFactory(next_fetch_at=timezone.now() - timezone.timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert fetch_due_sources() == 2
+    assert len(callbacks) == 2
