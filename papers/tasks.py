@@ -3,11 +3,19 @@
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
+from django.utils import timezone
 
 from .ingest import source_fetch
 from .models import Source
-from .services import papers_retag, sources_claim_due, topic_retag, trending_recompute
+from .services import (
+    papers_retag,
+    source_record_result,
+    sources_claim_due,
+    topic_retag,
+    trending_recompute,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +39,14 @@ def fetch_source(source_id: int) -> str:
     if source is None:
         logger.info("source %s no longer exists", source_id)
         return "missing"
-    report = source_fetch(source=source)
+    try:
+        report = source_fetch(source=source)
+    except SoftTimeLimitExceeded:
+        # Slower than the task's time limit (a huge or dripping feed): say so on the source.
+        source_record_result(
+            source=source, status=Source.Status.ERROR, now=timezone.now(), error="fetch took too long"
+        )
+        raise
     logger.info("fetched %s: %s %s", source.slug, report.status, report.counts.summary())
     return report.status
 
