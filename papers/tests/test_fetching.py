@@ -185,3 +185,37 @@ def test_retry_after_accepts_seconds_and_dates():
     date = (now + timedelta(seconds=60)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert 55 <= parse_retry_after(date, now=now) <= 61
     assert parse_retry_after("soon") is None
+
+
+def test_hf_json_with_optional_fields_missing_over_http(serve_feed):
+    import json
+
+    items = json.loads(feed_bytes("hf-daily-papers-2026-02-02.json"))[:3]
+    for key in ("upvotes", "githubRepo", "ai_summary", "authors", "summary"):
+        items[0]["paper"].pop(key, None)
+    items[0].pop("summary")  # the outer copy of the abstract, used when the inner one is missing
+    items[1].pop("numComments")
+    items[2]["paper"].pop("id")
+    source = serve_feed("/api/daily_papers", Source.Kind.HF_DAILY, json.dumps(items).encode())
+    report = source_fetch(source=source)
+    assert report.status == Source.Status.PARTIAL and report.counts.new == 2 and report.counts.errors == 1
+    bare = Paper.objects.get(arxiv_id=items[0]["paper"]["id"])
+    assert (bare.hf_upvotes, bare.code_url, bare.authors, bare.abstract) == (None, "", [], "")
+    assert bare.hf_comments == items[0]["numComments"]
+    assert Paper.objects.get(arxiv_id=items[1]["paper"]["id"]).hf_comments is None
+
+
+def test_a_replaced_version_updates_the_paper_in_place_over_http(serve_feed):
+    v1 = feed_bytes(CL_FEED)
+    v2 = (
+        v1.replace(b"oai:arXiv.org:2601.22181v1", b"oai:arXiv.org:2601.22181v2")
+        .replace(b"arXiv:2601.22181v1 Announce Type: new", b"arXiv:2601.22181v2 Announce Type: replace")
+        .replace(b"MrRoPE: Mixed-radix Rotary Position Embedding", b"MrRoPE, revised")
+    )
+    source = serve_feed("/rss", RSS, responses=[feed_response(v1, RSS), feed_response(v2, RSS)])
+    source_fetch(source=source)
+    paper_id = Paper.objects.get(arxiv_id="2601.22181").pk
+    report = source_fetch(source=source)
+    paper = Paper.objects.get(arxiv_id="2601.22181")
+    assert (paper.pk, paper.version, paper.title) == (paper_id, 2, "MrRoPE, revised")
+    assert report.counts.updated == 1 and report.counts.new == 0 and Paper.objects.count() == 86
