@@ -54,7 +54,9 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
     page.on("pageerror", lambda exc: problems.append(str(exc)))
 
     with celery_worker(queues="mail", env=worker_env, log_path=tmp_path / "worker.log"):
-        page.goto(f"{live_server.url}/")
+        response = page.goto(f"{live_server.url}/")
+        # The site's policy allows no inline script; the page (and signup.js) must work under it.
+        assert "script-src 'self'" in response.headers["content-security-policy"]
         assert page.get_by_role("heading", level=1).inner_text() == "Get trending papers in your email inbox"
         # signup.js put the browser's time zone in place of the server default.
         assert page.locator("#id_timezone").input_value() == "Asia/Tokyo"
