@@ -94,7 +94,8 @@ def test_an_esp_and_its_anymail_settings_come_from_the_environment(tmp_path):
         ANYMAIL_POSTMARK_API_URL="http://127.0.0.1:9/",
         CELERY_BROKER_URL="redis://broker.internal:6379/0",
     )
-    assert s["email_backend"] == "anymail.backends.postmark.EmailBackend"
+    # Our subclass of anymail's Postmark backend (adds the batch endpoint).
+    assert s["email_backend"] == "newsletter.backends.postmark.EmailBackend"
     assert s["anymail"]["POSTMARK_SERVER_TOKEN"] == "server-token"
     assert s["anymail"]["POSTMARK_API_URL"] == "http://127.0.0.1:9/"
     assert s["broker"] == "redis://broker.internal:6379/0"
