@@ -25,14 +25,14 @@ from subscriptions.tokens import manage_url, unsubscribe_url
 
 from .links import digest_view_url
 from .models import Delivery
-from .rendering import DigestLinks, DigestRenderer, RenderedDigest, render_digest_direct
+from .rendering import DigestAssembler, DigestLinks, RenderedDigest, render_digest_direct
 from .selectors import parse_keywords, select_papers_bulk
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
 SKIP_INACTIVE = "subscriber is no longer active"
 
-# One per process: distinct digests are rendered once and reused across the chunks this worker sends.
-_renderer = DigestRenderer()
+# One per process: each paper is rendered once and reused across the chunks this worker sends.
+_renderer = DigestAssembler()
 
 
 def _topic_order(topic: Topic) -> tuple:
@@ -138,12 +138,12 @@ class Composed:
 
 
 def compose_deliveries(
-    deliveries: Sequence[Delivery], *, now: datetime | None = None, renderer: DigestRenderer | None = None
+    deliveries: Sequence[Delivery], *, now: datetime | None = None, renderer: DigestAssembler | None = None
 ) -> list[Composed]:
     """Compose a chunk. `deliveries` come with `subscriber` loaded (select_related).
 
     Queries: topics, subscribers' topics, previous digests, candidate papers, their topics, whatever
-    the chunk's size. Renderings are shared between identical digests (see DigestRenderer).
+    the chunk's size. Digests are assembled from per-paper fragments (see DigestAssembler).
     """
     now = now or timezone.now()
     renderer = renderer or _renderer

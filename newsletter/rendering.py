@@ -6,9 +6,14 @@ clients; its CSS is inlined by css-inline, except one <style> block (kept with d
 holding the dark-mode and small-screen rules that cannot be inlined.
 
 Two paths produce byte-identical output:
-- `render_digest_direct` renders the templates with the subscriber's real links (one subscriber);
-- `DigestRenderer` renders once per distinct (papers, topics, date) with placeholder links and fills
-  in each subscriber's links afterwards, so subscribers with the same selection share one rendering.
+- `render_digest_direct` renders the templates (Django templates + css-inline) for one subscriber:
+  the reference, used for previews, the web and tests;
+- `DigestAssembler` renders each paper once per process into an inlined HTML fragment and a text
+  fragment, renders the frame around them (head, headline, footer) once per shape with sentinel
+  values, and assembles each subscriber's digest by string joins, filling the sentinels with the
+  subscriber's values escaped exactly as css-inline's serialiser escapes text. Each batch of fragments
+  is checked against the full document it was cut from, and digests whose values hold characters an
+  HTML parser would rewrite are rendered by the reference path instead.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import html
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, urlsplit
@@ -26,7 +31,6 @@ import css_inline
 import nh3
 from django.conf import settings
 from django.template.loader import get_template
-from django.utils.html import escape
 
 ABSTRACT_WORDS = 60  # enough to judge a paper, short enough for ten of them in one email
 MAX_TITLE_CHARS = 300  # a feed may send a 10,000-character "title"
@@ -135,20 +139,37 @@ def subject_topics(papers, your_topics: Sequence[str]) -> str:
     return _name_list(present)
 
 
-def digest_context(*, papers, edition_date: date, your_topics: Sequence[str], keywords: Sequence[str]):
+def digest_headings(*, papers, edition_date: date, your_topics: Sequence[str]) -> tuple[str, str, str]:
+    """(subject, headline, date label) of a digest of `papers` (their `digest_topics` name the subject)."""
     count = len(papers)
     about = subject_topics(papers, your_topics)
     when = date_label(edition_date)
+    plural = "s" if count != 1 else ""
     if count:
-        subject = f"{count} new paper{'s' if count != 1 else ''} on {about} — {when}"
+        subject = f"{count} new paper{plural} on {about} — {when}"
+        headline = f"{count} new paper{plural} on {about}"
     else:
-        subject = f"A quiet day on {about} — {when}"
+        subject, headline = f"A quiet day on {about} — {when}", ""
+    return plain_text(subject, limit=250), headline, when
+
+
+def _preheader(cards: Sequence[dict]) -> str:
+    # Shown by mail clients next to the subject: the first three titles.
+    return " · ".join(card["title"] for card in cards[:3])
+
+
+def digest_context(*, papers, edition_date: date, your_topics: Sequence[str], keywords: Sequence[str]):
+    subject, headline, when = digest_headings(
+        papers=papers, edition_date=edition_date, your_topics=your_topics
+    )
+    cards = [paper_card(p) for p in papers]
     return {
-        "subject": plain_text(subject, limit=250),
-        "headline": f"{count} new paper{'s' if count != 1 else ''} on {about}" if count else "",
+        "subject": subject,
+        "headline": headline,
         "date_label": when,
         "edition_date": edition_date,
-        "papers": [paper_card(p) for p in papers],
+        "papers": cards,
+        "preheader": _preheader(cards),
         "your_topics": list(your_topics),
         "your_topics_text": _name_list(list(your_topics)),
         "keywords": list(keywords),
@@ -177,24 +198,69 @@ def render_digest_direct(
     return _render(context, links)
 
 
-class DigestRenderer:
-    """Renders each distinct digest once; each subscriber's links are filled into placeholders after.
+# --- The assembled path ---------------------------------------------------------------------------
 
-    Placeholders carry a random per-process nonce, so feed text can never forge one. The cache is an
-    LRU bounded in entries; keys include each paper's updated_at and topics, so an edited paper is
-    rendered afresh.
-    """
+# How css-inline (html5ever) serialises text and attribute values; a value rendered by Django's
+# escape and re-serialised by the inliner comes out exactly like this.
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "\xa0": "&nbsp;", "<": "&lt;", ">": "&gt;"})
+_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "\xa0": "&nbsp;", '"': "&quot;"})
+# An HTML parser rewrites these (CR becomes LF, NUL becomes U+FFFD): such values take the reference path.
+_PARSER_REWRITES = re.compile("[\r\x00\ud800-\udfff]")
+_PAPER_START = '<tr><td class="paper"'
+_BLOCK_END = "</td></tr>"
+_SLOTS = ("subject", "preheader", "headline", "topics", "keywords", "manage", "unsubscribe", "view")
+_LINK_SLOTS = frozenset({"manage", "unsubscribe", "view"})
 
-    def __init__(self, *, max_entries: int = 512) -> None:
-        nonce = secrets.token_hex(8)
-        self._placeholders = DigestLinks(
-            manage_url=f"https://pb{nonce}.invalid/manage",
-            unsubscribe_url=f"https://pb{nonce}.invalid/unsubscribe",
-            view_url=f"https://pb{nonce}.invalid/view",
-        )
-        self._cache: OrderedDict[tuple, RenderedDigest] = OrderedDict()
-        self._max_entries = max_entries
-        self.hits = self.misses = 0
+
+class AssemblyError(Exception):
+    """A rendered document did not have the shape the assembler cuts it by (it falls back)."""
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """A digest without its papers: literal strings and slot names, for the HTML and the text."""
+
+    html_head: tuple[str, ...]
+    html_tail: tuple[str, ...]
+    text_head: tuple[str, ...]
+    text_tail: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Fragment:
+    html: str  # the paper's inlined <tr>…</tr>
+    text: str  # the paper's text block after "\n<n>. "
+    title: str  # plain text, for the preheader
+
+
+def _frame_key(edition_date: date, flags: tuple) -> tuple:
+    site = (
+        settings.SITE_NAME,
+        settings.SITE_URL,
+        settings.PAPERBOY_SENDER_NAME,
+        settings.PAPERBOY_POSTAL_ADDRESS,
+    )
+    return (edition_date, flags, site)
+
+
+class DigestAssembler:
+    """Per-process digest renderer: fragments per paper, frames per shape, one join per subscriber."""
+
+    def __init__(self, *, max_fragments: int = 20_000) -> None:
+        nonce = secrets.token_hex(6)
+        # Letters and digits only: nothing in escaping or inlining touches them, and feed text never
+        # contains them (a fresh nonce per process).
+        self._sentinels = {name: f"pb{nonce}{name}x" for name in _SLOTS}
+        self._slot_of = {value: name for name, value in self._sentinels.items()}
+        self._split = re.compile("(" + "|".join(self._sentinels.values()) + ")")
+        self._frames: dict[tuple, _Frame] = {}
+        self._fragments: OrderedDict[tuple, _Fragment] = OrderedDict()
+        self._max_fragments = max_fragments
+        self._html_separator: str | None = None
+        self.fallbacks = 0
+        self.fragment_renders = 0
+
+    # -- public ------------------------------------------------------------------------------
 
     def render(
         self,
@@ -205,49 +271,221 @@ class DigestRenderer:
         keywords: Sequence[str],
         links: DigestLinks,
     ) -> RenderedDigest:
-        has_view = bool(links.view_url)
-        key = (
-            edition_date,
-            tuple((p.pk, p.updated_at, tuple(getattr(p, "digest_topics", ()))) for p in papers),
-            tuple(your_topics),
-            tuple(keywords),
-            has_view,
-            (
-                settings.SITE_NAME,
-                settings.SITE_URL,
-                settings.PAPERBOY_SENDER_NAME,
-                settings.PAPERBOY_POSTAL_ADDRESS,
-            ),
+        subject, headline, _when = digest_headings(
+            papers=papers, edition_date=edition_date, your_topics=your_topics
         )
-        shared = self._cache.get(key)
-        if shared is None:
-            self.misses += 1
-            placeholders = (
-                self._placeholders
-                if has_view
-                else DigestLinks(self._placeholders.manage_url, self._placeholders.unsubscribe_url, "")
+        topics_text = _name_list(list(your_topics))
+        keywords_text = ", ".join(keywords)
+        values = {
+            "subject": subject,
+            "headline": headline,
+            "topics": topics_text,
+            "keywords": keywords_text,
+            "manage": links.manage_url,
+            "unsubscribe": links.unsubscribe_url,
+            "view": links.view_url,
+        }
+        try:
+            if any(_PARSER_REWRITES.search(v) for v in values.values()):
+                raise AssemblyError("a value an HTML parser would rewrite")
+            fragments = self.fragments(papers)
+            flags = (bool(links.view_url), bool(keywords), bool(your_topics), bool(papers))
+            frame = self._frame(edition_date, flags)
+        except AssemblyError:
+            self.fallbacks += 1
+            return render_digest_direct(
+                papers=papers,
+                edition_date=edition_date,
+                your_topics=your_topics,
+                keywords=keywords,
+                links=links,
             )
-            context = digest_context(
-                papers=papers, edition_date=edition_date, your_topics=your_topics, keywords=keywords
+        values["preheader"] = " · ".join(f.title for f in fragments[:3])
+        html_values = {
+            name: value.translate(_ATTR_ESCAPES if name in _LINK_SLOTS else _TEXT_ESCAPES)
+            for name, value in values.items()
+        }
+        html_body = "".join(
+            (
+                self._fill(frame.html_head, html_values),
+                self._html_separator.join(f.html for f in fragments) if fragments else "",
+                self._fill(frame.html_tail, html_values),
             )
-            shared = _render(context, placeholders)
-            self._cache[key] = shared
-            if len(self._cache) > self._max_entries:
-                self._cache.popitem(last=False)
-        else:
-            self.hits += 1
-            self._cache.move_to_end(key)
-        return self._personalise(shared, links)
+        )
+        text_body = "".join(
+            (
+                self._fill(frame.text_head, values),
+                "".join(f"\n{n}. {f.text}" for n, f in enumerate(fragments, 1)),
+                self._fill(frame.text_tail, values),
+            )
+        )
+        return RenderedDigest(subject=subject, html=html_body, text=text_body)
 
-    def _personalise(self, shared: RenderedDigest, links: DigestLinks) -> RenderedDigest:
-        html_body, text_body = shared.html, shared.text
-        for placeholder, real in (
-            (self._placeholders.manage_url, links.manage_url),
-            (self._placeholders.unsubscribe_url, links.unsubscribe_url),
-            (self._placeholders.view_url, links.view_url),
-        ):
-            if not real:
-                continue
-            html_body = html_body.replace(placeholder, escape(real))
-            text_body = text_body.replace(placeholder, real)
-        return RenderedDigest(subject=shared.subject, html=html_body, text=text_body)
+    def fragments(self, papers) -> list[_Fragment]:
+        """Each paper's fragments, rendering the missing ones in one document."""
+        keys = [self._paper_key(p) for p in papers]
+        missing = {key: p for key, p in zip(keys, papers, strict=True) if key not in self._fragments}
+        if missing:
+            self._render_fragments(missing)
+        found = []
+        for key in keys:
+            fragment = self._fragments[key]
+            self._fragments.move_to_end(key)
+            found.append(fragment)
+        return found
+
+    def warm(self, papers: Iterable) -> None:
+        """Render the fragments of many papers at once (a chunk's whole selection)."""
+        missing = {}
+        for p in papers:
+            key = self._paper_key(p)
+            if key not in self._fragments:
+                missing[key] = p
+        for start in range(0, len(missing), 200):
+            self._render_fragments(dict(list(missing.items())[start : start + 200]))
+
+    # -- fragments ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _paper_key(paper) -> tuple:
+        return (paper.pk, paper.updated_at, tuple(getattr(paper, "digest_topics", ())))
+
+    def _render_fragments(self, missing: dict[tuple, object]) -> None:
+        cards = [paper_card(p) for p in missing.values()]
+        context = self._sentinel_context(
+            cards, edition_date=date(2000, 1, 1), flags=(False, False, False, True)
+        )
+        html_doc = _INLINER.inline(get_template("emails/digest.html").render(context))
+        text_doc = get_template("emails/digest.txt").render(context)
+        frame = self._frame(date(2000, 1, 1), (False, False, False, True))
+        html_blocks = self._cut_html(html_doc, frame, len(cards))
+        text_blocks = self._cut_text(text_doc, frame, len(cards))
+        self.fragment_renders += 1
+        for key, card, html_block, text_block in zip(missing, cards, html_blocks, text_blocks, strict=True):
+            self._fragments[key] = _Fragment(
+                html=html_block, text=text_block, title=card["title"]
+            )  # fmt: skip
+        while len(self._fragments) > self._max_fragments:
+            self._fragments.popitem(last=False)
+
+    def _cut_html(self, doc: str, frame: _Frame, count: int) -> list[str]:
+        head, tail = self._raw(frame.html_head), self._raw(frame.html_tail)
+        if not (doc.startswith(head) and doc.endswith(tail)) or len(doc) < len(head) + len(tail):
+            raise AssemblyError("the HTML document does not start and end like its frame")
+        region = doc[len(head) : len(doc) - len(tail)]
+        blocks, position = [], 0
+        for n in range(count):
+            if n and not region.startswith(self._html_separator, position):
+                raise AssemblyError("unexpected text between two papers")
+            position += len(self._html_separator) if n else 0
+            if not region.startswith(_PAPER_START, position):
+                raise AssemblyError("a paper block does not start where expected")
+            end = region.index(_BLOCK_END, position) + len(_BLOCK_END)
+            blocks.append(region[position:end])
+            position = end
+        if position != len(region) or self._html_separator.join(blocks) != region:
+            raise AssemblyError("the HTML papers do not add up to the document")
+        return blocks
+
+    def _cut_text(self, doc: str, frame: _Frame, count: int) -> list[str]:
+        head, tail = self._raw(frame.text_head), self._raw(frame.text_tail)
+        if not (doc.startswith(head) and doc.endswith(tail)) or len(doc) < len(head) + len(tail):
+            raise AssemblyError("the text document does not start and end like its frame")
+        region = doc[len(head) : len(doc) - len(tail)]
+        starts = []
+        position = 0
+        for n in range(1, count + 1):
+            marker = f"\n{n}. "
+            position = region.find(marker, position)
+            if position < 0 or (n == 1 and position != 0):
+                raise AssemblyError("a numbered paper is missing from the text")
+            starts.append(position)
+            position += len(marker)
+        starts.append(len(region))
+        blocks = [region[starts[n] + len(f"\n{n + 1}. ") : starts[n + 1]] for n in range(count)]
+        if "".join(f"\n{n}. {b}" for n, b in enumerate(blocks, 1)) != region:
+            raise AssemblyError("the text papers do not add up to the document")
+        return blocks
+
+    # -- frames ------------------------------------------------------------------------------
+
+    def _sentinel_context(self, cards: list[dict], *, edition_date: date, flags: tuple) -> dict:
+        has_view, has_keywords, has_topics, _has_papers = flags
+        s = self._sentinels
+        return {
+            "subject": s["subject"],
+            "headline": s["headline"],
+            "date_label": date_label(edition_date),
+            "edition_date": edition_date,
+            "papers": cards,
+            "preheader": s["preheader"],
+            "your_topics": [s["topics"]] if has_topics else [],
+            "your_topics_text": s["topics"] if has_topics else "",
+            "keywords": [s["keywords"]] if has_keywords else [],
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+            "sender_name": settings.PAPERBOY_SENDER_NAME,
+            "postal_address": settings.PAPERBOY_POSTAL_ADDRESS,
+            "manage_url": s["manage"],
+            "unsubscribe_url": s["unsubscribe"],
+            "view_url": s["view"] if has_view else "",
+        }
+
+    def _frame(self, edition_date: date, flags: tuple) -> _Frame:
+        key = _frame_key(edition_date, flags)
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = self._build_frame(edition_date, flags)
+            self._frames[key] = frame
+        return frame
+
+    def _build_frame(self, edition_date: date, flags: tuple) -> _Frame:
+        """Render the frame around two placeholder papers and cut the papers out."""
+        has_papers = flags[3]
+        dummy = {"title": "placeholder", "url": "", "authors": "", "topics": [], "upvotes": None,
+                 "comments": None, "abstract": "", "pdf_url": "", "code_url": "", "hf_url": "",
+                 "featured": False}  # fmt: skip
+        cards = [dummy, dummy] if has_papers else []
+        context = self._sentinel_context(cards, edition_date=edition_date, flags=flags)
+        html_doc = _INLINER.inline(get_template("emails/digest.html").render(context))
+        text_doc = get_template("emails/digest.txt").render(context)
+        if not has_papers:
+            return _Frame(self._parts(html_doc), (), self._parts(text_doc), ())
+        first = html_doc.find(_PAPER_START)
+        if first < 0 or html_doc.count(_PAPER_START) != 2:
+            raise AssemblyError("the digest template's paper blocks were not found")
+        first_end = html_doc.index(_BLOCK_END, first) + len(_BLOCK_END)
+        second = html_doc.index(_PAPER_START, first_end)
+        second_end = html_doc.index(_BLOCK_END, second) + len(_BLOCK_END)
+        block = html_doc[first:first_end]
+        if html_doc[second:second_end] != block:
+            raise AssemblyError("two identical papers rendered differently")
+        separator = html_doc[first_end:second]
+        if self._html_separator not in (None, separator):
+            raise AssemblyError("the separator between papers changed")
+        self._html_separator = separator
+        one, two = text_doc.find("\n1. placeholder"), text_doc.find("\n2. placeholder")
+        if one < 0 or two < 0:
+            raise AssemblyError("the text template's numbered papers were not found")
+        text_block = text_doc[one + 4 : two]
+        text_end = two + 4 + len(text_block)
+        if text_doc[two + 4 : text_end] != text_block:
+            raise AssemblyError("two identical papers' texts differ")
+        return _Frame(
+            self._parts(html_doc[:first]),
+            self._parts(html_doc[second_end:]),
+            self._parts(text_doc[:one]),
+            self._parts(text_doc[text_end:]),
+        )
+
+    def _parts(self, text: str) -> tuple[str, ...]:
+        """The text split at sentinels: literals at even positions, slot names at odd ones."""
+        pieces = self._split.split(text)
+        return tuple(self._slot_of[p] if n % 2 else p for n, p in enumerate(pieces))
+
+    def _raw(self, parts: tuple[str, ...]) -> str:
+        return "".join(self._sentinels[p] if n % 2 else p for n, p in enumerate(parts))
+
+    @staticmethod
+    def _fill(parts: tuple[str, ...], values: dict[str, str]) -> str:
+        return "".join(values[p] if n % 2 else p for n, p in enumerate(parts))

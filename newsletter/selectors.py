@@ -6,12 +6,14 @@ not excluded by a curator) or match one of their keywords. Ranking: featured fir
 (sum of the matching topics' scores, plus one per matching keyword), then trending score, then
 recency. The top PAPERBOY_DIGEST_SIZE are kept.
 
-The whole chunk shares one candidate pool loaded in three queries (papers, their topics, topics);
-previous digests and subscribers' topics are one query each. Nothing here queries per subscriber.
+The whole chunk shares one candidate pool loaded in three queries (papers, their topics, topics) and
+kept by the process while a fingerprint query says nothing it was built from changed; previous digests
+and subscribers' topics are one query each. Nothing here queries per subscriber.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
@@ -33,6 +36,8 @@ _PAPER_FIELDS = (
     "first_seen_at", "updated_at", "hf_upvotes", "hf_comments", "featured", "trending_score",
 )  # fmt: skip
 KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
+# Distinct (topics, keywords, window) answers a pool keeps; a day's list has far fewer combinations.
+MAX_CACHED_SELECTIONS = 50_000
 
 
 def period(frequency: str) -> timedelta:
@@ -91,6 +96,7 @@ class PaperPool:
                 self.topics[tid].name for tid in sorted(topics_of.get(paper_id, ()), key=order.__getitem__)
             ]
         self._keyword_hits: dict[str, frozenset[int]] = {}
+        self._prepare()
 
     def keyword_hits(self, keyword: str) -> frozenset[int]:
         """Papers whose title or abstract contains the keyword at a word start ("quantiz" finds both)."""
@@ -103,7 +109,51 @@ class PaperPool:
             self._keyword_hits[keyword] = hits
         return hits
 
+    def _prepare(self) -> None:
+        """Rank keys that do not depend on the reader, computed once per pool."""
+        order = sorted(
+            self.papers.values(), key=lambda p: (-p.trending_score, -p.first_seen_at.timestamp(), -p.pk)
+        )
+        self._rank = {p.pk: n for n, p in enumerate(order)}
+        self._not_featured = {p.pk: not p.featured for p in order}
+        self._seen = {p.pk: p.first_seen_at for p in order}
+        self._oldest = min(self._seen.values(), default=None)
+        self._selections: dict[tuple, tuple[int, ...]] = {}
+
     def select(self, reader: Reader, *, limit: int) -> list[Paper]:
+        """The reader's top `limit` papers; readers with the same topics, keywords and window share the
+        work (the answer is the same as `select_reference`)."""
+        key = (reader.topic_ids, reader.keywords, reader.since, limit)
+        chosen = self._selections.get(key)
+        if chosen is None:
+            chosen = self._select_ids(reader, limit=limit)
+            if len(self._selections) >= MAX_CACHED_SELECTIONS:
+                self._selections.clear()
+            self._selections[key] = chosen
+        papers = self.papers
+        return [papers[pid] for pid in chosen]
+
+    def _select_ids(self, reader: Reader, *, limit: int) -> tuple[int, ...]:
+        relevance: dict[int, float] = {}
+        get = relevance.get
+        for topic_id in reader.topic_ids:
+            for paper_id, score in self.by_topic.get(topic_id, ()):
+                relevance[paper_id] = get(paper_id, 0.0) + score
+        for keyword in reader.keywords:
+            for paper_id in self.keyword_hits(keyword):
+                relevance[paper_id] = get(paper_id, 0.0) + KEYWORD_WEIGHT
+        candidates = relevance.keys()
+        if self._oldest is not None and reader.since > self._oldest:
+            seen, since = self._seen, reader.since
+            candidates = [pid for pid in candidates if seen[pid] >= since]
+        rank, not_featured = self._rank, self._not_featured
+        best = heapq.nsmallest(
+            limit, candidates, key=lambda pid: (not_featured[pid], -round(relevance[pid], 6), rank[pid])
+        )
+        return tuple(best)
+
+    def select_reference(self, reader: Reader, *, limit: int) -> list[Paper]:
+        """The ranking written out plainly: what `select` must always agree with (tests)."""
         relevance: dict[int, float] = defaultdict(float)
         for topic_id in reader.topic_ids:
             for paper_id, score in self.by_topic.get(topic_id, ()):
@@ -123,6 +173,96 @@ class PaperPool:
             )
         )
         return chosen[:limit]
+
+
+# --- The pool, cached per process -----------------------------------------------------------
+
+# A worker sends chunk after chunk of the same edition against the same papers: loading and ranking
+# thousands of papers for every chunk of 500 readers was most of the time spent composing. The pool
+# is kept per process and reused only while a fingerprint of everything it was built from (papers in
+# its window with their flags, scores and edit times, their topic links, the topics) is unchanged: one
+# aggregate query per chunk, computed by the database. Any edit, new paper or re-tag makes a new pool.
+_FINGERPRINT_SQL = {
+    "postgresql": """
+        SELECT
+          (SELECT md5(coalesce(string_agg(
+              p.id || ':' || p.updated_at || ':' || p.hidden || ':' || p.featured || ':'
+              || p.trending_score || ':' || p.first_seen_at, ',' ORDER BY p.id), ''))
+           FROM {paper} p WHERE p.first_seen_at >= %s AND p.first_seen_at <= %s),
+          (SELECT md5(coalesce(string_agg(
+              t.id || ':' || t.paper_id || ':' || t.topic_id || ':' || t.score || ':' || t.excluded,
+              ',' ORDER BY t.id), ''))
+           FROM {papertopic} t JOIN {paper} p ON p.id = t.paper_id
+           WHERE p.first_seen_at >= %s AND p.first_seen_at <= %s),
+          (SELECT md5(coalesce(string_agg(
+              x.id || ':' || x.updated_at || ':' || x.active || ':' || x.display_order || ':' || x.name,
+              ',' ORDER BY x.id), ''))
+           FROM {topic} x)
+    """,
+    "sqlite": """
+        SELECT
+          (SELECT group_concat(v, ',') FROM (SELECT p.id || ':' || p.updated_at || ':' || p.hidden || ':'
+              || p.featured || ':' || p.trending_score || ':' || p.first_seen_at AS v
+            FROM {paper} p WHERE p.first_seen_at >= %s AND p.first_seen_at <= %s ORDER BY p.id)),
+          (SELECT group_concat(v, ',') FROM (SELECT t.id || ':' || t.paper_id || ':' || t.topic_id || ':'
+              || t.score || ':' || t.excluded AS v
+            FROM {papertopic} t JOIN {paper} p ON p.id = t.paper_id
+            WHERE p.first_seen_at >= %s AND p.first_seen_at <= %s ORDER BY t.id)),
+          (SELECT group_concat(v, ',') FROM (SELECT x.id || ':' || x.updated_at || ':' || x.active || ':'
+              || x.display_order || ':' || x.name AS v FROM {topic} x ORDER BY x.id))
+    """,
+}
+
+
+def pool_fingerprint(*, since: datetime, until: datetime) -> tuple | None:
+    """What a pool for [since, until] is built from, condensed; None where the database has no recipe."""
+    sql = _FINGERPRINT_SQL.get(connection.vendor)
+    if sql is None:
+        return None
+    tables = {
+        "paper": Paper._meta.db_table,
+        "papertopic": PaperTopic._meta.db_table,
+        "topic": Topic._meta.db_table,
+    }
+    bounds = [connection.ops.adapt_datetimefield_value(v) for v in (since, until)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(**tables), bounds * 2)
+        return tuple(cursor.fetchone())
+
+
+@dataclass
+class _CachedPool:
+    pool: PaperPool
+    since: datetime
+    fingerprint: tuple
+
+
+_cached: _CachedPool | None = None
+
+
+def paper_pool(*, since: datetime, until: datetime) -> PaperPool:
+    """A pool for [since, until]: this process's cached one while nothing it depends on changed."""
+    global _cached
+    if _cached is not None and _cached.since <= since:
+        fingerprint = pool_fingerprint(since=_cached.since, until=until)
+        if fingerprint is not None and fingerprint == _cached.fingerprint:
+            return _cached.pool
+        if _cached.since == since:
+            return _load_pool(since=since, until=until, fingerprint=fingerprint)
+    return _load_pool(since=since, until=until, fingerprint=pool_fingerprint(since=since, until=until))
+
+
+def _load_pool(*, since: datetime, until: datetime, fingerprint: tuple | None) -> PaperPool:
+    global _cached
+    pool = PaperPool(since=since, until=until)
+    _cached = _CachedPool(pool, since, fingerprint) if fingerprint is not None else None
+    return pool
+
+
+def forget_pool() -> None:
+    """Drop this process's cached pool (tests)."""
+    global _cached
+    _cached = None
 
 
 def subscriber_topic_ids(subscriber_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
@@ -196,7 +336,8 @@ def select_papers_bulk(
     since: datetime | None = None,
     limit: int | None = None,
 ) -> Selection:
-    """Ranked papers for each subscriber, in five queries whatever the number of subscribers."""
+    """Ranked papers for each subscriber, in three queries whatever the number of subscribers (six when
+    the pool is loaded afresh)."""
     now = now or timezone.now()
     limit = limit or settings.PAPERBOY_DIGEST_SIZE
     if not subscribers:
@@ -204,7 +345,7 @@ def select_papers_bulk(
     readers = readers_for(subscribers, edition_dates=edition_dates, now=now)
     if since is not None:
         readers = [Reader(r.subscriber_id, r.topic_ids, r.keywords, since) for r in readers]
-    pool = PaperPool(since=min(r.since for r in readers), until=now)
+    pool = paper_pool(since=min(r.since for r in readers), until=now)
     return Selection(
         papers={r.subscriber_id: pool.select(r, limit=limit) for r in readers},
         readers={r.subscriber_id: r for r in readers},

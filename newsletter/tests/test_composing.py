@@ -11,8 +11,8 @@ from newsletter.composing import (
     select_papers_for,
 )
 from newsletter.models import Delivery
-from newsletter.rendering import DigestRenderer
-from papers.models import PaperTopic
+from newsletter.rendering import DigestAssembler
+from papers.models import Paper, PaperTopic
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
@@ -148,12 +148,12 @@ def test_shared_rendering_is_byte_identical_to_the_direct_render():
     paper((code, 1.0), title='Code & "quotes" <ok>')
     readers = [subscriber(quant, code) for _ in range(3)]
     deliveries = [Delivery.objects.create(subscriber=r, edition_date=TODAY) for r in readers]
-    renderer = DigestRenderer()
+    renderer = DigestAssembler()
     composed = compose_deliveries(
         list(Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).select_related("subscriber")),
         renderer=renderer,
     )
-    assert renderer.misses == 1 and renderer.hits == 2  # three subscribers, one rendering
+    assert renderer.fragment_renders == 1 and renderer.fallbacks == 0  # all papers rendered at once
     for item in composed:
         reader = item.delivery.subscriber
         papers = select_papers_for(reader, edition_date=TODAY)
@@ -218,8 +218,36 @@ def test_composing_a_chunk_takes_the_same_few_queries_for_5_or_50_subscribers(dj
         ids = [Delivery.objects.create(subscriber=r, edition_date=TODAY).pk for r in readers]
         return list(Delivery.objects.filter(pk__in=ids).select_related("subscriber"))
 
-    for rows in (chunk(5), chunk(50)):
-        # topics, subscribers' topics, previous digests, candidate papers, their topics
-        with django_assert_max_num_queries(5):
-            composed = compose_deliveries(rows)
-        assert all(c.message is not None for c in composed)
+    small, large = chunk(5), chunk(50)
+    # subscribers' topics, previous digests, pool fingerprint; then papers, their topics, topics
+    with django_assert_max_num_queries(6):
+        composed = compose_deliveries(small)
+    assert all(c.message is not None for c in composed)
+    # The next chunk of the same edition reuses the process's pool: the fingerprint query only.
+    with django_assert_max_num_queries(3):
+        composed = compose_deliveries(large)
+    assert len(composed) == 50 and all(c.message is not None for c in composed)
+
+
+def test_cached_pool_is_rebuilt_when_a_paper_is_hidden_retagged_or_new():
+    quant, code, _agents = topics()
+    first = paper((quant, 1.0), title="First quantization paper")
+    second = paper((quant, 2.0), title="Second quantization paper")
+    reader = subscriber(quant)
+
+    def chosen():
+        return [p.pk for p in select_papers_for(reader, edition_date=TODAY)]
+
+    assert chosen() == [second.pk, first.pk]
+    PaperTopic.objects.filter(paper=first).update(score=5.0)  # a re-tag: no paper timestamp changes
+    assert chosen() == [first.pk, second.pk]
+    PaperTopic.objects.filter(paper=first).update(excluded=True)  # a curator removed the topic
+    assert chosen() == [second.pk]
+    Paper.objects.filter(pk=second.pk).update(hidden=True, updated_at=timezone.now())
+    assert chosen() == []
+    third = paper((quant, 1.0), title="A new one")
+    assert chosen() == [third.pk]
+    code.active = False
+    code.save()
+    PaperTopic.objects.create(paper=third, topic=code, score=1.0)
+    assert [p.digest_topics for p in select_papers_for(reader, edition_date=TODAY)] == [["Quantization"]]

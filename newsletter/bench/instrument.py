@@ -1,0 +1,70 @@
+"""Loaded into the benchmark's workers only (`celery worker -I newsletter.bench.instrument`).
+
+Counts the database queries each worker process makes and reports its peak RSS, through Redis keys
+named after the run (PAPERBOY_BENCH_RUN), once per task: nothing is added per query but a counter.
+With PAPERBOY_BENCH_PROFILE=<dir>, each worker process also runs under cProfile and writes
+<dir>/worker-<pid>.prof when it exits.
+"""
+
+import cProfile
+import os
+import resource
+
+import redis
+from celery.signals import task_postrun, worker_process_init, worker_process_shutdown
+from django.conf import settings
+from django.db.backends.signals import connection_created
+
+RUN = os.environ.get("PAPERBOY_BENCH_RUN", "")
+PROFILE_DIR = os.environ.get("PAPERBOY_BENCH_PROFILE", "")
+
+_queries = 0
+_reported = 0
+_profiler: cProfile.Profile | None = None
+
+
+def _count(execute, sql, params, many, context):
+    global _queries
+    _queries += 1
+    return execute(sql, params, many, context)
+
+
+def _install(sender, connection, **kwargs):
+    if _count not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_count)
+
+
+connection_created.connect(_install)
+
+
+def _client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@task_postrun.connect
+def _report(**kwargs):
+    global _reported
+    if not RUN:
+        return
+    delta, _reported = _queries - _reported, _queries
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    pipe = _client().pipeline()
+    pipe.incrby(f"bench:{RUN}:queries", delta)
+    pipe.incr(f"bench:{RUN}:tasks")
+    pipe.hset(f"bench:{RUN}:rss_kb", str(os.getpid()), peak_kb)
+    pipe.execute()
+
+
+@worker_process_init.connect
+def _start_profile(**kwargs):
+    global _profiler
+    if PROFILE_DIR:
+        _profiler = cProfile.Profile()
+        _profiler.enable()
+
+
+@worker_process_shutdown.connect
+def _stop_profile(**kwargs):
+    if _profiler is not None:
+        _profiler.disable()
+        _profiler.dump_stats(os.path.join(PROFILE_DIR, f"worker-{os.getpid()}.prof"))

@@ -1,0 +1,305 @@
+"""Runs the digest benchmark: the real path (plan -> compose -> send -> record) with real Celery
+worker processes on Redis, against a loopback Postmark API server running in its own process.
+
+Timing starts when the planning task is queued and stops when every planned row has reached a final
+status (sent, skipped, failed or unknown). The naive baseline runs first, in this process, against the
+same server; its messages are not counted with the run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from newsletter.celery import app as celery_app
+from newsletter.composing import render_digest, select_papers_for
+from newsletter.models import Delivery
+from papers.models import Paper
+from subscriptions.models import Subscriber
+from testsupport.processes import process_env, stop_process_group, test_database_url
+
+from .baseline import naive_send
+from .dataset import BENCH_DOMAIN, DatasetSpec, dataset_ensure, foreign_subscribers, redate_papers
+
+ROOT = Path(__file__).resolve().parents[2]
+FINAL = (Delivery.Status.SENT, Delivery.Status.SKIPPED, Delivery.Status.FAILED, Delivery.Status.UNKNOWN)
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass
+class BenchOptions:
+    subscribers: int = 100_000
+    topics: int = 30
+    papers: int = 3000
+    workers: int = 2
+    esp_latency_ms: float = 0.0
+    baseline_sample: int | None = None  # default: 2,000 at 0 ms latency, 300 with latency
+    identity_sample: int = 20
+    timeout: float = 900.0
+    profile_dir: str = ""
+    seed: int = 7
+
+
+@contextmanager
+def postmark_process(latency_ms: float, log_dir: Path, *, sample_every: int):
+    """The loopback Postmark server in its own process; yields its base URL."""
+    log = open(log_dir / "postmark.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "testsupport.postmark",
+            "--latency-ms",
+            str(latency_ms),
+            "--sample-every",
+            str(sample_every),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        line = proc.stdout.readline().decode()
+        match = re.match(r"PORT (\d+)", line)
+        if not match:
+            raise BenchError(f"the Postmark server did not start: {line!r}")
+        yield f"http://127.0.0.1:{match.group(1)}/"
+    finally:
+        stop_process_group(proc)
+        log.close()
+
+
+@contextmanager
+def workers(count: int, *, env: dict, log_dir: Path):
+    """`count` real Celery workers (prefork, one pool process each) on the mail queue."""
+    procs, logs = [], []
+    try:
+        for n in range(count):
+            path = log_dir / f"worker-{n}.log"
+            log = open(path, "wb")  # noqa: SIM115 - closed below
+            logs.append((path, log))
+            cmd = [
+                sys.executable, "-m", "celery", "-A", "newsletter", "worker", "-Q", "mail", "-c", "1",
+                "-P", "prefork", "-n", f"bench{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "-I", "newsletter.bench.instrument", "-l", "info",
+            ]  # fmt: skip
+            procs.append(
+                subprocess.Popen(
+                    cmd, cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        for path, _log in logs:
+            while b" ready." not in path.read_bytes():
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise BenchError(f"a worker did not start; see {path}")
+                time.sleep(0.1)
+        yield procs
+    finally:
+        for proc in procs:
+            stop_process_group(proc)
+        for _path, log in logs:
+            log.close()
+
+
+def _purge_mail_queue() -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("mail")
+
+
+def _delete_bench_deliveries() -> None:
+    """Raw DELETE: the ORM would load 100k rows to cascade nothing (benchmark rows have no events)."""
+    delivery, subscriber = Delivery._meta.db_table, Subscriber._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {delivery} WHERE subscriber_id IN "  # noqa: S608 - table names from _meta
+            f"(SELECT id FROM {subscriber} WHERE email LIKE %s)",
+            ["%@" + BENCH_DOMAIN],
+        )
+
+
+def _wait_until_done(total: int, *, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        done = Delivery.objects.filter(status__in=FINAL).count()
+        if done >= total:
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            counts = dict(Delivery.objects.values_list("status").annotate(n=models_count()))
+            raise BenchError(f"not finished after {timeout:.0f}s: {counts}")
+        time.sleep(0.1)
+
+
+def models_count():
+    from django.db.models import Count
+
+    return Count("id")
+
+
+def identity_check(samples: list[dict], *, limit: int) -> dict:
+    """Compare messages the provider received with the unoptimised composer's output, byte for byte:
+    the papers (re-selected by the reference selection) and the subject, HTML and text."""
+    checked = identical = 0
+    differences: list[str] = []
+    for item in samples[:limit]:
+        delivery_id = int(item["metadata"].get("delivery_id", 0))
+        delivery = Delivery.objects.select_related("subscriber").filter(pk=delivery_id).first()
+        if delivery is None or delivery.subscriber is None:
+            differences.append(f"no delivery {delivery_id}")
+            continue
+        checked += 1
+        subscriber = delivery.subscriber
+        reference_ids = [
+            p.pk
+            for p in select_papers_for(
+                subscriber, edition_date=delivery.edition_date, now=delivery.sending_started_at
+            )
+        ]
+        by_id = {p.pk: p for p in Paper.objects.filter(pk__in=delivery.paper_ids)}
+        papers = [by_id[pk] for pk in delivery.paper_ids]
+        topics_of = _paper_topics(delivery.paper_ids)
+        for p in papers:
+            p.digest_topics = topics_of.get(p.pk, [])
+        direct = render_digest(
+            subscriber=subscriber, papers=papers, edition_date=delivery.edition_date, delivery_id=delivery.pk
+        )
+        same = (
+            reference_ids == delivery.paper_ids
+            and direct.subject == item["subject"]
+            and direct.html == item["html"]
+            and direct.text == item["text"]
+        )
+        identical += same
+        if not same:
+            differences.append(f"delivery {delivery_id} differs")
+    return {"checked": checked, "identical": identical, "differences": differences[:5]}
+
+
+def _paper_topics(paper_ids) -> dict[int, list[str]]:
+    from newsletter.selectors import PaperPool  # the reference: chips in the curators' topic order
+
+    papers = Paper.objects.filter(pk__in=paper_ids)
+    since = min(p.first_seen_at for p in papers)
+    until = max(p.first_seen_at for p in papers)
+    pool = PaperPool(since=since, until=until)
+    return {pk: pool.papers[pk].digest_topics for pk in paper_ids if pk in pool.papers}
+
+
+def run_benchmark(options: BenchOptions, *, log=print) -> dict:
+    if not settings.REDIS_URL:
+        raise BenchError("the benchmark needs Redis (REDIS_URL) for the broker and the shared cache")
+    if foreign_subscribers():
+        raise BenchError(
+            "this database has real subscribers; run the benchmark on a database of its own "
+            "(it plans and sends a digest to every active subscriber)"
+        )
+    spec = DatasetSpec(options.subscribers, options.topics, options.papers, options.seed)
+    started = time.perf_counter()
+    built = dataset_ensure(spec, log=lambda m: log(f"  data set: {m}"))
+    log(f"data set {spec.key}: {'built' if built else 'reused'} in {time.perf_counter() - started:.1f}s")
+    now = timezone.now()
+    redate_papers(now=now)
+    _delete_bench_deliveries()
+    _purge_mail_queue()
+    run_id = uuid.uuid4().hex[:12]
+    rds = redis.Redis.from_url(settings.REDIS_URL)
+    latency = options.esp_latency_ms
+    baseline_sample = options.baseline_sample or (2000 if latency == 0 else 300)
+
+    with ExitStack() as stack:
+        log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-digests-")))
+        # About ten calls of the run are parsed in full and their bodies checked.
+        sample_every = max(1, options.subscribers // settings.PAPERBOY_SEND_CHUNK_SIZE // 10)
+        api_url = stack.enter_context(postmark_process(latency, log_dir, sample_every=sample_every))
+        control = stack.enter_context(httpx.Client(base_url=api_url, timeout=120))
+
+        sample = list(
+            Subscriber.objects.filter(email__endswith="@" + BENCH_DOMAIN).order_by("pk")[:baseline_sample]
+        )
+        log(f"baseline: {len(sample)} subscribers one at a time")
+        baseline = naive_send(
+            sample,
+            backend="anymail.backends.postmark.EmailBackend",
+            backend_options={"api_url": api_url, "server_token": "bench"},
+        )
+        control.post("/_reset")
+
+        env = {
+            "DATABASE_URL": test_database_url(),  # the database this process uses
+            "EMAIL_PROVIDER": "postmark",
+            "EMAIL_BACKEND": None,
+            "EMAIL_URL": None,
+            "ANYMAIL_POSTMARK_API_URL": api_url,
+            "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench",
+            "PAPERBOY_BENCH_RUN": run_id,
+            "PAPERBOY_BENCH_PROFILE": options.profile_dir or None,
+        }
+        procs = stack.enter_context(workers(options.workers, env=env, log_dir=log_dir))
+        log(f"{len(procs)} workers ready; planning and sending")
+        total = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).count()
+        from newsletter.tasks import plan_due_digests
+
+        t0 = time.monotonic()
+        plan_due_digests.delay(timezone.now().isoformat())
+        t1 = _wait_until_done(total, timeout=options.timeout)
+        wall = t1 - t0
+        stats = control.get("/_stats", params={"recipients": "1", "samples": "1"}).json()
+
+    statuses = dict(Delivery.objects.values_list("status").annotate(n=models_count()))
+    per_recipient = stats.pop("per_recipient", {})
+    samples = stats.pop("samples", [])
+    queries = int(rds.get(f"bench:{run_id}:queries") or 0)
+    rss = [int(v) for v in rds.hgetall(f"bench:{run_id}:rss_kb").values()]
+    rds.delete(f"bench:{run_id}:queries", f"bench:{run_id}:tasks", f"bench:{run_id}:rss_kb")
+    emails = set(Subscriber.objects.filter(status="active").values_list("email", flat=True))
+    exactly_once = sum(1 for e in emails if per_recipient.get(e.lower()) == 1)
+    identity = identity_check(samples, limit=options.identity_sample)
+    sent = statuses.get(Delivery.Status.SENT, 0)
+    rate = round(total / wall, 1)
+    return {
+        "subscribers": total,
+        "wall_s": round(wall, 2),
+        "digests_per_s": rate,
+        "peak_rss_mb": round(max(rss) / 1024, 1) if rss else None,
+        "queries_per_digest": round(queries / total, 4) if total else None,
+        "bytes_sent": stats["bytes_received"],
+        "workers": options.workers,
+        "esp_latency_ms": latency,
+        "sent": sent,
+        "statuses": statuses,
+        "provider": {
+            "messages": stats["messages"],
+            "calls": stats["calls"],
+            "exactly_once": exactly_once,
+            "duplicates": stats["duplicates"],
+            "sampled": stats["sampled_messages"],
+            "problems": stats["problems"],
+        },
+        "identical_to_reference": identity,
+        "speedup": round(rate / baseline["digests_per_s"], 1) if baseline["digests_per_s"] else None,
+        "baseline": baseline,
+    }
+
+
+def to_json_line(result: dict) -> str:
+    return json.dumps(result, separators=(", ", ": "), ensure_ascii=False)

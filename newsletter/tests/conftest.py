@@ -1,0 +1,13 @@
+"""Fixtures for the newsletter's tests."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fresh_paper_pool():
+    """Each test starts without the process's cached paper pool (it outlives transactions)."""
+    from newsletter.selectors import forget_pool
+
+    forget_pool()
+    yield
+    forget_pool()
