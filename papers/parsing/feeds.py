@@ -24,7 +24,12 @@ def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError],
     """
     if not body.strip():
         raise FeedFormatError("the response body is empty")
-    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:
+        # feedparser's encoding detection raises on some bytes (a NUL, an invalid start byte). The
+        # body is untrusted input: whatever breaks the parser makes it an unreadable document.
+        raise FeedFormatError(f"unreadable feed ({type(exc).__name__}: {exc})") from exc
     errors: list[EntryError] = []
     warning = ""
     if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS_BOZO):

@@ -74,7 +74,9 @@ def parse(body: bytes) -> ParseResult:
                 primary_category=categories[0] if categories else "",
                 abs_url=arxiv_abs_url(arxiv_id) if arxiv_id else link,
                 pdf_url=arxiv_pdf_url(arxiv_id) if arxiv_id else "",
-                published_at=parse_datetime(entry.get("published_parsed") or entry.get("updated_parsed")),
+                published_at=parse_datetime(
+                    dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+                ),
             )
         )
     return result

@@ -123,6 +123,10 @@ def test_not_a_feed_is_a_format_error():
         parse_feed("arxiv_rss", b"<html><body>Service unavailable</body></html>")
     with pytest.raises(FeedFormatError):
         parse_feed("arxiv_rss", b"   ")
+    listing = feed_bytes("arxiv-rss-cs.CL-2026-02-02.xml")[:5000]
+    for junk in (b"\x00", b"\x80"):  # bytes that break feedparser's encoding detection
+        with pytest.raises(FeedFormatError, match="unreadable feed"):
+            parse_feed("arxiv_rss", listing[:30] + junk + listing[30:])
 
 
 @pytest.mark.parametrize(
