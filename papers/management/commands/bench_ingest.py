@@ -97,9 +97,7 @@ class Command(BaseCommand):
             f"{figures['topics_assigned']} topic assignments"
         )
         verdict = "OK" if figures["ratio"] <= 1.5 else "over target"
-        self.stdout.write(
-            f"ratio full / bare:             {figures['ratio']:.2f}x (target <= 1.5x: {verdict})"
-        )
+        self.stdout.write(f"ratio full / bare:      {figures['ratio']:.2f}x (target <= 1.5x: {verdict})")
         self.stdout.write(
             f"re-ingest, unchanged:   {figures['reingest_s']:.3f}s, "
             f"{figures['reingest_rows_written']} rows written, "
