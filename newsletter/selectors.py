@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ _PAPER_FIELDS = (
 KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
 # Distinct (topics, keywords, window) answers a pool keeps; a day's list has far fewer combinations.
 MAX_CACHED_SELECTIONS = 50_000
+
+
+def _is_word(char: str) -> bool:
+    """What the regex engine's \\w means for str patterns."""
+    return char.isalnum() or char == "_"
 
 
 def period(frequency: str) -> timedelta:
@@ -99,31 +105,79 @@ class PaperPool:
         self._prepare()
 
     def keyword_hits(self, keyword: str) -> frozenset[int]:
-        """Papers whose title or abstract contains the keyword at a word start ("quantiz" finds both)."""
+        """Papers whose title or abstract contains the keyword at a word start ("quantiz" finds both).
+
+        One pass over the pool's corpus per keyword. The pattern has no leading \\b (which would keep
+        the regex engine from its fast literal search, three times slower); the word start is checked
+        at each match instead, exactly as \\b would, and a paper found is skipped to its end.
+        """
         hits = self._keyword_hits.get(keyword)
         if hits is None:
-            pattern = re.compile(r"\b" + re.escape(keyword), re.IGNORECASE)
-            hits = frozenset(
-                pid for pid, p in self.papers.items() if pattern.search(p.title) or pattern.search(p.abstract)
-            )
+            hits = frozenset(self._search(keyword)) if keyword else frozenset()
             self._keyword_hits[keyword] = hits
         return hits
 
+    def _search(self, keyword: str):
+        pattern = re.compile(re.escape(keyword), re.IGNORECASE)
+        corpus, starts, ids = self._corpus, self._corpus_starts, self._corpus_ids
+        position = 0
+        while (match := pattern.search(corpus, position)) is not None:
+            at = match.start()
+            # \b before the match: a word/non-word change between the previous character and the first.
+            if (at > 0 and _is_word(corpus[at - 1])) != _is_word(corpus[at]):
+                index = bisect_right(starts, at) - 1
+                yield ids[index]
+                # A keyword never holds a newline (parse_keywords), so no match spans two papers.
+                position = starts[index + 1] if index + 1 < len(starts) else len(corpus)
+            else:
+                position = at + 1
+
     def _prepare(self) -> None:
-        """Rank keys that do not depend on the reader, computed once per pool."""
+        """Reader-independent structures, built once per pool: a static rank (trending, recency, id),
+        each topic's non-featured papers sorted by (score, rank), each paper's topic scores."""
         order = sorted(
             self.papers.values(), key=lambda p: (-p.trending_score, -p.first_seen_at.timestamp(), -p.pk)
         )
         self._rank = {p.pk: n for n, p in enumerate(order)}
-        self._not_featured = {p.pk: not p.featured for p in order}
         self._seen = {p.pk: p.first_seen_at for p in order}
-        self._oldest = min(self._seen.values(), default=None)
+        self._seen_sorted = sorted(self._seen.values())
+        self._featured = [p.pk for p in order if p.featured]
+        featured = set(self._featured)
+        self._scores_of: dict[int, dict[int, float]] = defaultdict(dict)
+        self._lists: dict[int, list[tuple[int, float]]] = {}
+        rank = self._rank
+        for topic_id, entries in self.by_topic.items():
+            for paper_id, score in entries:
+                self._scores_of[paper_id][topic_id] = score
+            self._lists[topic_id] = sorted(
+                ((pid, score) for pid, score in entries if pid not in featured),
+                key=lambda e: (-e[1], rank[e[0]]),
+            )
+        self._keyword_lists: dict[str, list[tuple[int, float]]] = {}
         self._selections: dict[tuple, tuple[int, ...]] = {}
+        # Keyword search runs over one text holding every paper, so each keyword is one regex pass.
+        self._corpus_ids = list(self.papers)
+        texts = [f"{p.title}\n{p.abstract}" for p in self.papers.values()]
+        self._corpus_starts, position = [], 0
+        for text in texts:
+            self._corpus_starts.append(position)
+            position += len(text) + 1
+        self._corpus = "\n".join(texts)
 
     def select(self, reader: Reader, *, limit: int) -> list[Paper]:
-        """The reader's top `limit` papers; readers with the same topics, keywords and window share the
-        work (the answer is the same as `select_reference`)."""
-        key = (reader.topic_ids, reader.keywords, reader.since, limit)
+        """The reader's top `limit` papers, the same as `select_reference` (a test holds them equal).
+
+        Readers with the same topics, keywords and window share one answer. Otherwise featured
+        candidates are ranked directly (there are few), and the rest by a threshold merge of the
+        reader's per-topic and per-keyword lists (Fagin's algorithm): walk the lists by depth, score
+        each new paper fully, and stop once the tenth best beats anything a paper not yet seen could
+        still reach. Sums are taken in the reference's order, and float addition is monotonic, so the
+        bound is exact.
+        """
+        # Readers whose windows leave out the same papers share an answer: chunks composed seconds
+        # apart have different `since` instants but (nearly always) the same papers in their window.
+        window = bisect_left(self._seen_sorted, reader.since)
+        key = (reader.topic_ids, reader.keywords, window, limit)
         chosen = self._selections.get(key)
         if chosen is None:
             chosen = self._select_ids(reader, limit=limit)
@@ -133,24 +187,69 @@ class PaperPool:
         papers = self.papers
         return [papers[pid] for pid in chosen]
 
-    def _select_ids(self, reader: Reader, *, limit: int) -> tuple[int, ...]:
-        relevance: dict[int, float] = {}
-        get = relevance.get
+    def _relevance(self, paper_id: int, reader: Reader, hits: list[frozenset[int]]) -> float:
+        scores = self._scores_of.get(paper_id, {})
+        relevance = 0.0
         for topic_id in reader.topic_ids:
-            for paper_id, score in self.by_topic.get(topic_id, ()):
-                relevance[paper_id] = get(paper_id, 0.0) + score
-        for keyword in reader.keywords:
-            for paper_id in self.keyword_hits(keyword):
-                relevance[paper_id] = get(paper_id, 0.0) + KEYWORD_WEIGHT
-        candidates = relevance.keys()
-        if self._oldest is not None and reader.since > self._oldest:
-            seen, since = self._seen, reader.since
-            candidates = [pid for pid in candidates if seen[pid] >= since]
-        rank, not_featured = self._rank, self._not_featured
-        best = heapq.nsmallest(
-            limit, candidates, key=lambda pid: (not_featured[pid], -round(relevance[pid], 6), rank[pid])
-        )
-        return tuple(best)
+            score = scores.get(topic_id)
+            if score is not None:
+                relevance += score
+        for keyword_hits in hits:
+            if paper_id in keyword_hits:
+                relevance += KEYWORD_WEIGHT
+        return relevance
+
+    def _keyword_list(self, keyword: str) -> list[tuple[int, float]]:
+        found = self._keyword_lists.get(keyword)
+        if found is None:
+            featured, rank = set(self._featured), self._rank
+            found = [(pid, KEYWORD_WEIGHT) for pid in self.keyword_hits(keyword) if pid not in featured]
+            found.sort(key=lambda e: rank[e[0]])
+            self._keyword_lists[keyword] = found
+        return found
+
+    def _select_ids(self, reader: Reader, *, limit: int) -> tuple[int, ...]:
+        hits = [self.keyword_hits(k) for k in reader.keywords]
+        seen_at, since, rank = self._seen, reader.since, self._rank
+        topics = set(reader.topic_ids)
+        featured = []
+        for pid in self._featured:
+            if (topics & self._scores_of.get(pid, {}).keys() or any(pid in h for h in hits)) and seen_at[
+                pid
+            ] >= since:
+                featured.append((-round(self._relevance(pid, reader, hits), 6), rank[pid], pid))
+        featured.sort()
+        wanted = limit - len(featured)
+        if wanted <= 0:
+            return tuple(pid for _r, _k, pid in featured[:limit])
+        lists = [self._lists.get(t, ()) for t in reader.topic_ids]
+        lists += [self._keyword_list(k) for k in reader.keywords]
+        best: list[tuple[float, int, int]] = []  # a max-heap of the `wanted` best by (-rel, rank), negated
+        visited: set[int] = set()
+        depth, longest = 0, max((len(entries) for entries in lists), default=0)
+        while depth < longest:
+            threshold = 0.0
+            for entries in lists:
+                if depth >= len(entries):
+                    continue
+                pid, score = entries[depth]
+                threshold += score
+                if pid in visited:
+                    continue
+                visited.add(pid)
+                if seen_at[pid] < since:
+                    continue
+                item = (round(self._relevance(pid, reader, hits), 6), -rank[pid], pid)
+                if len(best) < wanted:
+                    heapq.heappush(best, item)
+                elif item > best[0]:
+                    heapq.heapreplace(best, item)
+            depth += 1
+            # Anything not seen yet scores at most `threshold`; stop when the worst kept is better.
+            if len(best) == wanted and best[0][0] > round(threshold, 6):
+                break
+        rest = sorted(best, reverse=True)
+        return tuple(pid for _r, _k, pid in featured) + tuple(pid for _r, _k, pid in rest)
 
     def select_reference(self, reader: Reader, *, limit: int) -> list[Paper]:
         """The ranking written out plainly: what `select` must always agree with (tests)."""

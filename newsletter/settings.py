@@ -334,9 +334,11 @@ PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=500)
 # Rows claimed at once for providers without a batch endpoint (SMTP, most ESP APIs): a crash
 # mid-send leaves at most this many rows in `sending` (they become `unknown`).
 PAPERBOY_SEND_GROUP_SIZE = env.int("PAPERBOY_SEND_GROUP_SIZE", default=25)
-# Messages per second to the email provider, across all workers (a shared counter in the cache);
+# Messages per second to the email provider, across all workers (a token bucket in Redis, else the cache);
 # 0 = no limit. Per-call limits come from the backend (Postmark: 500 messages per batch call).
 PAPERBOY_SEND_RATE_PER_SECOND = env.int("PAPERBOY_SEND_RATE_PER_SECOND", default=0)
+# API calls per second to the email provider, across all workers (a Redis token bucket; 0 = no limit).
+PAPERBOY_SEND_CALLS_PER_SECOND = env.int("PAPERBOY_SEND_CALLS_PER_SECOND", default=0)
 # First retry of a chunk after a transient provider failure (doubles each time, at most 10 minutes;
 # never sooner than a 429's Retry-After).
 PAPERBOY_SEND_RETRY_BASE_SECONDS = env.float("PAPERBOY_SEND_RETRY_BASE_SECONDS", default=30.0)

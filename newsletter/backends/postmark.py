@@ -9,17 +9,34 @@ headers, metadata and tag. Errors keep anymail's shapes so callers handle both p
   "failed" (any other per-message error: it was not sent and may be tried again), with Postmark's
   ErrorCode and Message kept in `message.anymail_status.esp_response_item`.
 
+Building each message's JSON through anymail's payload class costs ~0.2 ms (address parsing, header
+and attribute handling); at 100k digests that was the largest single cost of sending. Messages of the
+plain shape digests have (one plain To address, the batch's From, a text and an HTML body, headers,
+metadata, tags, nothing else) are turned into Postmark's JSON directly; anything else goes through
+anymail's builder. A test holds both to the same output.
+
 https://postmarkapp.com/developer/user-guide/send-email-with-api/batch-emails
 """
 
+import json
 import re
 
 from anymail.backends.postmark import EmailBackend as AnymailPostmarkBackend
 from anymail.exceptions import AnymailRequestsAPIError
 from anymail.message import AnymailRecipientStatus, AnymailStatus
+from anymail.utils import UNSET
 
 BATCH_SIZE = 500  # Postmark: at most 500 messages per batch call (and 50 MB)
 _INVALID_RECIPIENT = re.compile(r"^(Invalid|Error\s+parsing)\s+'(To|Cc|Bcc)'", re.IGNORECASE)
+# An address anymail passes through unchanged: ASCII, no display name, no quoting, one @.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+# Anymail attributes a plain message leaves unset (metadata and tags are handled directly).
+_UNSET_ATTRIBUTES = (
+    "esp_extra", "envelope_sender", "send_at", "track_clicks", "track_opens", "template_id",
+    "merge_data", "merge_global_data", "merge_headers", "merge_metadata",
+)  # fmt: skip
+# Headers anymail passes to Postmark as they are (it treats Reply-To and a few others specially).
+_PLAIN_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-id", "message-id"})
 
 
 class EmailBackend(AnymailPostmarkBackend):
@@ -41,19 +58,25 @@ class EmailBackend(AnymailPostmarkBackend):
 
     def _send_batch(self, messages) -> int:
         items, kept = [], []
+        template = None  # anymail's JSON for the first plain message: its From is every plain one's
         for message in messages:
             message.anymail_status = AnymailStatus()
             if not self.run_pre_send(message):
                 continue  # a pre_send receiver cancelled this one
-            payload = self.build_message_payload(message, self.send_defaults)
+            item = self._plain_item(message, template) if template else None
+            if item is None:
+                item = self.build_message_payload(message, self.send_defaults).data
+                if template is None and self._is_plain(message):
+                    template = (message.from_email, item["From"])
             # The single-message JSON of each message; the batch is the list of them.
-            items.append(payload.data)
+            items.append(item)
             kept.append(message)
         if not items:
             return 0
         first = kept[0]
         batch_payload = self.build_message_payload(first, self.send_defaults)
-        batch_payload.serialize_data = lambda: batch_payload.serialize_json(items)
+        body = json.dumps(items, ensure_ascii=False)
+        batch_payload.serialize_data = lambda: body.encode()
         batch_payload.get_api_endpoint = lambda: "email/batch"
         response = self.post_to_esp(batch_payload, first)
         results = self.deserialize_json_response(response, batch_payload, first)
@@ -81,6 +104,43 @@ class EmailBackend(AnymailPostmarkBackend):
             if status in ("sent", "queued"):
                 sent += 1
         return sent
+
+    def _is_plain(self, message) -> bool:
+        if self.send_defaults or message.cc or message.bcc or message.reply_to or message.attachments:
+            return False
+        alternatives = getattr(message, "alternatives", None) or []
+        if len(alternatives) != 1 or alternatives[0][1] != "text/html" or message.content_subtype != "plain":
+            return False
+        if len(message.to) != 1 or not _PLAIN_ADDRESS.fullmatch(message.to[0]):
+            return False
+        if any(getattr(message, name, UNSET) is not UNSET for name in _UNSET_ATTRIBUTES):
+            return False
+        metadata, tags = getattr(message, "metadata", UNSET), getattr(message, "tags", UNSET)
+        if metadata is not UNSET and not all(isinstance(v, str) for v in metadata.values()):
+            return False
+        if tags is not UNSET and len(tags) != 1:
+            return False  # Postmark takes one tag; anymail warns or refuses on more
+        headers = message.extra_headers
+        return all(isinstance(v, str) and k.lower() in _PLAIN_HEADERS for k, v in headers.items())
+
+    def _plain_item(self, message, template: tuple[str, str]) -> dict | None:
+        """Postmark's JSON for a plain message, as anymail would build it; None for any other shape."""
+        from_email, from_json = template
+        if message.from_email != from_email or not self._is_plain(message):
+            return None
+        item = {
+            "From": from_json,
+            "To": message.to[0],
+            "Subject": message.subject,
+            "Headers": [{"Name": k, "Value": v} for k, v in message.extra_headers.items()],
+            "TextBody": message.body,
+            "HtmlBody": message.alternatives[0][0],
+        }
+        if message.metadata is not UNSET:
+            item["Metadata"] = message.metadata
+        if message.tags is not UNSET:
+            item["Tag"] = message.tags[0]
+        return item
 
     @staticmethod
     def _item_status(item) -> str:
