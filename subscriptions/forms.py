@@ -139,7 +139,8 @@ class _PreferenceFields(forms.Form):
     def preferences(self, *, keywords: str = "") -> Preferences:
         data = self.cleaned_data
         return Preferences(
-            topics=tuple(self._topics[slug] for slug in data["topics"]),
+            # A slug sent twice (a crafted form) is one choice, not two on the consent record.
+            topics=tuple(self._topics[slug] for slug in dict.fromkeys(data["topics"])),
             frequency=data["frequency"],
             delivery_hour=data["delivery_hour"],
             delivery_weekday=data["delivery_weekday"],
