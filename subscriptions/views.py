@@ -7,7 +7,9 @@ authenticate the subscriber; a forged, tampered or revoked one gets a 404 page a
 import json
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -225,7 +227,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if subscriber is None:
         return _invalid_link(request)
     if request.method == "POST":
-        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        try:
+            one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        except (BadRequest, MultiPartParserError):
+            # A body Django cannot read (a charset other than UTF-8, a broken multipart) is still a
+            # POST to this link: the person asked to leave, and the token in the URL is what counts.
+            one_click = False
         subscriber = services.subscriber_unsubscribe(
             subscriber=subscriber, reason="one-click (RFC 8058)" if one_click else "unsubscribe page"
         )
