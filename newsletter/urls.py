@@ -12,3 +12,5 @@ urlpatterns = [
     path("", include("papers.urls")),
     path("", include("subscriptions.urls")),
 ]
+
+handler400 = "newsletter.views.bad_request"

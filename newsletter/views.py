@@ -3,10 +3,12 @@
 from datetime import date
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist, loader
 from django.utils import timezone
 from django.views.decorators.http import require_safe
+from django.views.defaults import ERROR_400_TEMPLATE_NAME, ERROR_PAGE_TEMPLATE
 
 from . import archive
 from .composing import render_digest
@@ -84,3 +86,17 @@ def archive_day(request, iso_date: str):
     if not editions[0].papers:
         raise Http404("No edition on this date")
     return render(request, "newsletter/archive_day.html", {"edition": editions[0]})
+
+
+def bad_request(request, exception):
+    """Django's 400 page without the CSRF check Django's own runs first (handler400 in urls.py).
+
+    That check reads the form body again; when the body is what Django refused to read (a form posted
+    in a charset other than UTF-8, with a CSRF cookie), it raises inside the error page and the 400
+    becomes a 500. A 400 page has no form, so it needs no CSRF token.
+    """
+    try:
+        template = loader.get_template(ERROR_400_TEMPLATE_NAME)
+    except TemplateDoesNotExist:
+        return HttpResponseBadRequest(ERROR_PAGE_TEMPLATE % {"title": "Bad Request (400)", "details": ""})
+    return HttpResponseBadRequest(template.render())

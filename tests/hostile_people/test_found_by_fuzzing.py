@@ -5,10 +5,10 @@ from django.test import Client
 
 from subscriptions.models import ConsentRecord, Subscriber
 from subscriptions.tests.factories import SubscriberFactory
-from subscriptions.tokens import make_link_token
+from subscriptions.tokens import make_confirm_token, make_link_token
 
 from .conftest import csrf_token_from
-from .hostile import fresh_stamp, queued_after_commit
+from .hostile import fresh_stamp, queued_after_commit, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +41,28 @@ def test_a_post_to_an_unsubscribe_link_with_an_unreadable_body_still_unsubscribe
     assert response.status_code == 200
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
+
+
+@pytest.mark.parametrize("page", ["signup", "confirm", "manage", "admin"])
+def test_form_posted_in_another_charset_is_a_400_not_a_500(topics, page):
+    """Found by the confirm fuzzer: Django refuses such a body, then its 400 page read it again."""
+    subscriber = SubscriberFactory(status=Subscriber.Status.PENDING, confirmed_at=None)
+    consent = ConsentRecord.objects.create(subscriber=subscriber, form_version="t", topics=["lowbit"])
+    path = {
+        "signup": "/",
+        "confirm": f"/confirm/{make_confirm_token(consent)}/",
+        "manage": f"/manage/{make_link_token(subscriber, 'manage')}/",
+        "admin": "/admin/login/",
+    }[page]
+    browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    browser.get(path)  # the CSRF cookie: without it the request is refused before the body is read
+    assert "csrftoken" in browser.cookies
+    before = snapshot()
+    response = browser.generic(
+        "POST",
+        path,
+        "email=ad%E9@example.com",
+        content_type="application/x-www-form-urlencoded; charset=latin-1",
+    )
+    assert response.status_code == 400
+    assert snapshot() == before
