@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import formataddr, parseaddr
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from anymail.message import AnymailMessage
@@ -116,8 +117,13 @@ def render_digest(
 # --- The email message ------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8)
+def _domain_of(site_url: str) -> str:
+    return urlsplit(site_url).hostname or "localhost"
+
+
 def _site_domain() -> str:
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
+    return _domain_of(settings.SITE_URL)
 
 
 def digest_message_id(delivery_id: int, edition_date: date) -> str:
@@ -127,8 +133,18 @@ def digest_message_id(delivery_id: int, edition_date: date) -> str:
 
 
 def _unsubscribe_mailto() -> str:
-    address = settings.PAPERBOY_UNSUBSCRIBE_MAILTO or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    return f"mailto:{address}?subject=unsubscribe"
+    return _mailto(settings.PAPERBOY_UNSUBSCRIBE_MAILTO, settings.DEFAULT_FROM_EMAIL)
+
+
+@lru_cache(maxsize=8)
+def _mailto(configured: str, from_email: str) -> str:
+    # Parsed once per setting value: address parsing cost more than the rest of a message.
+    return f"mailto:{configured or parseaddr(from_email)[1]}?subject=unsubscribe"
+
+
+@lru_cache(maxsize=8)
+def _list_id(site_name: str, domain: str) -> str:
+    return formataddr((f"{site_name} digest", f"digest.{domain}"))
 
 
 def digest_message(
@@ -150,7 +166,7 @@ def digest_message(
             # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs one click.
             "List-Unsubscribe": f"<{links.unsubscribe_url}>, <{_unsubscribe_mailto()}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": formataddr((f"{settings.SITE_NAME} digest", f"digest.{domain}")),
+            "List-Id": _list_id(settings.SITE_NAME, domain),
             "Message-ID": digest_message_id(delivery_id, edition_date),
         },
         # Provider events (bounces, opens) come back carrying these, which ties them to the Delivery.

@@ -4,8 +4,10 @@ A subscriber is due when, in their own time zone, their delivery hour has come t
 today is their weekday and the hour has come (weekly), and they have no Delivery for that local
 date yet. The work is done per time zone, not per subscriber: one query lists the time zones in use,
 then one query per distinct local date (at most three at any instant, around the date line) finds
-the due subscribers of all zones on that date. Rows are bulk-created with conflicts ignored, so two
-planners running at once create each row once (the unique constraint decides).
+the due subscribers of all zones on that date. On Postgres that query feeds one INSERT ... SELECT ...
+ON CONFLICT DO NOTHING RETURNING id per date (no id makes a round trip); elsewhere rows are
+bulk-created with conflicts ignored. Either way two planners running at once create each row once
+(the unique constraint decides).
 
 DST: the hour is compared on the local wall clock of "now", so a delivery hour that does not exist
 on a spring-forward day (02:00 in Europe/Berlin) is served at the first tick after it (03:00), and an
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db import connection
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from subscriptions.models import Subscriber
@@ -63,6 +66,20 @@ def due_subscriber_ids(
     *, now: datetime, subscriber_ids: Iterable[int] | None = None, ignore_hour: bool = False
 ) -> dict[date, list[int]]:
     """Subscribers due at `now` without a Delivery for their local date, by that date."""
+    due: dict[date, list[int]] = {}
+    for local_date, query in _due_queries(
+        now=now, subscriber_ids=subscriber_ids, ignore_hour=ignore_hour
+    ).items():
+        ids = list(query)
+        if ids:
+            due[local_date] = ids
+    return due
+
+
+def _due_queries(
+    *, now: datetime, subscriber_ids: Iterable[int] | None, ignore_hour: bool
+) -> dict[date, QuerySet]:
+    """Per local date, the (unevaluated) ids of due subscribers without a row for that date."""
     active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
     if subscriber_ids is not None:
         active = active.filter(pk__in=list(subscriber_ids))
@@ -72,18 +89,38 @@ def due_subscriber_ids(
         local_date, hour, weekday = local_edition(now, zone_name)
         groups[local_date][(hour, weekday)].append(zone_name)
 
-    due: dict[date, list[int]] = {}
+    queries: dict[date, QuerySet] = {}
     for local_date, by_clock in groups.items():
         condition = Q(pk__in=[])
         for (hour, weekday), zones in by_clock.items():
             condition |= _due_filter(zones=zones, hour=hour, weekday=weekday, ignore_hour=ignore_hour)
         has_row = Delivery.objects.filter(subscriber_id=OuterRef("pk"), edition_date=local_date)
-        ids = list(
+        queries[local_date] = (
             active.filter(condition).filter(~Exists(has_row)).order_by("pk").values_list("pk", flat=True)
         )
-        if ids:
-            due[local_date] = ids
-    return due
+    return queries
+
+
+def _insert_planned(query: QuerySet, *, edition_date: date) -> list[int]:
+    """Postgres: one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id for a whole local date.
+
+    The database inserts every due subscriber's row without their ids making a round trip, the
+    unique constraint still decides between concurrent planners, and RETURNING names exactly the
+    rows this run created (to fan out)."""
+    template = Delivery(edition_date=edition_date)
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f.attname != "subscriber_id"]
+    values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
+    select_sql, select_params = query.query.sql_with_params()
+    columns = ", ".join(["subscriber_id"] + [f.column for f in fields])
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {Delivery._meta.db_table} ({columns}) "  # noqa: S608 - names from _meta
+        f"SELECT due.subscriber_id, {placeholders} FROM ({select_sql}) AS due(subscriber_id) "
+        "ON CONFLICT (subscriber_id, edition_date) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *select_params])
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _batches(items: list[int], size: int) -> Iterator[list[int]]:
@@ -108,14 +145,31 @@ def deliveries_plan(
     now = now or timezone.now()
     result = PlanResult()
     if edition_date is not None:
-        due = _due_on_date(edition_date, subscriber_ids=subscriber_ids)
+        due = {edition_date: _due_on_date_query(edition_date, subscriber_ids=subscriber_ids)}
     else:
-        due = due_subscriber_ids(now=now, subscriber_ids=subscriber_ids, ignore_hour=ignore_hour)
-    result.edition_dates = set(due)
-    if dry_run:
-        result.created = sum(len(ids) for ids in due.values())
-        return result
+        due = _due_queries(now=now, subscriber_ids=subscriber_ids, ignore_hour=ignore_hour)
+    if dry_run or connection.vendor != "postgresql":
+        due_ids = {d: ids for d, query in due.items() if (ids := list(query))}
+        result.edition_dates = set(due_ids)
+        if dry_run:
+            result.created = sum(len(ids) for ids in due_ids.values())
+            return result
+        result.delivery_ids = _bulk_create_planned(due_ids)
+    else:
+        for local_date, query in due.items():
+            created = _insert_planned(query, edition_date=local_date)
+            if created:
+                result.edition_dates.add(local_date)
+                result.delivery_ids += created
+        result.delivery_ids.sort()
+    result.created = len(result.delivery_ids)
+    return result
 
+
+def _bulk_create_planned(due: dict[date, list[int]]) -> list[int]:
+    """The portable path (SQLite): insert in batches, then read back the new planned rows."""
+    if not due:
+        return []
     before = Delivery.objects.aggregate(top=Max("pk"))["top"] or 0
     for local_date, ids in due.items():
         for batch in _batches(ids, INSERT_BATCH):
@@ -123,26 +177,22 @@ def deliveries_plan(
                 [Delivery(subscriber_id=sid, edition_date=local_date) for sid in batch],
                 ignore_conflicts=True,
             )
-    if due:
-        result.delivery_ids = list(
-            Delivery.objects.filter(pk__gt=before, status=Delivery.Status.PLANNED, edition_date__in=list(due))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        result.created = len(result.delivery_ids)
-    return result
+    return list(
+        Delivery.objects.filter(pk__gt=before, status=Delivery.Status.PLANNED, edition_date__in=list(due))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
-def _due_on_date(edition_date: date, *, subscriber_ids: Iterable[int] | None) -> dict[date, list[int]]:
+def _due_on_date_query(edition_date: date, *, subscriber_ids: Iterable[int] | None) -> QuerySet:
     active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
     if subscriber_ids is not None:
         active = active.filter(pk__in=list(subscriber_ids))
     weekly_today = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=edition_date.weekday())
     has_row = Delivery.objects.filter(subscriber_id=OuterRef("pk"), edition_date=edition_date)
-    ids = list(
+    return (
         active.filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly_today)
         .filter(~Exists(has_row))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return {edition_date: ids} if ids else {}

@@ -251,3 +251,10 @@ def test_cached_pool_is_rebuilt_when_a_paper_is_hidden_retagged_or_new():
     code.save()
     PaperTopic.objects.create(paper=third, topic=code, score=1.0)
     assert [p.digest_topics for p in select_papers_for(reader, edition_date=TODAY)] == [["Quantization"]]
+
+
+def test_chunk_links_are_the_tokens_the_site_accepts():
+    from newsletter.composing import _LinkSigner, subscriber_links
+
+    reader = subscriber(topics()[0])
+    assert _LinkSigner().links(reader, 1234) == subscriber_links(reader, 1234)

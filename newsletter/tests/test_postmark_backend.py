@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.mail import get_connection
 
+from newsletter.composing import compose_deliveries
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
 from subscriptions.models import Subscriber
@@ -124,3 +125,18 @@ def test_single_message_uses_postmarks_plain_email_endpoint(loopback):
     report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
     assert report.sent == 1 and len(loopback.requests_to("/email")) == 1
     assert Delivery.objects.get(pk=ids[0]).provider_message_id == "single-1"
+
+
+def test_batch_json_built_directly_is_what_anymail_builds(loopback):
+    loopback.route("/email/batch", postmark_batch_answer)
+    ids = planned([f"r{n}@example.com" for n in range(3)])
+    connection = connection_to(loopback)
+    composed = compose_deliveries(list(Delivery.objects.filter(pk__in=ids).select_related("subscriber")))
+    messages = [c.message for c in composed]
+    # One message of another shape: a display name with non-ASCII goes through anymail's builder.
+    messages[1].to = ["Zoë Example <r1@example.com>"]
+    expected = [connection.build_message_payload(m, connection.send_defaults).data for m in messages]
+    assert connection.send_messages(messages) == 3
+    (call,) = loopback.requests_to("/email/batch")
+    assert call.json() == expected
+    assert call.json()[1]["To"] == expected[1]["To"] and "Zo" in call.json()[1]["To"]
