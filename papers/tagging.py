@@ -188,33 +188,64 @@ class TopicIndex:
                 counts[keyword_index] = mentions
         return counts
 
+    def keyword_scores(self, *, title: str, abstract: str) -> dict[int, float]:
+        """{keyword index: its weighted mentions} for the keywords found (features for papers.relevance)."""
+        scores: dict[int, float] = {}
+        for keyword_index in self._mentions(title):
+            scores[keyword_index] = TITLE_WEIGHT * self.keywords[keyword_index].specificity
+        for keyword_index, mentions in self._mentions(abstract).items():
+            repeats = min(mentions, ABSTRACT_MAX_MENTIONS) - 1
+            scores[keyword_index] = scores.get(keyword_index, 0.0) + self.keywords[
+                keyword_index
+            ].specificity * (ABSTRACT_WEIGHT + ABSTRACT_REPEAT_WEIGHT * repeats)
+        return scores
+
+    def category_scores(self, *, categories: Sequence[str], primary_category: str = "") -> list[float]:
+        """Each topic's category weight for a paper with these categories, in `topics` order."""
+        primary = primary_category or (categories[0] if categories else "")
+        category_set = set(categories)
+        result = [0.0] * len(self.topics)
+        for index, topic in enumerate(self.topics):
+            if topic.categories:
+                if primary in topic.categories:
+                    result[index] = PRIMARY_CATEGORY_WEIGHT
+                elif category_set & topic.categories:
+                    result[index] = CROSS_LIST_CATEGORY_WEIGHT
+        return result
+
+    def raw_scores(
+        self, *, title: str, abstract: str, categories: Sequence[str], primary_category: str = ""
+    ) -> list[float]:
+        """Every topic's score in `topics` order, whatever its threshold."""
+        raw = self.category_scores(categories=categories, primary_category=primary_category)
+        for keyword_index, value in self.keyword_scores(title=title, abstract=abstract).items():
+            raw[self.keywords[keyword_index].topic_index] += value
+        return raw
+
     def score(
         self, *, title: str, abstract: str, categories: Sequence[str], primary_category: str = ""
     ) -> dict[int, float]:
         """{topic_id: score} for every topic whose score reaches its threshold."""
-        raw = [0.0] * len(self.topics)
-        for keyword_index in self._mentions(title):
-            keyword = self.keywords[keyword_index]
-            raw[keyword.topic_index] += TITLE_WEIGHT * keyword.specificity
-        for keyword_index, mentions in self._mentions(abstract).items():
-            keyword = self.keywords[keyword_index]
-            repeats = min(mentions, ABSTRACT_MAX_MENTIONS) - 1
-            raw[keyword.topic_index] += keyword.specificity * (
-                ABSTRACT_WEIGHT + ABSTRACT_REPEAT_WEIGHT * repeats
+        raw = self.raw_scores(
+            title=title, abstract=abstract, categories=categories, primary_category=primary_category
+        )
+        return {
+            topic.topic_id: round(score, 3)
+            for topic, score in zip(self.topics, raw, strict=True)
+            if score > 0 and score >= topic.threshold
+        }
+
+    def score_many(self, papers: Sequence) -> list[dict[int, float]]:
+        """score() for each of these papers (anything with title, abstract, categories, primary_category)."""
+        return [
+            self.score(
+                title=paper.title,
+                abstract=paper.abstract,
+                categories=paper.categories or [],
+                primary_category=paper.primary_category,
             )
-        primary = primary_category or (categories[0] if categories else "")
-        category_set = set(categories)
-        result: dict[int, float] = {}
-        for index, topic in enumerate(self.topics):
-            score = raw[index]
-            if topic.categories:
-                if primary in topic.categories:
-                    score += PRIMARY_CATEGORY_WEIGHT
-                elif category_set & topic.categories:
-                    score += CROSS_LIST_CATEGORY_WEIGHT
-            if score > 0 and score >= topic.threshold:
-                result[topic.topic_id] = round(score, 3)
-        return result
+            for paper in papers
+        ]
 
 
 def compile_topics(topics: Iterable) -> TopicIndex:

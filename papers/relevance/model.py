@@ -1,0 +1,350 @@
+"""The topic model: rule features plus tf-idf, one small logistic regression per topic.
+
+A paper is described once per batch by one sparse row:
+
+    [ tf-idf of title (counted twice) + abstract | arXiv categories | every topic's rule score |
+      every cue's score ]
+
+and each topic's model reads the columns that concern it (tf-idf, categories, all rule scores,
+its own cues), so scoring a batch against every topic is one sparse matrix product. A topic's
+training papers are the examples shipped for its slug, the papers curators pinned to it (positive)
+or removed from it (negative), and a short document made of its name, description and keywords.
+
+Scores: a topic with a model scores a paper by the odds its model gives, divided by the odds at
+DECISION_PROBABILITY, so 1.0 (Topic.threshold's default) is the model's operating point, 2.0 twice
+as sure. A topic with fewer than MIN_POSITIVES examples (a topic an admin just created) keeps the
+rule score of papers.tagging, whose threshold means the same as it always did.
+
+Nothing here touches the database: papers.relevance.loading feeds it rows.
+"""
+
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from papers.tagging import _TOKEN_RE, TopicIndex
+
+from .cues import CUES
+
+MIN_POSITIVES = 3  # fewer pinned papers than this and a model would learn the examples by heart
+DECISION_PROBABILITY = 0.6  # the probability that scores 1.0; chosen by cross-validation on the dev set
+REGULARISATION_C = 1.0  # logistic regression's inverse regularisation strength (cross-validated)
+CORRECTION_WEIGHT = 3.0  # a curator's decision on a live paper outweighs a shipped example
+DESCRIPTION_WEIGHT = 1.0
+CATEGORY_WEIGHT = 0.5  # a category is weaker evidence than the words (cs.RO papers on motors)
+TFIDF_WEIGHT = 2.0
+MAX_SCORE = 1000.0  # odds beyond this say nothing more to a curator
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """What the model needs of a Topic row."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+    categories: tuple[str, ...]
+    threshold: float
+
+    @classmethod
+    def from_topic(cls, topic) -> "TopicSpec":
+        return cls(
+            id=topic.id,
+            slug=topic.slug,
+            name=topic.name,
+            description=topic.description or "",
+            keywords=tuple(topic.keyword_list),
+            categories=tuple(topic.category_list),
+            threshold=float(topic.threshold),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PaperText:
+    title: str
+    abstract: str
+    categories: tuple[str, ...] = ()
+    primary_category: str = ""
+
+    @classmethod
+    def of(cls, paper) -> "PaperText":
+        """From a Paper, a dev-set record (dict) or anything with the four fields."""
+        get = paper.get if isinstance(paper, Mapping) else lambda name, default: getattr(paper, name, default)
+        categories = tuple(get("categories", None) or ())
+        return cls(
+            title=get("title", "") or "",
+            abstract=get("abstract", "") or "",
+            categories=categories,
+            primary_category=get("primary_category", "") or (categories[0] if categories else ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A labelled paper. `labels`: topic slug -> in/out. `complete`: every other topic is out."""
+
+    text: PaperText
+    labels: Mapping[str, bool]
+    complete: bool = False
+    weight: float = 1.0
+
+    def label(self, slug: str) -> bool | None:
+        if slug in self.labels:
+            return self.labels[slug]
+        return False if self.complete else None
+
+
+def _document(text: PaperText) -> str:
+    # The title counted twice: what a paper is about is said first in its title.
+    return f"{text.title}. {text.title}. {text.abstract}"
+
+
+def _description_example(topic: TopicSpec) -> Example:
+    abstract = ". ".join(part for part in (topic.description, ", ".join(topic.keywords)) if part)
+    return Example(
+        text=PaperText(title=topic.name, abstract=abstract, categories=topic.categories),
+        labels={topic.slug: True},
+        weight=DESCRIPTION_WEIGHT,
+    )
+
+
+@dataclass
+class _Features:
+    """Turns papers into rows of the shared feature matrix."""
+
+    vectorizer: TfidfVectorizer
+    categories: dict[str, int]
+    # One compiled index: topic i's keywords first, then its shipped cues; each keyword one column.
+    cues: TopicIndex
+    # For each keyword of `cues`: the topic position whose rule score it adds to, or -1 (a cue only).
+    rule_of_keyword: list[int]
+    width: int = 0
+    category_offset: int = 0
+    rule_offset: int = 0
+    cue_offset: int = 0
+
+    def __post_init__(self):
+        self.category_offset = len(self.vectorizer.vocabulary_)
+        self.rule_offset = self.category_offset + len(self.categories)
+        self.cue_offset = self.rule_offset + len(self.cues.topics)
+        self.width = self.cue_offset + len(self.cues.keywords)
+
+    def text_matrix(self, texts: Sequence[PaperText]) -> sparse.csr_matrix:
+        """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from)."""
+        return self.vectorizer.transform([_document(text) for text in texts])
+
+    def matrix(self, texts: Sequence[PaperText]) -> sparse.csr_matrix:
+        rows, cols, values = [], [], []
+        rule_of_keyword, category_columns = self.rule_of_keyword, self.categories
+        log1p = math.log1p
+        for row, text in enumerate(texts):
+            for category in set(text.categories):
+                column = category_columns.get(category)
+                if column is not None:
+                    weight = 1.0 if category == text.primary_category else 0.5
+                    rows.append(row)
+                    cols.append(self.category_offset + column)
+                    values.append(CATEGORY_WEIGHT * weight)
+            rule = self.cues.category_scores(
+                categories=text.categories, primary_category=text.primary_category
+            )
+            found = self.cues.keyword_scores(title=text.title, abstract=text.abstract)
+            for keyword, value in found.items():
+                rows.append(row)
+                cols.append(self.cue_offset + keyword)
+                values.append(log1p(value))
+                if rule_of_keyword[keyword] >= 0:
+                    rule[rule_of_keyword[keyword]] += value
+            for position, value in enumerate(rule):
+                if value:
+                    rows.append(row)
+                    cols.append(self.rule_offset + position)
+                    values.append(log1p(value))
+        extra = sparse.csr_matrix((values, (rows, cols)), shape=(len(texts), self.width))
+        tfidf = self.text_matrix(texts) * TFIDF_WEIGHT
+        tfidf.resize((len(texts), self.width))
+        return (tfidf + extra).tocsr()
+
+
+@dataclass
+class _TopicModel:
+    spec: TopicSpec
+    has_model: bool
+    positives: int
+    negatives: int
+
+    @property
+    def topic_id(self) -> int:
+        return self.spec.id
+
+
+@dataclass
+class TopicTagger:
+    """Scores papers against a set of topics. Build with `fit_tagger`; safe to share between threads."""
+
+    topics: list[_TopicModel]
+    features: _Features | None
+    weights: np.ndarray = field(repr=False)  # width x topics (zero columns for rule-scored topics)
+    intercepts: np.ndarray = field(repr=False)
+    fingerprint: object = None
+    # Each topic's column in the rule block (its position when the features were built).
+    rule_positions: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.rule_positions:
+            self.rule_positions = list(range(len(self.topics)))
+
+    @property
+    def topic_ids(self) -> list[int]:
+        return [topic.spec.id for topic in self.topics]
+
+    def scores(self, papers: Sequence) -> np.ndarray:
+        """papers x topics: every score, whatever the thresholds (the admin's near-threshold view)."""
+        texts = [paper if isinstance(paper, PaperText) else PaperText.of(paper) for paper in papers]
+        result = np.zeros((len(texts), len(self.topics)))
+        if not texts or not self.topics:
+            return result
+        matrix = self.features.matrix(texts)
+        logits = matrix @ self.weights + self.intercepts
+        shift = math.log(DECISION_PROBABILITY / (1 - DECISION_PROBABILITY))
+        modelled = np.array([topic.has_model for topic in self.topics])
+        result[:, modelled] = np.minimum(np.exp(np.asarray(logits)[:, modelled] - shift), MAX_SCORE)
+        # Topics without a model: papers.tagging's rule score, from the block the matrix already holds.
+        rule_columns = [
+            self.features.rule_offset + self.rule_positions[i]
+            for i, topic in enumerate(self.topics)
+            if not topic.has_model
+        ]
+        if rule_columns:
+            result[:, ~modelled] = np.expm1(matrix[:, rule_columns].toarray())
+        return result
+
+    def restricted(self, topic_ids: Iterable[int]) -> "TopicTagger":
+        """The same models, scoring only these topics (re-tagging one topic)."""
+        wanted = set(topic_ids)
+        keep = [i for i, topic in enumerate(self.topics) if topic.spec.id in wanted]
+        return TopicTagger(
+            topics=[self.topics[i] for i in keep],
+            features=self.features,
+            weights=self.weights[:, keep],
+            intercepts=self.intercepts[keep],
+            fingerprint=self.fingerprint,
+            rule_positions=[self.rule_positions[i] for i in keep],
+        )
+
+    def score_many(self, papers: Sequence) -> list[dict[int, float]]:
+        """{topic_id: score} per paper, for the topics whose score reaches their threshold."""
+        thresholds = [topic.spec.threshold for topic in self.topics]
+        ids = self.topic_ids
+        result = []
+        for row in self.scores(papers):
+            result.append(
+                {
+                    ids[i]: round(float(value), 3)
+                    for i, value in enumerate(row)
+                    if value > 0 and value >= thresholds[i]
+                }
+            )
+        return result
+
+    def score(
+        self, *, title: str, abstract: str, categories: Sequence[str], primary_category: str = ""
+    ) -> dict[int, float]:
+        """The same as papers.tagging.TopicIndex.score, for one paper (prefer score_many for many)."""
+        text = PaperText(title, abstract, tuple(categories), primary_category)
+        return self.score_many([text])[0]
+
+    def text_vectors(self, papers: Sequence) -> sparse.csr_matrix:
+        """L2-normalised tf-idf rows of these papers (the features reader profiles use)."""
+        texts = [paper if isinstance(paper, PaperText) else PaperText.of(paper) for paper in papers]
+        return self.features.text_matrix(texts)
+
+    def memory_bytes(self) -> int:
+        """Roughly what the fitted tagger holds: vocabulary, idf, weights, compiled rules."""
+        vectorizer = self.features.vectorizer
+        vocabulary = sum(sys.getsizeof(term) + 100 for term in vectorizer.vocabulary_)  # key, int, slot
+        arrays = vectorizer.idf_.nbytes + self.weights.nbytes + self.intercepts.nbytes
+        rules = sum(sys.getsizeof(form) for form in self.features.cues._starts)
+        return vocabulary + arrays + rules * 4
+
+
+def _cue_lists(topics: Sequence[TopicSpec]) -> list[list[str]]:
+    """Per topic: its own keywords, then the shipped cues for its slug, each phrase once."""
+    lists = []
+    for topic in topics:
+        shipped = CUES.get(topic.slug, {})
+        seen: dict[str, None] = {}
+        for phrase in (*topic.keywords, *shipped.get("in", ()), *shipped.get("out", ())):
+            seen.setdefault(phrase.strip(), None)
+        # Only phrases with a word in them compile to a keyword: one phrase, one column.
+        lists.append([phrase for phrase in seen if _TOKEN_RE.search(phrase)])
+    return lists
+
+
+def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fingerprint=None) -> TopicTagger:
+    """Fit every topic's model on these examples (plus each topic's own description)."""
+    topics = list(topics)
+    examples = list(examples) + [_description_example(topic) for topic in topics]
+    texts = [example.text for example in examples]
+
+    vectorizer = TfidfVectorizer(
+        ngram_range=(1, 1), sublinear_tf=True, min_df=2, stop_words="english", dtype=np.float64
+    )
+    vectorizer.fit([_document(text) for text in texts])
+    category_names = sorted({category for text in texts for category in text.categories})
+    cues = TopicIndex()
+    rule_of_keyword: list[int] = []
+    cue_ranges = []
+    for position, (topic, cue_list) in enumerate(zip(topics, _cue_lists(topics), strict=True)):
+        start = len(rule_of_keyword)
+        rule_words = {keyword.strip() for keyword in topic.keywords}
+        cues.add(topic_id=topic.id, keywords=cue_list, categories=topic.categories, threshold=0.0)
+        rule_of_keyword.extend(position if phrase in rule_words else -1 for phrase in cue_list)
+        cue_ranges.append(range(start, len(rule_of_keyword)))
+    features = _Features(
+        vectorizer=vectorizer,
+        categories={name: i for i, name in enumerate(category_names)},
+        cues=cues,
+        rule_of_keyword=rule_of_keyword,
+    )
+    matrix = features.matrix(texts)
+
+    shared = np.zeros(features.width, dtype=bool)
+    shared[: features.cue_offset] = True
+    weights = np.zeros((features.width, len(topics)))
+    intercepts = np.zeros(len(topics))
+    fitted: list[_TopicModel] = []
+    for position, topic in enumerate(topics):
+        rows, labels, sample_weights = [], [], []
+        for row, example in enumerate(examples):
+            label = example.label(topic.slug)
+            if label is not None:
+                rows.append(row)
+                labels.append(label)
+                sample_weights.append(example.weight)
+        positives = sum(labels) - 1  # the description does not count as a pinned paper
+        negatives = len(labels) - sum(labels)
+        if positives < MIN_POSITIVES or negatives == 0:
+            fitted.append(
+                _TopicModel(topic, has_model=False, positives=max(positives, 0), negatives=negatives)
+            )
+            continue
+        columns = shared.copy()
+        columns[[features.cue_offset + i for i in cue_ranges[position]]] = True
+        column_index = np.flatnonzero(columns)
+        model = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=2000)
+        model.fit(matrix[rows][:, column_index], labels, sample_weight=sample_weights)
+        weights[column_index, position] = model.coef_[0]
+        intercepts[position] = model.intercept_[0]
+        fitted.append(_TopicModel(topic, has_model=True, positives=positives, negatives=negatives))
+    return TopicTagger(
+        topics=fitted, features=features, weights=weights, intercepts=intercepts, fingerprint=fingerprint
+    )
