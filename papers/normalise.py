@@ -2,7 +2,7 @@
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import nh3
 
@@ -17,6 +17,10 @@ _ARXIV_URL_RE = re.compile(r"arxiv\.org/(?:abs|pdf|html)/([^\s?#]+)", re.IGNOREC
 _DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 # Something that really is a tag (not "x<y" in an abstract), so the text needs HTML stripping.
 _TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*|!--)[^<>]*>")
+# Publication dates outside this window are a feed's mistake (year 1, year 9999), not dates to show or
+# sort by; the extreme ones also overflow when a page converts them to a local time zone.
+_EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=2)
 
 
 def parse_arxiv_id(value: str | None) -> tuple[str | None, int | None]:
@@ -89,21 +93,22 @@ def split_authors(value: str | None) -> list[str]:
 
 
 def parse_datetime(value) -> datetime | None:
-    """A UTC datetime from feedparser's struct_time or an ISO 8601 string; None when unreadable."""
+    """A UTC datetime from feedparser's struct_time or an ISO 8601 string; None if unreadable or absurd."""
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
     try:
-        return datetime(*value[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            parsed = parsed.astimezone(UTC)
+        else:
+            parsed = datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
         return None
+    if not _EARLIEST_DATE <= parsed <= datetime.now(UTC) + _FUTURE_SLACK:
+        return None
+    return parsed
 
 
 def clean_url(value: str | None) -> str:
@@ -113,6 +118,8 @@ def clean_url(value: str | None) -> str:
     value = value.strip()
     if not re.match(r"^https?://", value, re.IGNORECASE) or len(value) > 1000:
         return ""
+    if any(ord(char) < 33 or 0xD800 <= ord(char) <= 0xDFFF for char in value):
+        return ""  # whitespace, control characters or a lone surrogate: no real link holds them
     return value
 
 
