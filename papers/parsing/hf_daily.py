@@ -18,10 +18,13 @@ from papers.normalise import (
 
 from .records import EntryError, FeedFormatError, PaperRecord, ParseResult
 
+# The largest count the database column holds (PositiveIntegerField); anything above is no real count.
+_MAX_COUNT = 2**31 - 1
+
 
 def _count(value) -> int | None:
     # bool is an int in Python; a JSON true is not a count.
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_COUNT:
         return value
     return None
 
@@ -35,6 +38,9 @@ def parse(body: bytes) -> ParseResult:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FeedFormatError(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        # The decoder recurses once per nested array or object; no daily papers list is that deep.
+        raise FeedFormatError("not valid JSON: nested too deeply") from exc
     if not isinstance(data, list):
         raise FeedFormatError(f"expected a JSON array of daily papers, got {type(data).__name__}")
     result = ParseResult()
