@@ -1,5 +1,9 @@
 """Parsers, one module per wire format; each turns bytes into a ParseResult of PaperRecords."""
 
+import hashlib
+import re
+from dataclasses import replace
+
 from papers.models import Source
 
 from . import arxiv_api, arxiv_rss, hf_daily, rss_atom
@@ -11,6 +15,33 @@ _PARSERS = {
     Source.Kind.HF_DAILY: hf_daily.parse,
     Source.Kind.RSS_ATOM: rss_atom.parse,
 }
+# NUL and the other C0 controls (Postgres refuses NUL in text and JSON), DEL, and lone surrogates
+# (no encoding can store them). Whitespace controls are already collapsed by the parsers.
+_UNSTORABLE_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff]")
+# PaperSighting.guid holds this many characters; a longer id is kept as its hash so that the same
+# entry is recognised on the next fetch instead of becoming a new paper each time.
+_GUID_MAX = 1000
+_TEXT_FIELDS = (
+    "guid", "title", "abstract", "doi", "primary_category", "comment",
+    "abs_url", "pdf_url", "code_url", "project_url", "hf_url", "ai_summary", "announce_type",
+)  # fmt: skip
+_TUPLE_FIELDS = ("authors", "categories")
+
+
+def _storable(record: PaperRecord) -> PaperRecord:
+    changes = {}
+    for name in _TEXT_FIELDS:
+        value = getattr(record, name)
+        if value and _UNSTORABLE_RE.search(value):
+            changes[name] = _UNSTORABLE_RE.sub("", value)
+    for name in _TUPLE_FIELDS:
+        values = getattr(record, name)
+        if any(_UNSTORABLE_RE.search(value) for value in values):
+            changes[name] = tuple(cleaned for v in values if (cleaned := _UNSTORABLE_RE.sub("", v)))
+    guid = changes.get("guid", record.guid)
+    if len(guid) > _GUID_MAX:
+        changes["guid"] = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
+    return replace(record, **changes) if changes else record
 
 
 def parse_feed(kind: str, body: bytes) -> ParseResult:
@@ -19,7 +50,9 @@ def parse_feed(kind: str, body: bytes) -> ParseResult:
         parser = _PARSERS[Source.Kind(kind)]
     except ValueError as exc:
         raise FeedFormatError(f"unknown source kind {kind!r}") from exc
-    return parser(body)
+    result = parser(body)
+    result.records = [_storable(record) for record in result.records]
+    return result
 
 
 __all__ = ["EntryError", "FeedFormatError", "PaperRecord", "ParseResult", "parse_feed"]

@@ -13,6 +13,22 @@ from .records import EntryError, FeedFormatError
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride,)
 _CLOSING_TAG_RE = re.compile(rb"</(?:[\w]+:)?(?:rss|feed|RDF)>\s*$")
 _ARXIV_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
+_CHAR_REF_RE = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _xml_char_allowed(code_point: int) -> bool:
+    """The characters XML 1.0 allows (its production `Char`)."""
+    return (
+        code_point in (0x9, 0xA, 0xD)
+        or 0x20 <= code_point <= 0xD7FF
+        or 0xE000 <= code_point <= 0xFFFD
+        or 0x10000 <= code_point <= 0x10FFFF
+    )
+
+
+def _replace_forbidden_char_ref(match: re.Match) -> bytes:
+    code_point = int(match[1], 16) if match[1] else int(match[2])
+    return match[0] if _xml_char_allowed(code_point) else b"&#xFFFD;"
 
 
 def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError], str]:
@@ -24,6 +40,9 @@ def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError],
     """
     if not body.strip():
         raise FeedFormatError("the response body is empty")
+    # A reference to a character XML forbids (&#0;, &#xD800;) makes feedparser give up on the whole
+    # document (a lone surrogate cannot be re-encoded), losing every good entry: it reads as U+FFFD.
+    body = _CHAR_REF_RE.sub(_replace_forbidden_char_ref, body)
     try:
         parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:
