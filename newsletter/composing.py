@@ -175,6 +175,10 @@ def digest_message(
     )
     message.attach_alternative(rendered.html, "text/html")
     message.delivery_id = delivery_id
+    if rendered.html_json is not None and rendered.text_json is not None:
+        # The bodies already as JSON, for backends that post JSON (newsletter.backends.postmark);
+        # they are used only while the message still holds these very strings.
+        message.prepared_json = (rendered.html, rendered.html_json, rendered.text, rendered.text_json)
     return message
 
 

@@ -19,6 +19,7 @@ Two paths produce byte-identical output:
 from __future__ import annotations
 
 import html
+import json
 import re
 import secrets
 from collections import OrderedDict
@@ -45,6 +46,10 @@ class RenderedDigest:
     subject: str
     html: str
     text: str
+    # The same bodies as JSON string literals (UTF-8), when the assembler made them: a provider API
+    # that takes JSON can use them instead of escaping 40 kB per message again.
+    html_json: bytes | None = None
+    text_json: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -225,12 +230,28 @@ class _Frame:
     text_head: tuple[str, ...]
     text_tail: tuple[str, ...]
 
+    def json_parts(self) -> tuple[tuple, ...]:
+        """The four part lists with their literals as JSON-escaped UTF-8 (slot names stay)."""
+        return tuple(
+            tuple(_json_escape(p) if n % 2 == 0 else p for n, p in enumerate(parts))
+            for parts in (self.html_head, self.html_tail, self.text_head, self.text_tail)
+        )
+
 
 @dataclass(frozen=True)
 class _Fragment:
     html: str  # the paper's inlined <tr>…</tr>
     text: str  # the paper's text block after "\n<n>. "
     title: str  # plain text, for the preheader
+    html_json: bytes
+    text_json: bytes
+
+
+def _json_escape(text: str) -> bytes:
+    """The inside of a JSON string literal for `text`. JSON escapes character by character, so the
+    escape of a concatenation is the concatenation of the escapes: pieces are escaped once, joined
+    many times."""
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode()
 
 
 def _frame_key(edition_date: date, flags: tuple) -> tuple:
@@ -254,6 +275,7 @@ class DigestAssembler:
         self._slot_of = {value: name for name, value in self._sentinels.items()}
         self._split = re.compile("(" + "|".join(self._sentinels.values()) + ")")
         self._frames: dict[tuple, _Frame] = {}
+        self._json_frames: dict[int, tuple[tuple, ...]] = {}
         self._fragments: OrderedDict[tuple, _Fragment] = OrderedDict()
         self._max_fragments = max_fragments
         self._html_separator: str | None = None
@@ -319,7 +341,31 @@ class DigestAssembler:
                 self._fill(frame.text_tail, values),
             )
         )
-        return RenderedDigest(subject=subject, html=html_body, text=text_body)
+        html_head, html_tail, text_head, text_tail = self._json_frames[id(frame)]
+        html_json_values = {name: _json_escape(value) for name, value in html_values.items()}
+        text_json_values = {name: _json_escape(value) for name, value in values.items()}
+        separator = _json_escape(self._html_separator or "")
+        html_json = b"".join(
+            (
+                b'"',
+                self._fill_json(html_head, html_json_values),
+                separator.join(f.html_json for f in fragments),
+                self._fill_json(html_tail, html_json_values),
+                b'"',
+            )
+        )
+        text_json = b"".join(
+            (
+                b'"',
+                self._fill_json(text_head, text_json_values),
+                b"".join(b"\\n%d. %s" % (n, f.text_json) for n, f in enumerate(fragments, 1)),
+                self._fill_json(text_tail, text_json_values),
+                b'"',
+            )
+        )
+        return RenderedDigest(
+            subject=subject, html=html_body, text=text_body, html_json=html_json, text_json=text_json
+        )
 
     def fragments(self, papers) -> list[_Fragment]:
         """Each paper's fragments, rendering the missing ones in one document."""
@@ -363,7 +409,11 @@ class DigestAssembler:
         self.fragment_renders += 1
         for key, card, html_block, text_block in zip(missing, cards, html_blocks, text_blocks, strict=True):
             self._fragments[key] = _Fragment(
-                html=html_block, text=text_block, title=card["title"]
+                html=html_block,
+                text=text_block,
+                title=card["title"],
+                html_json=_json_escape(html_block),
+                text_json=_json_escape(text_block),
             )  # fmt: skip
         while len(self._fragments) > self._max_fragments:
             self._fragments.popitem(last=False)
@@ -437,6 +487,7 @@ class DigestAssembler:
         if frame is None:
             frame = self._build_frame(edition_date, flags)
             self._frames[key] = frame
+            self._json_frames[id(frame)] = frame.json_parts()
         return frame
 
     def _build_frame(self, edition_date: date, flags: tuple) -> _Frame:
@@ -489,3 +540,7 @@ class DigestAssembler:
     @staticmethod
     def _fill(parts: tuple[str, ...], values: dict[str, str]) -> str:
         return "".join(values[p] if n % 2 else p for n, p in enumerate(parts))
+
+    @staticmethod
+    def _fill_json(parts: tuple, values: dict[str, bytes]) -> bytes:
+        return b"".join(values[p] if n % 2 else p for n, p in enumerate(parts))

@@ -142,18 +142,16 @@ class PaperPool:
         self._seen = {p.pk: p.first_seen_at for p in order}
         self._seen_sorted = sorted(self._seen.values())
         self._featured = [p.pk for p in order if p.featured]
-        featured = set(self._featured)
+        self._featured_set = frozenset(self._featured)
         self._scores_of: dict[int, dict[int, float]] = defaultdict(dict)
-        self._lists: dict[int, list[tuple[int, float]]] = {}
-        rank = self._rank
+        self._members: dict[tuple, frozenset[int]] = {}
+        self._negative = False  # the candidate bound below needs scores >= 0
         for topic_id, entries in self.by_topic.items():
             for paper_id, score in entries:
                 self._scores_of[paper_id][topic_id] = score
-            self._lists[topic_id] = sorted(
-                ((pid, score) for pid, score in entries if pid not in featured),
-                key=lambda e: (-e[1], rank[e[0]]),
-            )
-        self._keyword_lists: dict[str, list[tuple[int, float]]] = {}
+                self._negative |= score < 0
+            self._members[("t", topic_id)] = frozenset(pid for pid, _s in entries) - self._featured_set
+        self._subsets: dict[tuple, tuple[frozenset[int], tuple[int, ...]]] = {}
         self._selections: dict[tuple, tuple[int, ...]] = {}
         # Keyword search runs over one text holding every paper, so each keyword is one regex pass.
         self._corpus_ids = list(self.papers)
@@ -168,11 +166,13 @@ class PaperPool:
         """The reader's top `limit` papers, the same as `select_reference` (a test holds them equal).
 
         Readers with the same topics, keywords and window share one answer. Otherwise featured
-        candidates are ranked directly (there are few), and the rest by a threshold merge of the
-        reader's per-topic and per-keyword lists (Fagin's algorithm): walk the lists by depth, score
-        each new paper fully, and stop once the tenth best beats anything a paper not yet seen could
-        still reach. Sums are taken in the reference's order, and float addition is monotonic, so the
-        bound is exact.
+        candidates are ranked directly (there are few), and the rest come from a small candidate set:
+        for every combination S of the reader's topic and keyword lists whose intersection is not
+        empty, the best `limit` papers of that intersection ranked by their scores over S alone.
+        A paper whose lists are exactly S and that is not among those has `limit` papers ahead of it
+        that score at least as much over S and at least as much overall (scores are not negative;
+        sums are taken in the reference's order and float addition is monotonic): it cannot be in
+        the answer. Intersections and their orders are kept per pool, so most readers only look up.
         """
         # Readers whose windows leave out the same papers share an answer: chunks composed seconds
         # apart have different `since` instants but (nearly always) the same papers in their window.
@@ -199,16 +199,38 @@ class PaperPool:
                 relevance += KEYWORD_WEIGHT
         return relevance
 
-    def _keyword_list(self, keyword: str) -> list[tuple[int, float]]:
-        found = self._keyword_lists.get(keyword)
-        if found is None:
-            featured, rank = set(self._featured), self._rank
-            found = [(pid, KEYWORD_WEIGHT) for pid in self.keyword_hits(keyword) if pid not in featured]
-            found.sort(key=lambda e: rank[e[0]])
-            self._keyword_lists[keyword] = found
-        return found
+    def _lists_of(self, reader: Reader) -> list[tuple[tuple, frozenset[int]]]:
+        """The reader's non-empty lists, in the reference's summing order: topics, then keywords."""
+        lists = []
+        for topic_id in reader.topic_ids:
+            members = self._members.get(("t", topic_id))
+            if members:
+                lists.append((("t", topic_id), members))
+        for keyword in reader.keywords:
+            key = ("k", keyword)
+            members = self._members.get(key)
+            if members is None:
+                members = self._members[key] = self.keyword_hits(keyword) - self._featured_set
+            if members:
+                lists.append((key, members))
+        return lists
+
+    def _score_over(self, paper_id: int, combination: tuple) -> float:
+        scores = self._scores_of.get(paper_id, {})
+        total = 0.0
+        for kind, value in combination:
+            total += scores[value] if kind == "t" else KEYWORD_WEIGHT
+        return total
+
+    def _subset(self, combination: tuple, members: frozenset[int]) -> tuple[int, ...]:
+        rank = self._rank
+        return tuple(
+            sorted(members, key=lambda pid: (-round(self._score_over(pid, combination), 6), rank[pid]))
+        )
 
     def _select_ids(self, reader: Reader, *, limit: int) -> tuple[int, ...]:
+        if self._negative:
+            return tuple(p.pk for p in self.select_reference(reader, limit=limit))
         hits = [self.keyword_hits(k) for k in reader.keywords]
         seen_at, since, rank = self._seen, reader.since, self._rank
         topics = set(reader.topic_ids)
@@ -222,34 +244,42 @@ class PaperPool:
         wanted = limit - len(featured)
         if wanted <= 0:
             return tuple(pid for _r, _k, pid in featured[:limit])
-        lists = [self._lists.get(t, ()) for t in reader.topic_ids]
-        lists += [self._keyword_list(k) for k in reader.keywords]
-        best: list[tuple[float, int, int]] = []  # a max-heap of the `wanted` best by (-rel, rank), negated
-        visited: set[int] = set()
-        depth, longest = 0, max((len(entries) for entries in lists), default=0)
-        while depth < longest:
-            threshold = 0.0
-            for entries in lists:
-                if depth >= len(entries):
-                    continue
-                pid, score = entries[depth]
-                threshold += score
-                if pid in visited:
-                    continue
-                visited.add(pid)
-                if seen_at[pid] < since:
-                    continue
-                item = (round(self._relevance(pid, reader, hits), 6), -rank[pid], pid)
-                if len(best) < wanted:
-                    heapq.heappush(best, item)
-                elif item > best[0]:
-                    heapq.heapreplace(best, item)
-            depth += 1
-            # Anything not seen yet scores at most `threshold`; stop when the worst kept is better.
-            if len(best) == wanted and best[0][0] > round(threshold, 6):
-                break
-        rest = sorted(best, reverse=True)
-        return tuple(pid for _r, _k, pid in featured) + tuple(pid for _r, _k, pid in rest)
+
+        lists = self._lists_of(reader)
+        all_eligible = self._seen_sorted and since <= self._seen_sorted[0]
+        candidates: set[int] = set()
+
+        def visit(combination: tuple, members: frozenset[int] | None, start: int) -> None:
+            for index in range(start, len(lists)):
+                key, list_members = lists[index]
+                extended = (*combination, key)
+                entry = self._subsets.get(extended)
+                if entry is None:
+                    shared = list_members if members is None else members & list_members
+                    entry = (shared, self._subset(extended, shared) if shared else ())
+                    if len(self._subsets) >= MAX_CACHED_SELECTIONS:
+                        self._subsets.clear()
+                    self._subsets[extended] = entry
+                shared, ordered = entry
+                if not shared:
+                    continue  # no superset of an empty intersection is anything but empty
+                if all_eligible:
+                    candidates.update(ordered[:wanted])
+                else:
+                    taken = 0
+                    for pid in ordered:
+                        if seen_at[pid] >= since:
+                            candidates.add(pid)
+                            taken += 1
+                            if taken == wanted:
+                                break
+                visit(extended, shared, index + 1)
+
+        visit((), None, 0)
+        best = heapq.nsmallest(
+            wanted, candidates, key=lambda pid: (-round(self._relevance(pid, reader, hits), 6), rank[pid])
+        )
+        return tuple(pid for _r, _k, pid in featured) + tuple(best)
 
     def select_reference(self, reader: Reader, *, limit: int) -> list[Paper]:
         """The ranking written out plainly: what `select` must always agree with (tests)."""

@@ -421,6 +421,8 @@ def deliveries_send_chunk(
             send = _send_batch if batch_capable else _send_one_by_one
             results, retry_after = send(connection, group)
             _record(results, now=timezone.now(), report=report)
+            for c in group:
+                c.message = None  # recorded: let the bodies go before the next group is built
             if any(r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN) for r in results):
                 # The provider is struggling: leave the rest of the chunk planned for the retry.
                 report.retry_after = retry_after

@@ -135,8 +135,12 @@ def test_batch_json_built_directly_is_what_anymail_builds(loopback):
     messages = [c.message for c in composed]
     # One message of another shape: a display name with non-ASCII goes through anymail's builder.
     messages[1].to = ["Zoë Example <r1@example.com>"]
+    # A body changed after composing: the JSON prepared with the old one must not be sent.
+    messages[2].body = "changed after composing"
+    assert all(hasattr(m, "prepared_json") for m in messages)
     expected = [connection.build_message_payload(m, connection.send_defaults).data for m in messages]
     assert connection.send_messages(messages) == 3
     (call,) = loopback.requests_to("/email/batch")
     assert call.json() == expected
     assert call.json()[1]["To"] == expected[1]["To"] and "Zo" in call.json()[1]["To"]
+    assert call.json()[2]["TextBody"] == "changed after composing"

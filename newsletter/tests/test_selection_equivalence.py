@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 WORDS = ["sparse", "quantized", "graph", "agents", "diffusion", "kernels", "retrieval", "vision"]
 
 
-def _pool_data(rng: random.Random, *, papers: int, topics: int):
+def _pool_data(rng: random.Random, *, papers: int, topics: int, scores=(0.0, 0.5, 1.0, 1.0, 1.5, 2.25)):
     now = timezone.now()
     made = [Topic.objects.create(slug=f"eq-{n}", name=f"Eq {n}", display_order=n) for n in range(topics)]
     rows = []
@@ -28,15 +28,23 @@ def _pool_data(rng: random.Random, *, papers: int, topics: int):
             trending_score=rng.choice([0.0, 0.0, 1.5, 3.0]),
         )
         for topic in rng.sample(made, rng.randint(1, 3)):
-            rows.append(PaperTopic(paper=p, topic=topic, score=rng.choice([0.0, 0.5, 1.0, 1.0, 1.5, 2.25])))
+            rows.append(PaperTopic(paper=p, topic=topic, score=rng.choice(scores)))
     PaperTopic.objects.bulk_create(rows)
     return now, made
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_fast_selection_equals_the_reference_for_many_readers(seed):
+@pytest.mark.parametrize(
+    "seed, scores",
+    [
+        (1, (0.0, 0.5, 1.0, 1.0, 1.5, 2.25)),
+        (2, (0.0, 0.5, 1.0, 1.0, 1.5, 2.25)),
+        (3, (0.1, 0.2, 0.30000001, 0.3, 1e-7)),  # sums that round alike at six decimals
+        (4, (-1.0, 0.5, 2.0)),  # a negative score: the exact fallback
+    ],
+)
+def test_fast_selection_equals_the_reference_for_many_readers(seed, scores):
     rng = random.Random(seed)
-    now, made = _pool_data(rng, papers=160, topics=6)
+    now, made = _pool_data(rng, papers=160, topics=6, scores=scores)
     pool = PaperPool(since=now - timedelta(days=3), until=now)
     for _ in range(300):
         reader = Reader(
