@@ -3,7 +3,8 @@
 import logging
 import re
 
-_TOKEN_IN_PATH = re.compile(r"/(confirm|manage|unsubscribe)/[^/\s\"'?]+")
+# /digest/ is the newsletter's view-in-browser link: its page carries the reader's manage links.
+_TOKEN_IN_PATH = re.compile(r"/(confirm|manage|unsubscribe|digest)/[^/\s\"'?]+")
 # Loggers that write request paths: Django's request and CSRF warnings, runserver's access log.
 LOGGERS = ("django.request", "django.security.csrf", "django.server")
 
