@@ -7,6 +7,7 @@ from . import feeds, views
 app_name = "newsletter"
 
 urlpatterns = [
+    path("robots.txt", views.robots_txt, name="robots_txt"),
     path("digest/<str:token>/", views.digest_in_browser, name="digest"),
     path("archive/", views.archive_index, name="archive"),
     re_path(r"^archive/(?P<iso_date>[0-9]{4}-[0-9]{2}-[0-9]{2})/$", views.archive_day, name="archive_day"),

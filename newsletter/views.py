@@ -26,6 +26,15 @@ DIGEST_PAGE_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# Link pages act for one reader and the admin is private: no crawler has business there.
+ROBOTS_TXT = """User-agent: *
+Disallow: /admin/
+Disallow: /confirm/
+Disallow: /manage/
+Disallow: /unsubscribe/
+Disallow: /digest/
+Disallow: /webhooks/
+"""
 ARCHIVE_DAYS_PER_PAGE = 7
 ARCHIVE_PAPERS_PER_DAY = 10  # on the archive index; each day's own page lists them all
 
@@ -56,6 +65,11 @@ def digest_in_browser(request, token: str):
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = DIGEST_PAGE_CSP
     return response
+
+
+@require_safe
+def robots_txt(request):
+    return HttpResponse(ROBOTS_TXT, content_type="text/plain; charset=utf-8")
 
 
 def _today() -> date:
