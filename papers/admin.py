@@ -10,6 +10,7 @@ from django.utils.text import Truncator
 
 from . import selectors, services, tasks
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
+from .relevance.selectors import topic_near_threshold
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
@@ -206,6 +207,7 @@ class TopicAdmin(admin.ModelAdmin):
             topic = self.get_object(request, object_id)
             if topic is not None:
                 extra_context["topic_preview"] = selectors.topic_preview_papers(topic=topic, limit=15)
+                extra_context["topic_near_threshold"] = topic_near_threshold(topic=topic)
                 extra_context["topic_followers"] = self._followers(topic)
         return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -7,6 +7,7 @@ from its own description and its curators' corrections; these papers are backgro
 
 from functools import lru_cache
 
+from papers.default_topics import DEFAULT_TOPICS
 from papers.devset.evaluate import load_devset
 
 from .model import Example, PaperText
@@ -14,8 +15,14 @@ from .model import Example, PaperText
 
 def examples_from_records(records) -> list[Example]:
     """Dev-set style records ({title, abstract, categories, primary_category, labels}) as examples."""
+    labelled = frozenset(topic["slug"] for topic in DEFAULT_TOPICS)
     return [
-        Example(text=PaperText.of(record), labels=dict.fromkeys(record["labels"], True), complete=True)
+        Example(
+            text=PaperText.of(record),
+            labels=dict.fromkeys(record["labels"], True),
+            complete=True,
+            labelled_slugs=labelled,
+        )
         for record in records
     ]
 

@@ -72,7 +72,7 @@ def _fit(topics: list[Topic], corrections, fingerprint: str) -> TopicTagger:
         overridden = {slug for (title, slug) in decided if title == example.text.title}
         if overridden:
             labels = {slug: bool(example.label(slug)) for slug in slugs if slug not in overridden}
-            example = Example(text=example.text, labels=labels, complete=False, weight=example.weight)
+            example = Example(text=example.text, labels=labels, weight=example.weight)
         shipped.append(example)
     specs = [TopicSpec.from_topic(topic) for topic in topics]
     return fit_tagger(specs, [*shipped, *corrected], fingerprint=fingerprint)

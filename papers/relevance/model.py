@@ -39,6 +39,7 @@ CORRECTION_WEIGHT = 3.0  # a curator's decision on a live paper outweighs a ship
 DESCRIPTION_WEIGHT = 1.0
 CATEGORY_WEIGHT = 0.5  # a category is weaker evidence than the words (cs.RO papers on motors)
 TFIDF_WEIGHT = 2.0
+BACKGROUND_WEIGHT = 0.1  # a shipped example as evidence against a topic it was never labelled for
 MAX_SCORE = 1000.0  # odds beyond this say nothing more to a curator
 
 
@@ -95,11 +96,19 @@ class Example:
     labels: Mapping[str, bool]
     complete: bool = False
     weight: float = 1.0
+    # For a complete example: the topics it was labelled for. Any other topic (one an installation
+    # added) may well be about this paper, so it is only weak background evidence against.
+    labelled_slugs: frozenset[str] | None = None
 
     def label(self, slug: str) -> bool | None:
         if slug in self.labels:
             return self.labels[slug]
         return False if self.complete else None
+
+    def weight_for(self, slug: str) -> float:
+        if self.labelled_slugs is not None and slug not in self.labelled_slugs and slug not in self.labels:
+            return self.weight * BACKGROUND_WEIGHT
+        return self.weight
 
 
 def _document(text: PaperText) -> str:
@@ -329,7 +338,7 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
             if label is not None:
                 rows.append(row)
                 labels.append(label)
-                sample_weights.append(example.weight)
+                sample_weights.append(example.weight_for(topic.slug))
         positives = sum(labels) - 1  # the description does not count as a pinned paper
         negatives = len(labels) - sum(labels)
         if positives < MIN_POSITIVES or negatives == 0:
