@@ -9,9 +9,10 @@ With PAPERBOY_BENCH_PROFILE=<dir>, each worker process also runs under cProfile 
 import cProfile
 import os
 import resource
+import time
 
 import redis
-from celery.signals import task_postrun, worker_process_init, worker_process_shutdown
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_process_shutdown
 from django.conf import settings
 from django.db.backends.signals import connection_created
 
@@ -21,6 +22,7 @@ PROFILE_DIR = os.environ.get("PAPERBOY_BENCH_PROFILE", "")
 _queries = 0
 _reported = 0
 _profiler: cProfile.Profile | None = None
+_started: dict[str, float] = {}
 
 
 def _count(execute, sql, params, many, context):
@@ -41,17 +43,26 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+@task_prerun.connect
+def _task_started(task_id=None, **kwargs):
+    _started[task_id] = time.time()
+
+
 @task_postrun.connect
-def _report(**kwargs):
+def _report(task_id=None, task=None, **kwargs):
     global _reported
     if not RUN:
         return
+    started = _started.pop(task_id, None)
     delta, _reported = _queries - _reported, _queries
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     pipe = _client().pipeline()
     pipe.incrby(f"bench:{RUN}:queries", delta)
     pipe.incr(f"bench:{RUN}:tasks")
     pipe.hset(f"bench:{RUN}:rss_kb", str(os.getpid()), peak_kb)
+    if started is not None:
+        # When each task ran, in which process: the runner adds up busy and idle time.
+        pipe.rpush(f"bench:{RUN}:tasks_timeline", f"{os.getpid()} {task.name} {started} {time.time()}")
     pipe.execute()
 
 
