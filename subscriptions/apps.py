@@ -6,6 +6,6 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions"
 
     def ready(self) -> None:
-        from . import logfilters
+        from . import feedback_receivers, logfilters  # noqa: F401 - receivers connect on import
 
         logfilters.install()

@@ -87,3 +87,35 @@ class ConsentRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class PaperFeedback(models.Model):
+    """A reader's "more like this" (+1) or "less like this" (-1) on a paper from their digest.
+
+    One row per (subscriber, paper): a second click on the same link changes nothing, a click on
+    the other link of the pair changes the answer. Re-ranks the reader's next digests.
+    """
+
+    class Value(models.IntegerChoices):
+        MORE = 1, "More like this"
+        LESS = -1, "Less like this"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="paper_feedback")
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="reader_feedback")
+    value = models.SmallIntegerField(choices=Value.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = "paper feedback"
+        verbose_name_plural = "paper feedback"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "paper"], name="paperfeedback_subscriber_paper_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(value__in=[1, -1]), name="paperfeedback_value_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_value_display()}: paper {self.paper_id}"

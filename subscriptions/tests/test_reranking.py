@@ -1,0 +1,119 @@
+"""Feedback re-orders the next digest: papers like the liked one move up, like the disliked one down."""
+
+import pytest
+
+from papers.devset.evaluate import load_devset
+from papers.relevance import loading
+from papers.tests.factories import PaperFactory
+from subscriptions.models import PaperFeedback
+from subscriptions.reranking import paper_vectors, reader_profiles_load, rerank
+from subscriptions.tests.factories import SubscriberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tagger():
+    loading.forget_tagger()
+    yield
+    loading.forget_tagger()
+
+
+def _only(devset, slug, count, skip=0):
+    """Real papers labelled with this topic and no other."""
+    return [_paper(r) for r in [r for r in devset if r["labels"] == [slug]][skip : skip + count]]
+
+
+def _paper(record):
+    return PaperFactory(
+        arxiv_id=record["arxiv_id"],
+        title=record["title"],
+        abstract=record["abstract"],
+        categories=record["categories"],
+        primary_category=record["primary_category"],
+    )
+
+
+@pytest.fixture(scope="module")
+def devset():
+    return load_devset()
+
+
+@pytest.fixture
+def digest(devset):
+    """A reader of diffusion and robot learning: 8 + 8 candidates interleaved by the topic ranking,
+    plus one paper of each topic from an earlier digest."""
+    diffusion = _only(devset, "diffusion", 9)
+    robots = _only(devset, "robot-learning", 9)
+    candidates = [paper.pk for pair in zip(diffusion[1:], robots[1:], strict=True) for paper in pair]
+    return {"candidates": candidates, "diffusion": diffusion, "robots": robots}
+
+
+def _mean_position(order, papers):
+    ids = {paper.pk for paper in papers}
+    positions = [position for position, paper_id in enumerate(order) if paper_id in ids]
+    return sum(positions) / len(positions)
+
+
+def test_a_reader_without_feedback_gets_the_topic_ranking(digest):
+    reader = SubscriberFactory()
+    profiles = reader_profiles_load(subscriber_ids=[reader.pk])
+    assert profiles == {}
+    assert (
+        rerank(digest["candidates"], profiles.get(reader.pk), vectors=paper_vectors()) == digest["candidates"]
+    )
+
+
+def test_liking_a_robot_paper_moves_robot_papers_up(digest):
+    reader = SubscriberFactory()
+    PaperFeedback.objects.create(subscriber=reader, paper=digest["robots"][0], value=1)
+    profile = reader_profiles_load(subscriber_ids=[reader.pk])[reader.pk]
+
+    order = rerank(digest["candidates"], profile, vectors=paper_vectors())
+
+    robots = digest["robots"][1:]
+    assert _mean_position(order, robots) < _mean_position(digest["candidates"], robots) - 2
+    # Interleaved, the first eight held four robot papers.
+    assert sum(1 for paper_id in order[:8] if paper_id in {p.pk for p in robots}) >= 5
+
+
+def test_disliking_a_diffusion_paper_moves_diffusion_papers_down(digest):
+    reader = SubscriberFactory()
+    PaperFeedback.objects.create(subscriber=reader, paper=digest["diffusion"][0], value=-1)
+    profile = reader_profiles_load(subscriber_ids=[reader.pk])[reader.pk]
+
+    order = rerank(digest["candidates"], profile, vectors=paper_vectors())
+
+    diffusion = digest["diffusion"][1:]
+    assert _mean_position(order, diffusion) > _mean_position(digest["candidates"], diffusion) + 2
+
+
+def test_feedback_never_adds_papers_outside_the_candidates(digest, devset):
+    reader = SubscriberFactory()
+    liked = digest["robots"][0]
+    similar_but_not_a_candidate = _only(devset, "robot-learning", 3, skip=9)
+    for paper in (liked, *similar_but_not_a_candidate):
+        PaperFeedback.objects.create(subscriber=reader, paper=paper, value=1)
+    profile = reader_profiles_load(subscriber_ids=[reader.pk])[reader.pk]
+
+    order = rerank(digest["candidates"], profile, vectors=paper_vectors())
+
+    assert sorted(order) == sorted(digest["candidates"])
+    assert liked.pk not in order
+
+
+def test_profiles_of_a_chunk_load_in_one_query_and_only_for_readers_with_feedback(
+    digest, django_assert_max_num_queries
+):
+    vectors = paper_vectors()
+    vectors.ensure(digest["candidates"])
+    readers = [SubscriberFactory() for _ in range(30)]
+    for reader in readers[:5]:
+        PaperFeedback.objects.create(subscriber=reader, paper=digest["robots"][0], value=1)
+    vectors.ensure([digest["robots"][0].pk])
+    with django_assert_max_num_queries(1):
+        profiles = reader_profiles_load(subscriber_ids=[reader.pk for reader in readers], vectors=vectors)
+    assert set(profiles) == {reader.pk for reader in readers[:5]}
+    with django_assert_max_num_queries(0):
+        for reader in readers:
+            rerank(digest["candidates"], profiles.get(reader.pk), vectors=vectors)
