@@ -6,6 +6,7 @@ The network fetch happens outside any transaction; the writes happen in short tr
 """
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -55,13 +56,25 @@ class IngestReport:
     counts: IngestCounts = field(default_factory=IngestCounts)
     error: str = ""
     http_status: int | None = None
+    # Wall-clock seconds per stage (fetch, parse, upsert, tag, rank): logs and bench_ingest.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _since(started: float) -> tuple[float, float]:
+    """(seconds since `started`, now) for timing one stage after another."""
+    now = time.perf_counter()
+    return now - started, now
 
 
 def _ingest(*, source: Source, kind: str, body: bytes, now: datetime) -> tuple[IngestReport, bool]:
     """Parse and store; returns the report and whether the whole document was read cleanly."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     parsed = parse_feed(kind, body)
+    seconds["parse"], started = _since(started)
     counts = IngestCounts(fetched=parsed.entry_count, errors=len(parsed.errors))
     result = paper_upsert_many(source=source, records=parsed.records, now=now)
+    seconds["upsert"], started = _since(started)
     counts.new, counts.updated, counts.unchanged, counts.skipped = (
         result.new,
         result.updated,
@@ -73,9 +86,11 @@ def _ingest(*, source: Source, kind: str, body: bytes, now: datetime) -> tuple[I
             paper_topics_assign(
                 papers=result.papers_to_tag, index=active_topic_index(), new_paper_ids=result.new_paper_ids
             )
+    seconds["tag"], started = _since(started)
     if result.papers_to_rank:
         with transaction.atomic():
             papers_rank(papers=result.papers_to_rank, now=now)
+    seconds["rank"], started = _since(started)
 
     problems = []
     if parsed.warning:
@@ -92,12 +107,14 @@ def _ingest(*, source: Source, kind: str, body: bytes, now: datetime) -> tuple[I
         status = Source.Status.EMPTY
     else:
         status = Source.Status.OK
-    return IngestReport(status=status, counts=counts, error="\n".join(problems)), not problems
+    report = IngestReport(status=status, counts=counts, error="\n".join(problems), seconds=seconds)
+    return report, not problems
 
 
 def source_fetch(*, source: Source, now: datetime | None = None) -> IngestReport:
     """Fetch one source over HTTP and ingest it. Never raises for feed problems: they are recorded."""
     now = now or timezone.now()
+    started = time.perf_counter()
     try:
         fetched = fetch_feed(
             url=source.url, kind=source.kind, etag=source.etag, last_modified=source.last_modified
@@ -114,6 +131,7 @@ def source_fetch(*, source: Source, now: datetime | None = None) -> IngestReport
             retry_after=exc.retry_after,
         )
         return IngestReport(status=Source.Status.ERROR, error=str(exc), http_status=exc.http_status)
+    fetch_seconds = time.perf_counter() - started
 
     if fetched.not_modified:
         source_record_result(
@@ -143,6 +161,7 @@ def source_fetch(*, source: Source, now: datetime | None = None) -> IngestReport
         return IngestReport(status=Source.Status.ERROR, error=str(exc), http_status=fetched.status_code)
 
     report.http_status = fetched.status_code
+    report.seconds = {"fetch": fetch_seconds, **report.seconds}
     source_record_result(
         source=source,
         status=report.status,

@@ -51,8 +51,13 @@ def test_bench_ingest_reports_figures_and_an_idle_reingest():
     figures = json.loads(out.getvalue().strip().splitlines()[-1])
     assert figures["items"] == figures["new"] == 86
     assert figures["reingest_rows_written"] == 0 and figures["reingest_write_statements"] == 0
-    assert figures["bare_parse_s"] > 0
-    assert figures["ratio"] == pytest.approx(figures["full_ingest_s"] / figures["bare_parse_s"], rel=0.01)
+    assert figures["bare_parse_product_s"] > 0 and figures["bare_parse_default_s"] > 0
+    for baseline in ("product", "default"):
+        ratio = figures["full_ingest_s"] / figures[f"bare_parse_{baseline}_s"]
+        assert figures[f"ratio_{baseline}"] == pytest.approx(ratio, rel=0.01)
+    stages = figures["stages_s"]
+    assert stages["parse"] > 0 and stages["upsert"] > 0 and stages["tag"] > 0
+    assert sum(stages.values()) <= figures["full_ingest_s"] * 1.01
     assert Paper.objects.count() == 0  # rolled back
 
 

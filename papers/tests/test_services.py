@@ -88,7 +88,7 @@ def test_second_ingest_of_an_unchanged_feed_writes_nothing(serve_feed):
     writes = [
         q["sql"]
         for q in queries.captured_queries
-        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
     ]
     assert report.counts.unchanged == 86 and report.counts.new == report.counts.updated == 0
     assert len(writes) == 1 and "papers_source" in writes[0]  # only the source's health

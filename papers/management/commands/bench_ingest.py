@@ -3,12 +3,24 @@
 Target: full ingest (fetch + parse + upsert + tag) <= 1.5x feedparser's bare parse, and a second
 ingest of the unchanged feed writes 0 rows.
 
-Each round runs in a transaction that is rolled back, on an empty papers table, so the figures are
-a first ingest and the database is left as it was. The loopback server answers without ETag or
-Last-Modified so that the re-ingest goes through parse and upsert rather than stopping at a 304.
-Queries are not logged (DEBUG's query log is not what production pays for).
+Two baselines are timed, because "feedparser's bare parse" can be read two ways:
+- product options: `feedparser.parse` with the options papers.parsing uses (sanitizer and relative
+  URI resolution off). This is the parse the full ingest contains, so full / bare is exactly what
+  the rest of the pipeline costs on top of it. The verdict is given against this one.
+- default options: `feedparser.parse(body)` as it comes, which also runs the HTML sanitizer and
+  resolves relative URIs. It is slower, so the ratio against it is lower; it is printed for
+  comparison with figures taken that way, not used for the verdict.
+
+Every round times both parses and a full ingest back to back, and ratios are also taken within
+each round, so a machine whose load changes during the run distorts them less than best-of-N
+figures taken minutes apart. Each ingest runs in a transaction that is rolled back, on an empty
+papers table, so the figures are a first ingest and the database is left as it was. The loopback
+server answers without ETag or Last-Modified so that the re-ingest goes through parse and upsert
+rather than stopping at a 304. Queries are not logged (DEBUG's query log is not what production
+pays for).
 """
 
+import gc
 import io
 import json
 import statistics
@@ -27,6 +39,10 @@ from testsupport.http import LoopbackServer, Response
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "feeds" / "arxiv-rss-cs-large.xml"
 _PAPER_TABLES = tuple(model._meta.db_table for model in (Paper, PaperSighting, PaperTopic))
+# The options papers.parsing.feeds.parse_xml passes to feedparser.
+PRODUCT_PARSE_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
+STAGES = ("fetch", "parse", "upsert", "tag", "rank", "other")
+TARGET_RATIO = 1.5
 
 
 class _Rollback(Exception):
@@ -34,32 +50,35 @@ class _Rollback(Exception):
 
 
 def _writes(queries) -> int:
-    """INSERT/UPDATE/DELETE statements that touched papers, sightings or paper topics."""
+    """INSERT/UPDATE/DELETE/COPY statements that touched papers, sightings or paper topics."""
     count = 0
     for query in queries:
         sql = query["sql"].lstrip().upper()
-        if sql.startswith(("INSERT", "UPDATE", "DELETE")) and any(t.upper() in sql for t in _PAPER_TABLES):
+        if sql.startswith(("INSERT", "UPDATE", "DELETE", "COPY")) and any(
+            t.upper() in sql for t in _PAPER_TABLES
+        ):
             count += 1
     return count
+
+
+def _timed(function) -> float:
+    gc.collect()  # garbage left by the previous step is not this step's cost
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
 class Command(BaseCommand):
     help = "Time feedparser's bare parse against a full ingest of the 1,163-item feed over loopback HTTP."
 
     def add_arguments(self, parser):
-        parser.add_argument("--rounds", type=int, default=3, help="best of N (default 3)")
+        parser.add_argument("--rounds", type=int, default=5, help="rounds to run (default 5)")
         parser.add_argument("--file", default=str(FIXTURE), help="an RSS file to serve instead")
 
     def handle(self, *args, **options):
         body = Path(options["file"]).read_bytes()
         rounds = max(1, options["rounds"])
-        bare = [self._time(lambda: feedparser.parse(io.BytesIO(body))) for _ in range(rounds)]
-        bare_unsanitized = [
-            self._time(
-                lambda: feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
-            )
-            for _ in range(rounds)
-        ]
+        results = []
         with (
             LoopbackServer() as server,
             override_settings(DEBUG=False, PAPERS_ARXIV_MIN_INTERVAL=0),
@@ -68,48 +87,86 @@ class Command(BaseCommand):
                 "/rss/cs",
                 Response(200, body, headers={"Content-Type": "application/rss+xml; charset=utf-8"}),
             )
-            results = [self._round(server.url("/rss/cs")) for _ in range(rounds)]
-
-        full = [r["full"] for r in results]
-        best_bare, best_full = min(bare), min(full)
-        figures = {
-            "items": results[0]["fetched"],
-            "topics": Topic.objects.filter(active=True).count(),
-            "bare_parse_s": round(best_bare, 4),
-            "bare_parse_unsanitized_s": round(min(bare_unsanitized), 4),
-            "full_ingest_s": round(best_full, 4),
-            "ratio": round(best_full / best_bare, 3),
-            "full_ingest_median_s": round(statistics.median(full), 4),
-            "new": results[0]["new"],
-            "topics_assigned": results[0]["topics_assigned"],
-            "reingest_s": round(min(r["reingest"] for r in results), 4),
-            "reingest_rows_written": max(r["reingest_rows"] for r in results),
-            "reingest_write_statements": max(r["reingest_writes"] for r in results),
-            "rounds": rounds,
-            "database": connection.vendor,
-        }
-        self.stdout.write(f"items:                  {figures['items']} ({figures['topics']} active topics)")
-        self.stdout.write(f"feedparser bare parse:  {best_bare:.3f}s (best of {rounds})")
-        self.stdout.write(f"  same, sanitizer off:  {figures['bare_parse_unsanitized_s']:.3f}s")
-        self.stdout.write(
-            f"full ingest (fetch+parse+upsert+tag): {best_full:.3f}s "
-            f"(median {figures['full_ingest_median_s']:.3f}s), {figures['new']} new papers, "
-            f"{figures['topics_assigned']} topic assignments"
-        )
-        verdict = "OK" if figures["ratio"] <= 1.5 else "over target"
-        self.stdout.write(f"ratio full / bare:      {figures['ratio']:.2f}x (target <= 1.5x: {verdict})")
-        self.stdout.write(
-            f"re-ingest, unchanged:   {figures['reingest_s']:.3f}s, "
-            f"{figures['reingest_rows_written']} rows written, "
-            f"{figures['reingest_write_statements']} write statements (target 0)"
-        )
+            for _ in range(rounds):
+                figures = {
+                    "bare_default": _timed(lambda: feedparser.parse(io.BytesIO(body))),
+                    "bare_product": _timed(
+                        lambda: feedparser.parse(io.BytesIO(body), **PRODUCT_PARSE_OPTIONS)
+                    ),
+                }
+                figures.update(self._round(server.url("/rss/cs")))
+                results.append(figures)
+        figures = self._summary(results)
+        self._print(figures)
         self.stdout.write(json.dumps(figures))
 
-    @staticmethod
-    def _time(function) -> float:
-        start = time.perf_counter()
-        function()
-        return time.perf_counter() - start
+    def _summary(self, results: list[dict]) -> dict:
+        def best(key: str) -> float:
+            return min(r[key] for r in results)
+
+        def median_ratio(baseline: str) -> float:
+            return statistics.median(r["full"] / r[baseline] for r in results)
+
+        full, bare_product, bare_default = best("full"), best("bare_product"), best("bare_default")
+        return {
+            "items": results[0]["fetched"],
+            "topics": Topic.objects.filter(active=True).count(),
+            "database": connection.vendor,
+            "rounds": len(results),
+            "bare_parse_product_s": round(bare_product, 4),
+            "bare_parse_default_s": round(bare_default, 4),
+            "full_ingest_s": round(full, 4),
+            "full_ingest_median_s": round(statistics.median(r["full"] for r in results), 4),
+            "ratio_product": round(full / bare_product, 3),
+            "ratio_product_median": round(median_ratio("bare_product"), 3),
+            "ratio_default": round(full / bare_default, 3),
+            "ratio_default_median": round(median_ratio("bare_default"), 3),
+            # Each stage's best round: what the stage costs when the machine lets it run.
+            "stages_s": {stage: round(min(r["stages"][stage] for r in results), 4) for stage in STAGES},
+            "new": results[0]["new"],
+            "topics_assigned": results[0]["topics_assigned"],
+            "reingest_s": round(best("reingest"), 4),
+            "reingest_rows_written": max(r["reingest_rows"] for r in results),
+            "reingest_write_statements": max(r["reingest_writes"] for r in results),
+        }
+
+    def _print(self, f: dict) -> None:
+        write = self.stdout.write
+        write(
+            f"items:                  {f['items']} ({f['topics']} active topics), "
+            f"{f['database']}, {f['rounds']} rounds"
+        )
+        write("feedparser bare parse (best of rounds):")
+        write(
+            f"  product options:      {f['bare_parse_product_s']:.3f}s "
+            "(sanitize_html and resolve_relative_uris off, as papers.parsing calls it)"
+        )
+        write(f"  default options:      {f['bare_parse_default_s']:.3f}s")
+        write(
+            f"full ingest (fetch+parse+upsert+tag): {f['full_ingest_s']:.3f}s "
+            f"(median {f['full_ingest_median_s']:.3f}s), {f['new']} new papers, "
+            f"{f['topics_assigned']} topic assignments"
+        )
+        stages = f["stages_s"]
+        write("  stages (best round each): " + ", ".join(f"{stage} {stages[stage]:.3f}s" for stage in STAGES))
+        write(
+            f"  upsert only:          {stages['upsert']:.3f}s = "
+            f"{stages['upsert'] / f['bare_parse_product_s']:.2f}x the product-options parse"
+        )
+        verdict = "OK" if f["ratio_product"] <= TARGET_RATIO else "over target"
+        write(
+            f"ratio full / bare, product options: {f['ratio_product']:.2f}x best, "
+            f"{f['ratio_product_median']:.2f}x median of rounds (target <= {TARGET_RATIO}x: {verdict})"
+        )
+        write(
+            f"ratio full / bare, default options: {f['ratio_default']:.2f}x best, "
+            f"{f['ratio_default_median']:.2f}x median of rounds (for comparison only)"
+        )
+        write(
+            f"re-ingest, unchanged:   {f['reingest_s']:.3f}s, "
+            f"{f['reingest_rows_written']} rows written, "
+            f"{f['reingest_write_statements']} write statements (target 0)"
+        )
 
     def _round(self, url: str) -> dict:
         figures: dict = {}
@@ -125,9 +182,14 @@ class Command(BaseCommand):
                     enabled=False,
                     fetch_interval=timedelta(hours=1),
                 )
+                gc.collect()
                 start = time.perf_counter()
                 report = source_fetch(source=source)
                 figures["full"] = time.perf_counter() - start
+                stages = {stage: report.seconds.get(stage, 0.0) for stage in STAGES}
+                # The source's health record and the gaps between stages.
+                stages["other"] = max(figures["full"] - sum(stages.values()), 0.0)
+                figures["stages"] = stages
                 figures["fetched"] = report.counts.fetched
                 figures["new"] = report.counts.new
                 figures["topics_assigned"] = PaperTopic.objects.count()
