@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .parsing.records import PaperRecord
+from .relevance.loading import active_tagger
+from .relevance.model import TopicTagger
 from .selectors import sources_due
-from .tagging import TopicIndex, compile_topics
+from .tagging import TopicIndex
 from .trending import trending_score
 
 logger = logging.getLogger(__name__)
@@ -464,12 +466,16 @@ def paper_upsert_many(
 # --- Topics ---------------------------------------------------------------------------------------
 
 
-def active_topic_index() -> TopicIndex:
-    return compile_topics(Topic.objects.filter(active=True))
+def active_topic_index() -> TopicTagger:
+    """The active topics' tagger (rules + text model), fitted once per process per version."""
+    return active_tagger()
 
 
 def paper_topics_assign(
-    *, papers: Sequence[Paper], index: TopicIndex | None = None, new_paper_ids: Iterable[int] = ()
+    *,
+    papers: Sequence[Paper],
+    index: TopicTagger | TopicIndex | None = None,
+    new_paper_ids: Iterable[int] = (),
 ) -> dict[str, int]:
     """Compute topics for these papers and write only the differences.
 
@@ -489,13 +495,8 @@ def paper_topics_assign(
         for row in PaperTopic.objects.filter(paper_id__in=chunk, topic_id__in=indexed_topic_ids):
             existing[(row.paper_id, row.topic_id)] = row
     to_create, to_update = [], []
-    for paper in papers:
-        scores = index.score(
-            title=paper.title,
-            abstract=paper.abstract,
-            categories=paper.categories or [],
-            primary_category=paper.primary_category,
-        )
+    # One vectorised pass over the batch (papers.relevance); TopicIndex offers the same call.
+    for paper, scores in zip(papers, index.score_many(papers), strict=True):
         for topic_id, score in scores.items():
             row = existing.pop((paper.pk, topic_id), None)
             if row is None:
@@ -528,7 +529,7 @@ def topic_retag(*, topic_id: int, chunk_size: int = 2000) -> dict[str, int]:
         deleted, _ = PaperTopic.objects.filter(topic=topic, manual=False, excluded=False).delete()
         totals["deleted"] = deleted
         return totals
-    index = compile_topics([topic])
+    index = active_tagger().restricted([topic.pk])
     last_id = 0
     while True:
         papers = list(
