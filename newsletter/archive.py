@@ -4,13 +4,11 @@ Nothing here names a subscriber: an edition is the set of papers that went out o
 by how many digests carried each one.
 """
 
-import html
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-import nh3
 from django.db.models import Count, Prefetch, QuerySet
 
 from papers.models import Paper, PaperTopic, Topic
@@ -22,12 +20,12 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def clean_text(value) -> str:
-    """Feed text as plain text, as the digest shows it: markup dropped (script and style with their
-    content), entities decoded, and no control characters (XML 1.0 cannot carry them)."""
+    """Stored paper text for display: it is plain text already (papers.normalise made it so at
+    ingest), so "x<y" or "The &lt;b&gt; tag" are words to show, not markup to strip again. Only
+    control characters (XML 1.0 cannot carry them) and runs of white space go; escaping is the
+    template's and the feed generator's job."""
     if not isinstance(value, str):
         return ""
-    if "<" in value or "&" in value:
-        value = html.unescape(nh3.clean(value, tags=set()))
     return _WHITESPACE.sub(" ", _CONTROL_CHARS.sub("", value)).strip()
 
 

@@ -269,7 +269,6 @@ def test_dashboard_is_linked_from_the_admin_index_and_renders_svg(boss):
     assert "Most-clicked papers" in html
     assert unsafe_markup(html) == []
     assert "Clicked paper" in html.split("Most-clicked papers")[1]
-    assert "alert" not in html
 
 
 def test_dashboard_needs_permission(client, django_user_model):

@@ -47,7 +47,8 @@ def test_rss_feed_lists_the_topics_visible_papers_newest_first(client, topic):
     assert response["Content-Type"].startswith("application/rss+xml")
     channel = _xml(response.content).find("channel")
     assert channel.findtext("title") == "Paperboy: Bits & Bytes"
-    assert channel.findtext("description") == "Fewer bits & faster models."
+    # Stored text is plain text: what looks like markup is shown as the words it is.
+    assert channel.findtext("description") == "Fewer bits &amp; faster <em>models</em>."
     titles = [item.findtext("title") for item in channel.findall("item")]
     assert titles == ["Newer", "Older"]
     first = channel.find("item")
@@ -62,13 +63,13 @@ def test_feed_text_stays_text(client, topic):
 
     assert response.status_code == 200
     item = _xml(response.content).find("channel/item")
-    # The title is plain text, as in the digest: markup and control characters dropped, entities decoded.
-    assert item.findtext("title") == "Q&A for LLMs <3"
+    # The title is plain text, shown as stored: control characters dropped, nothing re-interpreted.
+    assert item.findtext("title") == "<script>alert(1)</script> Q&amp;A for LLMs &lt;3"
     # The description is HTML to a feed reader: parsed as such it holds no markup, only the text.
     description = item.findtext("description")
     assert unsafe_markup(description) == []
     assert "<img" not in description.replace("&lt;img", "")
-    assert visible_text(description) == "We quantize & prune <script>."
+    assert visible_text(description) == HOSTILE_ABSTRACT.rstrip("\x1f")
     assert item.findtext("link") == "http://testserver/archive/"
 
 
@@ -81,7 +82,7 @@ def test_atom_feed(client, topic):
     assert response["Content-Type"].startswith("application/atom+xml")
     feed = _xml(response.content)
     entry = feed.find(f"{ATOM}entry")
-    assert entry.findtext(f"{ATOM}title") == "Q&A for LLMs <3"
+    assert entry.findtext(f"{ATOM}title") == "<script>alert(1)</script> Q&amp;A for LLMs &lt;3"
     assert unsafe_markup(entry.findtext(f"{ATOM}summary")) == []
     assert entry.findtext(f"{ATOM}id").startswith("urn:paperboy:")
 
