@@ -80,6 +80,8 @@ class _Keyword:
     specificity: float
     # For keywords with an acronym: a case-sensitive pattern that confirms (and counts) the match.
     exact: re.Pattern | None
+    # A keyword that is one acronym ("LLM"): confirmed by counting tokens, no pattern needed.
+    acronym: str | None = None
 
 
 def _exact_pattern(words: list[_WordMatcher], originals: list[str]) -> re.Pattern:
@@ -109,7 +111,10 @@ def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
     single_plain_word = len(tokens) == 1 and not words[0].case_sensitive
     specificity = SINGLE_WORD_SPECIFICITY if single_plain_word else 1.0
     exact = _exact_pattern(words, tokens) if any(word.case_sensitive for word in words) else None
-    return _Keyword(topic_index=topic_index, words=tuple(words), specificity=specificity, exact=exact)
+    acronym = tokens[0] if len(tokens) == 1 and words[0].case_sensitive else None
+    return _Keyword(
+        topic_index=topic_index, words=tuple(words), specificity=specificity, exact=exact, acronym=acronym
+    )
 
 
 @dataclass
@@ -182,8 +187,16 @@ class TopicIndex:
                         to_confirm.add(keyword_index)
                     else:
                         counts[keyword_index] = counts.get(keyword_index, 0) + 1
+        original: list[str] | None = None
         for keyword_index in to_confirm:
-            mentions = len(keywords[keyword_index].exact.findall(text))
+            acronym = keywords[keyword_index].acronym
+            if acronym is not None:
+                # Tokens are whole words: counting "LLM" and "LLMs" among them is the pattern's job, in C.
+                if original is None:
+                    original = _TOKEN_RE.findall(text)
+                mentions = original.count(acronym) + original.count(acronym + "s")
+            else:
+                mentions = len(keywords[keyword_index].exact.findall(text))
             if mentions:
                 counts[keyword_index] = mentions
         return counts

@@ -2,6 +2,11 @@
 
     python -m papers.devset.evaluate              # baseline, and papers.tagging when it is usable
     python -m papers.devset.evaluate --errors rag # also list the papers each tagger gets wrong
+    python -m papers.devset.evaluate --folds 5 --seed 0   # papers.relevance's k-fold cross-validation
+
+papers.relevance learns from labelled papers, and in production it ships this very set as its
+examples; so it is scored here by k-fold cross-validation only: each paper is tagged by a model
+fitted on the other folds, never on itself.
 
 A tagger is any callable `predict(record, topics) -> set[str]` of topic slugs, where `record` is one
 line of devset.jsonl and `topics` is DEFAULT_TOPICS. Nothing here touches the database: the labels
@@ -181,6 +186,31 @@ def rule_tagger() -> tuple[Predict | None, str]:
     return predict, "papers.tagging.score_topics (rule-based, default thresholds)"
 
 
+def relevance_cv_tagger(records: Sequence[Mapping], *, folds: int = 5, seed: int = 0) -> Predict:
+    """papers.relevance scored by k-fold cross-validation: each fold tagged by a model of the others."""
+    import random
+
+    from papers.relevance.examples import examples_from_records
+    from papers.relevance.model import TopicSpec, fit_tagger
+
+    specs = [TopicSpec.from_topic(row) for row in topic_rows()]
+    slug_by_id = {spec.id: spec.slug for spec in specs}
+    order = list(range(len(records)))
+    random.Random(seed).shuffle(order)
+    predicted: dict[str, set[str]] = {}
+    for fold in range(folds):
+        held_out = [records[i] for i in order[fold::folds]]
+        training = [records[i] for i in order if i not in set(order[fold::folds])]
+        tagger = fit_tagger(specs, examples_from_records(training))
+        for record, scores in zip(held_out, tagger.score_many(held_out), strict=True):
+            predicted[record["arxiv_id"]] = {slug_by_id[topic_id] for topic_id in scores}
+
+    def predict(record: Mapping, topics: Sequence[Mapping]) -> set[str]:
+        return predicted[record["arxiv_id"]]
+
+    return predict
+
+
 def format_table(results: Sequence[tuple[str, dict]]) -> str:
     """A fixed-width table: one row per topic, one P/R/F1 column group per tagger, macro means last."""
     first = results[0][1]
@@ -219,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--errors", metavar="SLUG", help="also list each tagger's false positives and negatives"
     )
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for papers.relevance")
+    parser.add_argument("--seed", type=int, default=0, help="shuffle seed of the folds")
+    parser.add_argument("--no-relevance", action="store_true", help="skip papers.relevance")
     args = parser.parse_args(argv)
     slugs = [topic["slug"] for topic in DEFAULT_TOPICS]
     if args.errors and args.errors not in slugs:
@@ -229,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     tagger, description = rule_tagger()
     if tagger is not None:
         taggers.append(("papers.tagging", tagger))
+    if not args.no_relevance:
+        if args.folds < 2:
+            parser.error("--folds must be at least 2")
+        taggers.append(("relevance (CV)", relevance_cv_tagger(records, folds=args.folds, seed=args.seed)))
+        description += f"; papers.relevance, {args.folds}-fold cross-validation (seed {args.seed})"
     results = [(name, evaluate(predict, records=records)) for name, predict in taggers]
 
     print(f"{len(records)} labelled papers, {len(DEFAULT_TOPICS)} topics ({DEVSET_PATH.name})")

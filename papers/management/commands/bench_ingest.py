@@ -35,6 +35,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from papers.ingest import source_fetch
 from papers.models import Paper, PaperSighting, PaperTopic, Source, Topic
+from papers.parsing import parse_feed
+from papers.relevance.bench import tagging_cost
 from testsupport.http import LoopbackServer, Response
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "feeds" / "arxiv-rss-cs-large.xml"
@@ -97,7 +99,14 @@ class Command(BaseCommand):
                 figures.update(self._round(server.url("/rss/cs")))
                 results.append(figures)
         figures = self._summary(results)
+        # Topic tagging on its own (papers.relevance): fitting, scoring, the models' memory.
+        figures.update(tagging_cost(parse_feed(Source.Kind.ARXIV_RSS, body).records, rounds=rounds))
         self._print(figures)
+        self.stdout.write(
+            f"topic tagging:          {figures['tagging_per_1000_s']:.3f}s per 1,000 papers, "
+            f"models {figures['tagging_model_mb']:.1f} MB ({figures['tagging_modelled_topics']} topics "
+            f"with a text model), fit {figures['tagging_fit_s']:.2f}s once per process and topic change"
+        )
         self.stdout.write(json.dumps(figures))
 
     def _summary(self, results: list[dict]) -> dict:
