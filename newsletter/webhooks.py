@@ -45,6 +45,14 @@ class MalformedWebhook(SuspiciousOperation):
 class _MalformedIsBadRequest:
     """Turns a parser crash on a hostile or truncated body into a 400 instead of a 500."""
 
+    def validate_request(self, request):
+        # Signature checks parse the body too (Mailgun's and Unisender Go's take a JSON array
+        # for an object and crash); a missing signing key still raises AnymailConfigurationError.
+        try:
+            return super().validate_request(request)
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise MalformedWebhook(f"Unreadable {self.esp_name} webhook body: {type(exc).__name__}") from exc
+
     def parse_events(self, request):
         try:
             return super().parse_events(request)
