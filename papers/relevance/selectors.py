@@ -44,7 +44,9 @@ def topic_near_threshold(*, topic: Topic, scan: int = 500, each_side: int = 8) -
     }
     threshold = topic.threshold
     above = sorted((i for i, s in enumerate(scores) if s >= threshold), key=lambda i: scores[i])[:each_side]
-    below = sorted((i for i, s in enumerate(scores) if s < threshold), key=lambda i: -scores[i])[:each_side]
+    # A paper with no evidence at all (score 0) is not near the line, however few papers there are.
+    below = sorted((i for i, s in enumerate(scores) if 0 < s < threshold), key=lambda i: -scores[i])
+    below = below[:each_side]
     return [
         NearPaper(
             paper=papers[i],
