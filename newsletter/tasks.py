@@ -1,5 +1,6 @@
 """Celery tasks of the newsletter: thin adapters that load by id and call one service."""
 
+import ctypes
 import random
 import socket
 from datetime import datetime
@@ -12,6 +13,27 @@ from .models import WorkerHeartbeat, WorkerPing
 from .planning import deliveries_plan
 from .sending import deliveries_send_chunk
 from .services import deliveries_enqueue, deliveries_sweep
+
+
+def release_freed_memory() -> None:
+    """Hand the heap pages a chunk freed back to the OS (glibc keeps them otherwise).
+
+    A chunk builds ~20 MB of message bodies in many 40-kB strings; without this a worker's resident
+    size creeps up chunk after chunk with fragmentation instead of staying flat."""
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only; musl and macOS have no malloc_trim
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _load_libc()
 
 
 @shared_task
@@ -52,6 +74,7 @@ def retry_countdown(retries: int, retry_after: float | None) -> float:
 def send_digest_chunk(self, delivery_ids: list[int]) -> dict:
     """Compose and send a chunk of planned deliveries (ids only cross the broker)."""
     report = deliveries_send_chunk(delivery_ids=[int(i) for i in delivery_ids])
+    release_freed_memory()
     if report.retry_ids and self.request.retries < self.max_retries:
         # When retries run out the rows stay `planned` and the sweeper queues them again later.
         raise self.retry(

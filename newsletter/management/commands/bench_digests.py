@@ -1,5 +1,8 @@
 """Benchmark: plan, compose, send and record digests for a synthetic list with real workers."""
 
+import signal
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.bench.runner import BenchError, BenchOptions, run_benchmark, to_json_line
@@ -37,6 +40,8 @@ class Command(BaseCommand):
             profile_dir=options["profile_dir"],
             timeout=options["timeout"],
         )
+        # A SIGTERM unwinds like Ctrl-C, so that the workers and the provider this run started stop too.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         try:
             result = run_benchmark(bench, log=lambda line: self.stderr.write(line))
         except BenchError as exc:
