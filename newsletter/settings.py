@@ -218,6 +218,13 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Every ANYMAIL_* variable becomes an anymail setting: ANYMAIL_POSTMARK_SERVER_TOKEN is
 # ANYMAIL["POSTMARK_SERVER_TOKEN"]. https://anymail.dev/en/stable/installation/#anymail-settings-reference
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
+# The HTTP providers' timeout is EMAIL_TIMEOUT unless ANYMAIL_REQUESTS_TIMEOUT says otherwise. It must be
+# a number: requests refuses the text the environment gives, and that error, raised as the batch is
+# posted, would leave every claimed digest `unknown` without one call being made.
+try:
+    ANYMAIL["REQUESTS_TIMEOUT"] = float(ANYMAIL.get("REQUESTS_TIMEOUT", EMAIL_TIMEOUT))
+except ValueError:
+    raise ImproperlyConfigured("ANYMAIL_REQUESTS_TIMEOUT must be a number of seconds") from None
 # Basic-auth "user:password" that ESP tracking webhooks must present.
 WEBHOOK_SECRET = env("WEBHOOK_SECRET", default="")
 if WEBHOOK_SECRET:

@@ -113,6 +113,21 @@ def test_an_unknown_esp_is_a_clear_error(tmp_path):
     assert "EMAIL_PROVIDER='carrier-pigeon' is not one of" in proc.stderr
 
 
+def test_the_http_providers_timeout_is_a_number(tmp_path):
+    # Text from the environment would make requests refuse every batch call (all digests `unknown`).
+    assert _settings_under(tmp_path, ANYMAIL_REQUESTS_TIMEOUT="1.5")["anymail"]["REQUESTS_TIMEOUT"] == 1.5
+    assert _settings_under(tmp_path, EMAIL_TIMEOUT="12")["anymail"]["REQUESTS_TIMEOUT"] == 12.0
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        env=process_env(PAPERBOY_VAR_DIR=str(tmp_path), ANYMAIL_REQUESTS_TIMEOUT="soon"),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "ANYMAIL_REQUESTS_TIMEOUT must be a number of seconds" in proc.stderr
+
+
 def test_production_without_secret_key_refuses_to_start(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE],
