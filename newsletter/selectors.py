@@ -24,7 +24,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import Max
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
@@ -395,24 +394,13 @@ def forget_pool() -> None:
     _cached = None
 
 
-def id_set(ids: Iterable[int]):
-    """A value for `<field>__in=`: on Postgres one array parameter, elsewhere the list.
-
-    A 500-id IN list costs Django (a lookup per value) and the driver (500 placeholders to parse)
-    more than the query itself takes; `IN (SELECT unnest(%s::bigint[]))` is one parameter."""
-    ids = [int(i) for i in ids]
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
-
-
 def subscriber_topic_ids(subscriber_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
     """Each subscriber's chosen topic ids, in one query."""
     through = Subscriber.topics.through
     result: dict[int, list[int]] = defaultdict(list)
-    for subscriber_id, topic_id in through.objects.filter(
-        subscriber_id__in=id_set(subscriber_ids)
-    ).values_list("subscriber_id", "topic_id"):
+    for subscriber_id, topic_id in through.objects.filter(subscriber_id__in=list(subscriber_ids)).values_list(
+        "subscriber_id", "topic_id"
+    ):
         result[subscriber_id].append(topic_id)
     return {sid: tuple(sorted(tids)) for sid, tids in result.items()}
 
@@ -421,7 +409,7 @@ def previous_digest_starts(subscriber_ids: Iterable[int], *, before: date) -> di
     """When each subscriber's last sent digest (edition before `before`) was composed, in one query."""
     rows = (
         Delivery.objects.filter(
-            subscriber_id__in=id_set(subscriber_ids), status=Delivery.Status.SENT, edition_date__lt=before
+            subscriber_id__in=list(subscriber_ids), status=Delivery.Status.SENT, edition_date__lt=before
         )
         .values("subscriber_id")
         .annotate(last=Max("sending_started_at"))

@@ -54,7 +54,6 @@ from subscriptions.models import Subscriber
 from .composing import Composed, compose_deliveries
 from .models import Delivery
 from .ratelimit import provider_limits
-from .selectors import id_set
 
 logger = logging.getLogger(__name__)
 
@@ -371,7 +370,7 @@ def group_size(connection) -> int:
 
 def _planned_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
     return list(
-        Delivery.objects.filter(pk__in=id_set(delivery_ids), status=Status.PLANNED)
+        Delivery.objects.filter(pk__in=list(delivery_ids), status=Status.PLANNED)
         .select_related("subscriber")
         .order_by("pk")
     )
@@ -383,7 +382,7 @@ def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
     for c in skips:
         by_reason.setdefault(c.skip_reason, []).append(c.delivery.pk)
     for reason, ids in by_reason.items():
-        skipped += Delivery.objects.filter(pk__in=id_set(ids), status=Status.PLANNED).update(
+        skipped += Delivery.objects.filter(pk__in=ids, status=Status.PLANNED).update(
             status=Status.SKIPPED, skip_reason=reason[:200], updated_at=now
         )
     return skipped
