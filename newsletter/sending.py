@@ -411,6 +411,9 @@ def deliveries_send_chunk(
     try:
         for start in range(0, len(to_send), size):
             group = to_send[start : start + size]
+            # The provider's rate limit is waited for before the claim: should the limiter fail (its
+            # Redis restarting), the rows are still `planned` and go again, not stuck in `sending`.
+            _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
             claimed = deliveries_claim(delivery_ids=[c.delivery.pk for c in group], now=now)
             report.not_claimed += len(group) - len(claimed)
             group = [c for c in group if c.delivery.pk in claimed]
@@ -427,7 +430,6 @@ def deliveries_send_chunk(
                     report.retry_after = _retry_after(exc)
                     report.retry_ids += [c.delivery.pk for c in to_send[start + size :]]
                     break
-            _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
             send = _send_batch if batch_capable else _send_one_by_one
             results, retry_after = send(connection, group)
             _record(results, now=timezone.now(), report=report)

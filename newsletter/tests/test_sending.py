@@ -3,6 +3,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+import redis
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
@@ -16,6 +17,7 @@ from newsletter.models import Delivery
 from newsletter.sending import deliveries_claim, deliveries_send_chunk
 from newsletter.services import deliveries_sweep, delivery_send_again
 from subscriptions.models import Subscriber
+from testsupport.processes import free_port
 
 from .digest_data import paper, subscriber, topics
 
@@ -139,6 +141,18 @@ def test_connection_lost_mid_message_is_unknown_and_never_resent_by_itself(setti
     assert report.unknown == 1 and report.retry_ids == [ids[2]]
     deliveries_send_chunk(delivery_ids=ids, connection=scripted())
     assert statuses(ids) == [Status.SENT, Status.UNKNOWN, Status.SENT]
+
+
+@pytest.mark.django_db
+def test_an_unreachable_rate_limiter_leaves_the_rows_planned(settings, scripted):
+    # The shared limit lives in Redis. Reached after the claim, a Redis restart left the group in
+    # `sending` (then `unknown`, though nothing was sent); waited for before it, the rows go again.
+    settings.PAPERBOY_SEND_RATE_PER_SECOND = 100
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    ids = planned(3)
+    with pytest.raises(redis.ConnectionError):
+        deliveries_send_chunk(delivery_ids=ids, connection=scripted())
+    assert statuses(ids) == [Status.PLANNED] * 3 and scripted.accepted == []
 
 
 @pytest.mark.django_db
