@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Source, Topic
@@ -79,11 +79,18 @@ def dataset_ready(spec: DatasetSpec) -> bool:
 
 
 def dataset_drop() -> None:
-    """Remove every benchmark row (deliveries go with their subscribers' ids set to NULL: delete them)."""
-    from newsletter.models import Delivery
-
-    Delivery.objects.filter(subscriber__email__endswith="@" + BENCH_DOMAIN).delete()
-    Subscriber.objects.filter(email__endswith="@" + BENCH_DOMAIN).delete()
+    """Remove every benchmark row. Subscribers and what points at them go by raw DELETEs: the ORM
+    would load 100k subscribers and their relations to cascade (benchmark rows have no others)."""
+    pattern = "%@" + BENCH_DOMAIN
+    subscribers = Subscriber._meta.db_table
+    chosen = f"IN (SELECT id FROM {subscribers} WHERE email LIKE %s)"  # noqa: S608 - names from _meta
+    through = Subscriber.topics.through
+    pointing = [(through._meta.db_table, through._meta.get_field("subscriber").column)]
+    pointing += [(r.related_model._meta.db_table, r.field.column) for r in Subscriber._meta.related_objects]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, column in pointing:
+            cursor.execute(f"DELETE FROM {table} WHERE {column} {chosen}", [pattern])  # noqa: S608
+        cursor.execute(f"DELETE FROM {subscribers} WHERE email LIKE %s", [pattern])  # noqa: S608
     Paper.objects.filter(arxiv_id__startswith="bench.").delete()
     Topic.objects.filter(slug__startswith="bench-").delete()
     Source.objects.filter(slug__startswith="bench-data-").delete()

@@ -43,9 +43,14 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @task_prerun.connect
 def _task_started(task_id=None, **kwargs):
-    _started[task_id] = time.time()
+    _started[task_id] = (time.time(), _cpu())
 
 
 @task_postrun.connect
@@ -61,8 +66,11 @@ def _report(task_id=None, task=None, **kwargs):
     pipe.incr(f"bench:{RUN}:tasks")
     pipe.hset(f"bench:{RUN}:rss_kb", str(os.getpid()), peak_kb)
     if started is not None:
-        # When each task ran, in which process: the runner adds up busy and idle time.
-        pipe.rpush(f"bench:{RUN}:tasks_timeline", f"{os.getpid()} {task.name} {started} {time.time()}")
+        # When each task ran, in which process, and the CPU it used (other load on the machine
+        # stretches wall time, not CPU time): the runner adds them up.
+        begun, cpu = started
+        entry = f"{os.getpid()} {task.name} {begun} {time.time()} {_cpu() - cpu}"
+        pipe.rpush(f"bench:{RUN}:tasks_timeline", entry)
     pipe.execute()
 
 

@@ -218,13 +218,16 @@ def _paper_topics(paper_ids) -> dict[int, list[str]]:
 
 
 def _timeline(entries: list[bytes], *, start: float, wall: float) -> dict:
-    """Where the wall time went: planning, the first chunk's start, each worker process's busy time."""
+    """Where the wall time went: planning, the first chunk's start, each worker process's busy time
+    and the CPU time it used (on a machine with other load, busy time grows and CPU time does not)."""
     busy: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     plan_s = first_chunk = None
     for entry in entries:
-        pid, name, begun, ended = entry.decode().split()
+        pid, name, begun, ended, used = entry.decode().split()
         begun, ended = float(begun), float(ended)
         busy[pid] = busy.get(pid, 0.0) + ended - begun
+        cpu[pid] = cpu.get(pid, 0.0) + float(used)
         if name.endswith("plan_due_digests"):
             plan_s = round(ended - begun, 2)
         elif first_chunk is None or begun - start < first_chunk:
@@ -233,6 +236,7 @@ def _timeline(entries: list[bytes], *, start: float, wall: float) -> dict:
         "plan_task_s": plan_s,
         "first_chunk_starts_s": round(first_chunk, 2) if first_chunk is not None else None,
         "busy_s_per_worker": sorted(round(v, 1) for v in busy.values()),
+        "cpu_s_per_worker": sorted(round(v, 1) for v in cpu.values()),
         "wall_s": round(wall, 2),
     }
 
@@ -333,6 +337,7 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
         },
         "identical_to_reference": identity,
         "timeline": timeline,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "speedup": round(rate / baseline["digests_per_s"], 1) if baseline["digests_per_s"] else None,
         "baseline": baseline,
     }
