@@ -66,6 +66,7 @@ _PLAIN_INTERNAL_TYPES = frozenset(
     }
 )  # fmt: skip
 _POSTGRES_MAX_PARAMS = 65535  # the wire protocol counts parameters in 16 bits
+_LOOKUP_CHUNK_SIZE = 5000  # keys per IN (...) when looking up a feed's papers
 _UNNEST_BATCH_SIZE = 5000  # rows per INSERT ... SELECT FROM UNNEST on PostgreSQL (a few MB of text)
 
 
@@ -336,21 +337,23 @@ def _existing(source: Source, records: list[PaperRecord]):
     arxiv_ids = [r.arxiv_id for r in records if r.arxiv_id]
     dois = sorted({r.doi for r in records if r.doi})
     guids = [r.guid for r in records]
+    # One lookup per kind of key for a feed of a few thousand entries, where the database allows it.
+    size = max(BATCH_SIZE, min(_LOOKUP_CHUNK_SIZE, _max_query_params() - 100))
     by_arxiv: dict[str, Paper] = {}
-    for chunk in _chunks(arxiv_ids):
+    for chunk in _chunks(arxiv_ids, size):
         by_arxiv.update((p.arxiv_id, p) for p in Paper.objects.filter(arxiv_id__in=chunk))
     by_doi: dict[str, Paper] = {}
-    for chunk in _chunks(dois):
+    for chunk in _chunks(dois, size):
         papers = Paper.objects.alias(doi_ci=Lower("doi")).filter(doi_ci__in=chunk)
         by_doi.update((p.doi.lower(), p) for p in papers)
     sighted: dict[str, int] = {}
-    for chunk in _chunks(guids):
+    for chunk in _chunks(guids, size):
         sighted.update(
             PaperSighting.objects.filter(source=source, guid__in=chunk).values_list("guid", "paper_id")
         )
     missing_ids = set(sighted.values()) - {p.pk for p in (*by_arxiv.values(), *by_doi.values())}
     by_id = {p.pk: p for p in (*by_arxiv.values(), *by_doi.values())}
-    for chunk in _chunks(sorted(missing_ids)):
+    for chunk in _chunks(sorted(missing_ids), size):
         by_id.update((p.pk, p) for p in Paper.objects.filter(pk__in=chunk))
     by_guid = {guid: by_id[paper_id] for guid, paper_id in sighted.items() if paper_id in by_id}
     return by_arxiv, by_doi, by_guid
