@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 
 import pytest
 
@@ -36,7 +37,7 @@ def _check(case: FaultCase, matrix, note: str = ""):
 
 
 def test_worker_killed_mid_send_then_restarted(tmp_path, matrix, assert_unknown_shown_in_admin):
-    """SIGKILL a pool process mid-send, later the whole worker (main process and pool); restart it.
+    """SIGKILL the pool processes mid-send, later the whole worker (main process and pool); restart it.
 
     A lost pool process: its task is rejected back to the queue (acks_late, reject_on_worker_lost)
     and runs again, finding its claimed rows no longer `planned`. A lost worker: its unacked tasks
@@ -44,18 +45,29 @@ def test_worker_killed_mid_send_then_restarted(tmp_path, matrix, assert_unknown_
     rows again. Either way the rows it had claimed stay `sending` and the sweeper turns them into
     `unknown` after the sending timeout: only those rows may be unknown."""
     script = Script(latency_ms=300)
-    with FaultCase("1 worker SIGKILLed", tmp_path, script=script, chunk_size=250) as case:
+    name, hooked = "1 worker SIGKILLed", HookedProvider
+    with FaultCase(name, tmp_path, script=script, chunk_size=250, provider_class=hooked) as case:
         case.build_list(DIGESTS)
         worker = case.start_worker(concurrency=2)
         case.start_sweeper()
+        pool_killed, worker_killed = threading.Event(), threading.Event()
+
+        def kill(call: int) -> None:
+            # Run by the provider after it took the call's messages, before it answers: the calling
+            # process is certainly waiting for this answer when it dies.
+            if call == 4:
+                for pid in _pool_processes(worker):
+                    os.kill(pid, signal.SIGKILL)
+                pool_killed.set()
+            elif call == 11:
+                stop_process_group(worker, signal.SIGKILL)
+                worker_killed.set()
+
+        case.provider.on_accepted = kill
         assert case.plan() == DIGESTS
-        # Each kill lands while batch calls wait for their answer: the provider takes those
-        # messages, the killed process never learns it.
-        wait_for(lambda: case.provider.calls >= 4, timeout=60, message="a few batch calls")
-        os.kill(_pool_processes(worker)[0], signal.SIGKILL)
-        in_flight = _sending_ids()
-        wait_for(lambda: case.provider.calls >= 11, timeout=60, message="more batch calls")
-        stop_process_group(worker, signal.SIGKILL)
+        wait_for(pool_killed.is_set, timeout=60, message="the pool processes killed")
+        in_flight = _sending_ids()  # the killed processes' rows stay `sending` until the sweeper
+        wait_for(worker_killed.is_set, timeout=60, message="the worker killed")
         in_flight |= _sending_ids()
         case.start_worker(concurrency=2)
         counts = case.wait_until_final()
