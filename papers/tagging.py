@@ -11,12 +11,22 @@ weight growing with repeats) + category weights. A paper gets the topic when the
 the topic's threshold. Text is matched by token lookups, not one regex per keyword, so tagging a
 thousand papers against a dozen topics takes milliseconds.
 
+Two paths compute the same scores. `score()` reads one paper the plain way and is the reference;
+`score_many()` / `keyword_matrix()` tag a batch: each text is tokenised once (`tokenise`, shared
+with papers.relevance's tf-idf), single-word keywords are counted by one sparse product over the
+batch, and only phrases and acronyms are checked paper by paper. Tests hold the two paths equal.
+
 `score_topics()` is the seam for other taggers: anything returning {topic_id: score} can replace it.
 """
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from scipy import sparse
 
 TITLE_WEIGHT = 2.0  # a keyword in the title says more about the paper than one in the abstract
 ABSTRACT_WEIGHT = 1.0
@@ -26,6 +36,9 @@ ABSTRACT_MAX_MENTIONS = 3
 SINGLE_WORD_SPECIFICITY = 0.6
 PRIMARY_CATEGORY_WEIGHT = 1.0
 CROSS_LIST_CATEGORY_WEIGHT = 0.5
+# A score is a sum whose order follows set iteration, so its last bits vary between processes:
+# rounded to this many places before the threshold, 0.6 + 0.4 reaches 1.0 every time.
+SCORE_DECIMALS = 9
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 # Suffix families: a keyword ending in one of these matches the same stem with any ending of its family.
@@ -117,6 +130,56 @@ def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """One text read once for matching: the text (acronyms are confirmed in capitals), its lower-case
+    tokens in order (phrases) and how often each occurs (single words; papers.relevance's tf-idf)."""
+
+    text: str
+    tokens: list[str]
+    counts: Counter
+
+
+def tokenise(text: str) -> Tokens:
+    tokens = _TOKEN_RE.findall(text.lower())
+    return Tokens(text, tokens, Counter(tokens))
+
+
+@dataclass(frozen=True)
+class _BatchTables:
+    """The keywords arranged for tagging a batch (built once per TopicIndex, on first use)."""
+
+    # Every lower-case form of every keyword word -> its column in a batch's form-count matrix.
+    form_columns: dict[str, int]
+    # forms x keywords: 1 where a form is a single plain word keyword's (their counts, by one product).
+    single_incidence: sparse.csr_matrix
+    # Phrases and acronyms have one slot per word. forms x slots: 1 where a form fills the slot;
+    # slots x keywords: 1 where the slot is the keyword's. A paper is a candidate for a keyword when it
+    # holds a form for every slot; only candidates are then checked word by word, in order.
+    slot_incidence: sparse.csr_matrix
+    slot_keywords: sparse.csr_matrix
+    slots_needed: np.ndarray
+    # One pattern finding every single acronym in capitals. It has no lookbehind so the regex engine
+    # can skip to capitals; a match's start is checked by hand.
+    acronym_re: re.Pattern | None
+    specificity: np.ndarray
+    # keywords x topics, 1 where the keyword is the topic's.
+    keyword_topics: sparse.csr_matrix
+    # arXiv category -> indexes of the topics listing it.
+    category_topics: dict[str, list[int]]
+
+
+def _incidence(rows, cols, shape) -> sparse.csr_matrix:
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+
+
+def _acronym_pattern(acronyms: Iterable[str]) -> re.Pattern | None:
+    alternatives = sorted(set(acronyms), key=lambda a: (-len(a), a))
+    if not alternatives:
+        return None
+    return re.compile("(?:" + "|".join(map(re.escape, alternatives)) + r")s?(?![^\W_])")
+
+
 @dataclass
 class _CompiledTopic:
     topic_id: int
@@ -146,6 +209,7 @@ class TopicIndex:
     _starts: set[str] = field(default_factory=set)
 
     def add(self, *, topic_id: int, keywords: Iterable[str], categories: Iterable[str], threshold: float):
+        self.__dict__.pop("_batch", None)  # the batch tables are rebuilt with this topic
         topic_index = len(self.topics)
         self.topics.append(_CompiledTopic(topic_id, threshold, frozenset(c.strip() for c in categories)))
         for text in keywords:
@@ -242,23 +306,169 @@ class TopicIndex:
         raw = self.raw_scores(
             title=title, abstract=abstract, categories=categories, primary_category=primary_category
         )
+        raw = [round(score, SCORE_DECIMALS) for score in raw]
         return {
             topic.topic_id: round(score, 3)
             for topic, score in zip(self.topics, raw, strict=True)
             if score > 0 and score >= topic.threshold
         }
 
+    @cached_property
+    def _batch(self) -> _BatchTables:
+        form_columns: dict[str, int] = {}
+        single_rows, single_cols, slot_rows, slot_cols, slot_owner = [], [], [], [], []
+        slots_needed = np.zeros(len(self.keywords))
+        for keyword_index, keyword in enumerate(self.keywords):
+            if len(keyword.words) == 1 and keyword.acronym is None:
+                for form in keyword.words[0].forms:
+                    single_rows.append(form_columns.setdefault(form, len(form_columns)))
+                    single_cols.append(keyword_index)
+                continue
+            slots_needed[keyword_index] = len(keyword.words)
+            for word in keyword.words:
+                slot = len(slot_owner)
+                slot_owner.append(keyword_index)
+                for form in word.forms:
+                    slot_rows.append(form_columns.setdefault(form, len(form_columns)))
+                    slot_cols.append(slot)
+        category_topics: dict[str, list[int]] = {}
+        for topic_index, topic in enumerate(self.topics):
+            for category in topic.categories:
+                category_topics.setdefault(category, []).append(topic_index)
+        forms, keywords, slots = len(form_columns), len(self.keywords), len(slot_owner)
+        return _BatchTables(
+            form_columns=form_columns,
+            single_incidence=_incidence(single_rows, single_cols, (forms, keywords)),
+            slot_incidence=_incidence(slot_rows, slot_cols, (forms, slots)),
+            slot_keywords=_incidence(range(slots), slot_owner, (slots, keywords)),
+            slots_needed=slots_needed,
+            acronym_re=_acronym_pattern(k.acronym for k in self.keywords if k.acronym is not None),
+            specificity=np.array([keyword.specificity for keyword in self.keywords], dtype=float),
+            keyword_topics=_incidence(
+                range(keywords), [k.topic_index for k in self.keywords], (keywords, len(self.topics))
+            ),
+            category_topics=category_topics,
+        )
+
+    def _confirmed_mentions(
+        self, tables: _BatchTables, text: Tokens, candidates: Iterable[int]
+    ) -> dict[int, int]:
+        """keyword index -> mentions, for candidate phrases and acronyms: what `_mentions` finds for them."""
+        counts: dict[int, int] = {}
+        keywords, lower, length = self.keywords, text.tokens, len(text.tokens)
+        acronyms: Counter | None = None
+        for keyword_index in candidates:
+            keyword = keywords[keyword_index]
+            if keyword.acronym is not None:
+                if acronyms is None:
+                    acronyms = self._acronyms(tables, text.text)
+                mentions = acronyms[keyword.acronym] + acronyms[keyword.acronym + "s"]
+            else:
+                words, mentions = keyword.words, 0
+                for form in text.counts.keys() & words[0].forms:
+                    for position in _positions(lower, form):
+                        if position + len(words) <= length and all(
+                            lower[position + offset] in word.forms
+                            for offset, word in enumerate(words[1:], start=1)
+                        ):
+                            mentions += 1
+                if mentions and keyword.exact is not None:
+                    mentions = len(keyword.exact.findall(text.text))
+            if mentions:
+                counts[keyword_index] = mentions
+        return counts
+
+    @staticmethod
+    def _acronyms(tables: _BatchTables, text: str) -> Counter:
+        """How often each acronym occurs as a whole token, in capitals (its plural too)."""
+        found: Counter = Counter()
+        for match in tables.acronym_re.finditer(text):
+            start = match.start()
+            if start == 0 or not text[start - 1].isalnum():  # str.isalnum() is regex's [^\W_]
+                found[match.group()] += 1
+        return found
+
+    def _mention_matrix(self, tables: _BatchTables, texts: Sequence[Tokens]) -> sparse.csr_matrix:
+        """papers x keywords: how often each keyword occurs in each text."""
+        columns = tables.form_columns
+        rows, cols, counts = [], [], []
+        for row, text in enumerate(texts):
+            forms = text.counts.keys() & columns.keys()
+            if forms:
+                rows.extend([row] * len(forms))
+                cols.extend(map(columns.__getitem__, forms))
+                counts.extend(map(text.counts.__getitem__, forms))
+        found = sparse.csr_matrix(
+            (np.array(counts, dtype=float), (rows, cols)), shape=(len(texts), len(columns))
+        )
+        single = found @ tables.single_incidence
+        filled = found.sign() @ tables.slot_incidence
+        filled = (filled.sign() @ tables.slot_keywords).tocoo()
+        candidate = filled.data == tables.slots_needed[filled.col]
+        by_row: dict[int, list[int]] = {}
+        for row, keyword_index in zip(
+            filled.row[candidate].tolist(), filled.col[candidate].tolist(), strict=True
+        ):
+            by_row.setdefault(row, []).append(keyword_index)
+        rows, cols, counts = [], [], []
+        for row, candidates in by_row.items():
+            for keyword_index, mentions in self._confirmed_mentions(tables, texts[row], candidates).items():
+                rows.append(row)
+                cols.append(keyword_index)
+                counts.append(mentions)
+        other = sparse.csr_matrix((np.array(counts, dtype=float), (rows, cols)), shape=single.shape)
+        return (single + other).tocsr()
+
+    def keyword_matrix(self, titles: Sequence[Tokens], abstracts: Sequence[Tokens]) -> sparse.csr_matrix:
+        """papers x keywords: `keyword_scores` of every paper of a batch, as one sparse matrix."""
+        tables = self._batch
+        specificity = tables.specificity
+        title = self._mention_matrix(tables, titles)
+        title.data = TITLE_WEIGHT * specificity[title.indices]
+        abstract = self._mention_matrix(tables, abstracts)
+        repeats = np.minimum(abstract.data, ABSTRACT_MAX_MENTIONS) - 1
+        abstract.data = specificity[abstract.indices] * (ABSTRACT_WEIGHT + ABSTRACT_REPEAT_WEIGHT * repeats)
+        return (title + abstract).tocsr()
+
+    def category_matrix(self, papers: Sequence) -> np.ndarray:
+        """papers x topics: `category_scores` of every paper (anything with categories, primary_category)."""
+        category_topics = self._batch.category_topics
+        result = np.zeros((len(papers), len(self.topics)))
+        half_rows, half_cols, full_rows, full_cols = [], [], [], []
+        for row, paper in enumerate(papers):
+            categories = paper.categories or ()
+            for category in set(categories):
+                for topic_index in category_topics.get(category, ()):
+                    half_rows.append(row)
+                    half_cols.append(topic_index)
+            primary = paper.primary_category or (categories[0] if categories else "")
+            for topic_index in category_topics.get(primary, ()):
+                full_rows.append(row)
+                full_cols.append(topic_index)
+        result[half_rows, half_cols] = CROSS_LIST_CATEGORY_WEIGHT
+        result[full_rows, full_cols] = PRIMARY_CATEGORY_WEIGHT  # the primary category wins
+        return result
+
+    def raw_score_matrix(self, papers: Sequence) -> np.ndarray:
+        """papers x topics: `raw_scores` of every paper, with one tokenisation of each text."""
+        if not papers or not self.topics:
+            return np.zeros((len(papers), len(self.topics)))
+        values = self.keyword_matrix(
+            [tokenise(paper.title or "") for paper in papers],
+            [tokenise(paper.abstract or "") for paper in papers],
+        )
+        return self.category_matrix(papers) + (values @ self._batch.keyword_topics).toarray()
+
     def score_many(self, papers: Sequence) -> list[dict[int, float]]:
         """score() for each of these papers (anything with title, abstract, categories, primary_category)."""
-        return [
-            self.score(
-                title=paper.title,
-                abstract=paper.abstract,
-                categories=paper.categories or [],
-                primary_category=paper.primary_category,
-            )
-            for paper in papers
-        ]
+        raw = np.round(self.raw_score_matrix(papers), SCORE_DECIMALS)
+        thresholds = np.array([topic.threshold for topic in self.topics], dtype=float)
+        ids = [topic.topic_id for topic in self.topics]
+        result: list[dict[int, float]] = [{} for _ in papers]
+        rows, cols = np.nonzero((raw > 0) & (raw >= thresholds))
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            result[row][ids[col]] = round(float(raw[row, col]), 3)
+        return result
 
 
 def compile_topics(topics: Iterable) -> TopicIndex:

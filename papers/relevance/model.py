@@ -20,6 +20,7 @@ Nothing here touches the database: papers.relevance.loading feeds it rows.
 
 import math
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,8 +28,9 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 
-from papers.tagging import _TOKEN_RE, TopicIndex
+from papers.tagging import _TOKEN_RE, TopicIndex, tokenise
 
 from .cues import CUES
 
@@ -145,42 +147,71 @@ class _Features:
         self.rule_offset = self.category_offset + len(self.categories)
         self.cue_offset = self.rule_offset + len(self.cues.topics)
         self.width = self.cue_offset + len(self.cues.keywords)
+        # keywords x topic positions: 1 where a keyword adds to a topic's rule score.
+        ruled = [k for k, position in enumerate(self.rule_of_keyword) if position >= 0]
+        self._rule_incidence = sparse.csr_matrix(
+            (np.ones(len(ruled)), (ruled, [self.rule_of_keyword[k] for k in ruled])),
+            shape=(len(self.rule_of_keyword), len(self.cues.topics)),
+        )
+        self._analyse = self.vectorizer.build_analyzer()
 
-    def text_matrix(self, texts: Sequence[PaperText]) -> sparse.csr_matrix:
-        """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from)."""
-        return self.vectorizer.transform([_document(text) for text in texts])
+    def text_matrix(self, texts: Sequence[PaperText], tokens=None) -> sparse.csr_matrix:
+        """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from).
+
+        The same rows as `vectorizer.transform`, from the tokens the keyword rules read: the document
+        is the title twice and the abstract, so its counts are 2 x the title's + the abstract's. Where
+        the tokenisations could differ (an underscore, which the vectorizer keeps inside a word, or
+        non-ASCII text) the vectorizer's own analyzer reads the paper.
+        """
+        if tokens is None:
+            tokens = [(tokenise(text.title), tokenise(text.abstract)) for text in texts]
+        vocabulary = self.vectorizer.vocabulary_
+        terms = vocabulary.keys()
+        columns, counts, indptr = [], [], [0]
+        for text, (title, abstract) in zip(texts, tokens, strict=True):
+            if "_" in text.title or "_" in text.abstract or not (text.title + text.abstract).isascii():
+                document = Counter(self._analyse(_document(text)))
+            else:
+                document = abstract.counts.copy()
+                for token, count in title.counts.items():
+                    document[token] += 2 * count
+            found = document.keys() & terms
+            columns.extend(map(vocabulary.__getitem__, found))
+            counts.extend(map(document.__getitem__, found))
+            indptr.append(len(columns))
+        matrix = sparse.csr_matrix(
+            (np.array(counts, dtype=np.float64), np.array(columns, dtype=np.int32), np.array(indptr)),
+            shape=(len(texts), len(vocabulary)),
+        )
+        matrix.sort_indices()
+        # What TfidfTransformer.transform does with sublinear_tf and l2 norm.
+        np.log(matrix.data, matrix.data)
+        matrix.data += 1.0
+        matrix.data *= self.vectorizer.idf_[matrix.indices]
+        return normalize(matrix, norm="l2", copy=False)
 
     def matrix(self, texts: Sequence[PaperText]) -> sparse.csr_matrix:
+        """One row per paper: [tf-idf | categories | rule scores | cue scores], for a batch at once."""
+        tokens = [(tokenise(text.title), tokenise(text.abstract)) for text in texts]
+        found = self.cues.keyword_matrix([t for t, _ in tokens], [a for _, a in tokens])
+        cue_block = found.copy()
+        np.log1p(cue_block.data, cue_block.data)
+        rule = self.cues.category_matrix(texts) + (found @ self._rule_incidence).toarray()
+        rule_block = sparse.csr_matrix(np.log1p(rule))
         rows, cols, values = [], [], []
-        rule_of_keyword, category_columns = self.rule_of_keyword, self.categories
-        log1p = math.log1p
+        category_columns = self.categories
         for row, text in enumerate(texts):
             for category in set(text.categories):
                 column = category_columns.get(category)
                 if column is not None:
-                    weight = 1.0 if category == text.primary_category else 0.5
                     rows.append(row)
-                    cols.append(self.category_offset + column)
-                    values.append(CATEGORY_WEIGHT * weight)
-            rule = self.cues.category_scores(
-                categories=text.categories, primary_category=text.primary_category
-            )
-            found = self.cues.keyword_scores(title=text.title, abstract=text.abstract)
-            for keyword, value in found.items():
-                rows.append(row)
-                cols.append(self.cue_offset + keyword)
-                values.append(log1p(value))
-                if rule_of_keyword[keyword] >= 0:
-                    rule[rule_of_keyword[keyword]] += value
-            for position, value in enumerate(rule):
-                if value:
-                    rows.append(row)
-                    cols.append(self.rule_offset + position)
-                    values.append(log1p(value))
-        extra = sparse.csr_matrix((values, (rows, cols)), shape=(len(texts), self.width))
-        tfidf = self.text_matrix(texts) * TFIDF_WEIGHT
-        tfidf.resize((len(texts), self.width))
-        return (tfidf + extra).tocsr()
+                    cols.append(column)
+                    values.append(CATEGORY_WEIGHT * (1.0 if category == text.primary_category else 0.5))
+        category_block = sparse.csr_matrix(
+            (values, (rows, cols)), shape=(len(texts), len(category_columns)), dtype=np.float64
+        )
+        tfidf = self.text_matrix(texts, tokens) * TFIDF_WEIGHT
+        return sparse.hstack([tfidf, category_block, rule_block, cue_block], format="csr")
 
 
 @dataclass
@@ -251,17 +282,13 @@ class TopicTagger:
 
     def score_many(self, papers: Sequence) -> list[dict[int, float]]:
         """{topic_id: score} per paper, for the topics whose score reaches their threshold."""
-        thresholds = [topic.spec.threshold for topic in self.topics]
+        scores = self.scores(papers)
+        thresholds = np.array([topic.spec.threshold for topic in self.topics], dtype=float)
         ids = self.topic_ids
-        result = []
-        for row in self.scores(papers):
-            result.append(
-                {
-                    ids[i]: round(float(value), 3)
-                    for i, value in enumerate(row)
-                    if value > 0 and value >= thresholds[i]
-                }
-            )
+        result: list[dict[int, float]] = [{} for _ in range(len(scores))]
+        rows, cols = np.nonzero((scores > 0) & (scores >= thresholds))
+        for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+            result[row][ids[col]] = round(float(scores[row, col]), 3)
         return result
 
     def score(

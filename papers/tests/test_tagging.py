@@ -5,7 +5,10 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papers.tagging import TITLE_WEIGHT, compile_topics, score_topics, word_forms
+from papers.devset.evaluate import load_devset, topic_rows
+from papers.tagging import TITLE_WEIGHT, compile_topics, score_topics, tokenise, word_forms
+
+PAPER_FIELDS = ("title", "abstract", "categories", "primary_category")
 
 
 def topic(keywords, categories=(), threshold=1.0, topic_id=1):
@@ -75,3 +78,53 @@ def test_scores_are_never_negative_and_never_crash(title, abstract):
     index = compile_topics([topic(["quantization", "KV cache", "RAG"], categories=["cs.LG"])])
     for score in index.score(title=title, abstract=abstract, categories=["cs.LG"]).values():
         assert score >= 1.0
+
+
+# The batch path (score_many, keyword_matrix) must decide exactly what the per-paper path decides.
+KEYWORDS = [
+    "quantization", "KV cache", "RAG", "LLM agent", "chain of thought", "graph neural network",
+    "text-to-SQL", "retrieval-augmented generation", "planning", "LLM", "GNNs", "agent",
+]  # fmt: skip
+WORDS = [
+    "quantized", "Quantizing", "KV", "kv", "cache", "caches", "RAG", "RAGs", "rag", "LLM", "LLMs", "llm",
+    "agent", "agents", "chain", "of", "thought", "thoughts", "graph", "neural", "networks", "text", "to",
+    "SQL", "sql", "retrieval", "augmented", "generation", "planning", "planned", "plan", "GNNs", "x_LLM",
+    "xLLM", "LLMx", "RAG2", "ÉLAN", "naïve",
+]  # fmt: skip
+text_from_words = st.lists(
+    st.tuples(st.sampled_from(WORDS), st.sampled_from([" ", "-", ", ", "_", ". ", "/", "  "])), max_size=40
+).map(lambda parts: "".join(word + gap for word, gap in parts))
+
+
+def _batch_equals_per_paper(index, papers):
+    per_paper = [
+        index.score(
+            title=p.title, abstract=p.abstract, categories=p.categories, primary_category=p.primary_category
+        )
+        for p in papers
+    ]
+    assert index.score_many(papers) == per_paper
+    found = index.keyword_matrix(
+        [tokenise(p.title) for p in papers], [tokenise(p.abstract) for p in papers]
+    ).toarray()
+    for row, paper in enumerate(papers):
+        expected = index.keyword_scores(title=paper.title, abstract=paper.abstract)
+        assert {k: v for k, v in enumerate(found[row]) if v} == expected
+
+
+@given(st.lists(st.tuples(text_from_words, text_from_words, st.text(max_size=80)), max_size=5))
+def test_batch_scores_equal_per_paper_scores(texts):
+    index = compile_topics(
+        [topic(KEYWORDS[:6], categories=["cs.LG"], threshold=0.5), topic(KEYWORDS[6:], ["cs.CL"], 1.0, 2)]
+    )
+    papers = [
+        SimpleNamespace(title=t, abstract=a + " " + noise, categories=["cs.CL", "cs.LG"], primary_category="")
+        for t, a, noise in texts
+    ]
+    _batch_equals_per_paper(index, papers)
+
+
+def test_batch_scores_equal_per_paper_scores_on_the_dev_set():
+    index = compile_topics(topic_rows())
+    papers = [SimpleNamespace(**{k: r[k] for k in PAPER_FIELDS}) for r in load_devset()]
+    _batch_equals_per_paper(index, papers)
