@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 
 from papers.models import Paper, Topic
+from subscriptions.feedback import feedback_link_maker
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
@@ -63,6 +64,7 @@ def subscriber_links(subscriber: Subscriber, delivery_id: int | None) -> DigestL
         manage_url=manage_url(subscriber),
         unsubscribe_url=unsubscribe_url(subscriber),
         view_url=digest_view_url(delivery_id) if delivery_id else "",
+        feedback=feedback_link_maker(subscriber_id=subscriber.pk, token_key=subscriber.token_key),
     )
 
 
@@ -98,13 +100,15 @@ class _LinkSigner:
             manage_url=f"{self._site}/manage/{sid}.{manage}/",
             unsubscribe_url=f"{self._site}/unsubscribe/{sid}.{unsubscribe}/",
             view_url=f"{self._site}/digest/{delivery_id}.{view}/",
+            # One keyed HMAC per reader, copied per link (subscriptions.feedback).
+            feedback=feedback_link_maker(subscriber_id=sid, token_key=key),
         )
 
 
 def render_digest(
     *, subscriber: Subscriber, papers: Sequence[Paper], edition_date: date, delivery_id: int | None = None
 ) -> RenderedDigest:
-    """The subscriber's digest, fully personalised (manage, unsubscribe and view-in-browser links)."""
+    """The subscriber's digest, fully personalised (manage, unsubscribe, view and feedback links)."""
     return render_digest_direct(
         papers=list(papers),
         edition_date=edition_date,

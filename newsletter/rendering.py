@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, urlsplit
@@ -59,6 +59,9 @@ class DigestLinks:
     manage_url: str
     unsubscribe_url: str
     view_url: str = ""  # empty when there is no sent delivery to view (a preview)
+    # paper id -> ("more like this" URL, "less like this" URL), signed for this reader
+    # (subscriptions.feedback.feedback_link_maker); None shows no feedback links (admin previews).
+    feedback: Callable[[int], tuple[str, str]] | None = None
 
 
 def plain_text(value: str, *, limit: int | None = None) -> str:
@@ -105,6 +108,7 @@ def paper_card(paper) -> dict:
     if not page and paper.arxiv_id:
         page = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
     return {
+        "id": paper.pk,
         "title": plain_text(paper.title, limit=MAX_TITLE_CHARS) or "(untitled)",
         "url": page,
         "authors": short_authors(paper.authors),
@@ -188,6 +192,11 @@ def digest_context(*, papers, edition_date: date, your_topics: Sequence[str], ke
 def _render(context: dict, links: DigestLinks) -> RenderedDigest:
     context = {**context, "manage_url": links.manage_url, "unsubscribe_url": links.unsubscribe_url}
     context["view_url"] = links.view_url
+    if links.feedback is not None:
+        context["papers"] = [
+            {**card, **dict(zip(("more_url", "less_url"), links.feedback(card["id"]), strict=True))}
+            for card in context["papers"]
+        ]
     html_body = _INLINER.inline(get_template("emails/digest.html").render(context))
     text_body = get_template("emails/digest.txt").render(context)
     return RenderedDigest(subject=context["subject"], html=html_body, text=text_body)
@@ -213,8 +222,22 @@ _ATTR_ESCAPES = str.maketrans({"&": "&amp;", "\xa0": "&nbsp;", '"': "&quot;"})
 _PARSER_REWRITES = re.compile("[\r\x00\ud800-\udfff]")
 _PAPER_START = '<tr><td class="paper"'
 _BLOCK_END = "</td></tr>"
-_SLOTS = ("subject", "preheader", "headline", "topics", "keywords", "manage", "unsubscribe", "view")
-_LINK_SLOTS = frozenset({"manage", "unsubscribe", "view"})
+_SLOTS = (
+    "subject",
+    "preheader",
+    "headline",
+    "topics",
+    "keywords",
+    "manage",
+    "unsubscribe",
+    "view",
+    "more",
+    "less",
+)
+_LINK_SLOTS = frozenset({"manage", "unsubscribe", "view", "more", "less"})
+# A URL made only of these characters reads the same in text, in an attribute and in JSON: the
+# feedback links (twenty per digest) nearly always are, and skip three escapings each.
+_PLAIN_URL = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$'()*+,;=%-]*")
 
 
 class AssemblyError(Exception):
@@ -233,18 +256,19 @@ class _Frame:
     def json_parts(self) -> tuple[tuple, ...]:
         """The four part lists with their literals as JSON-escaped UTF-8 (slot names stay)."""
         return tuple(
-            tuple(_json_escape(p) if n % 2 == 0 else p for n, p in enumerate(parts))
-            for parts in (self.html_head, self.html_tail, self.text_head, self.text_tail)
+            _json_parts(parts) for parts in (self.html_head, self.html_tail, self.text_head, self.text_tail)
         )
 
 
 @dataclass(frozen=True)
 class _Fragment:
-    html: str  # the paper's inlined <tr>…</tr>
-    text: str  # the paper's text block after "\n<n>. "
+    """One paper, rendered for every reader: literal parts with the reader's feedback links as slots."""
+
+    html: tuple[str, ...]  # the paper's inlined <tr>…</tr>
+    text: tuple[str, ...]  # the paper's text block after "\n<n>. "
     title: str  # plain text, for the preheader
-    html_json: bytes
-    text_json: bytes
+    html_json: tuple
+    text_json: tuple
 
 
 def _json_escape(text: str) -> bytes:
@@ -252,6 +276,27 @@ def _json_escape(text: str) -> bytes:
     escape of a concatenation is the concatenation of the escapes: pieces are escaped once, joined
     many times."""
     return json.dumps(text, ensure_ascii=False)[1:-1].encode()
+
+
+def _json_parts(parts: tuple[str, ...]) -> tuple:
+    return tuple(_json_escape(p) if n % 2 == 0 else p for n, p in enumerate(parts))
+
+
+def _link_values(more: str, less: str) -> tuple[dict, dict, dict, dict]:
+    """One paper's feedback links for the text, the HTML, and both as JSON."""
+    text = {"more": more, "less": less}
+    if _PLAIN_URL.fullmatch(more) and _PLAIN_URL.fullmatch(less):
+        raw = {"more": more.encode(), "less": less.encode()}
+        return text, text, raw, raw
+    if _PARSER_REWRITES.search(more) or _PARSER_REWRITES.search(less):
+        raise AssemblyError("a feedback link an HTML parser would rewrite")
+    html_values = {name: url.translate(_ATTR_ESCAPES) for name, url in text.items()}
+    return (
+        text,
+        html_values,
+        {name: _json_escape(url) for name, url in text.items()},
+        {name: _json_escape(url) for name, url in html_values.items()},
+    )
 
 
 def _frame_key(edition_date: date, flags: tuple) -> tuple:
@@ -308,9 +353,12 @@ class DigestAssembler:
             "view": links.view_url,
         }
         try:
+            if links.feedback is None:
+                raise AssemblyError("fragments are cut with feedback links; previews go without")
             if any(_PARSER_REWRITES.search(v) for v in values.values()):
                 raise AssemblyError("a value an HTML parser would rewrite")
             fragments = self.fragments(papers)
+            paper_links = [_link_values(*links.feedback(p.pk)) for p in papers]
             flags = (bool(links.view_url), bool(keywords), bool(your_topics), bool(papers))
             frame = self._frame(edition_date, flags)
         except AssemblyError:
@@ -327,39 +375,53 @@ class DigestAssembler:
             name: value.translate(_ATTR_ESCAPES if name in _LINK_SLOTS else _TEXT_ESCAPES)
             for name, value in values.items()
         }
+        fill = self._fill
         html_body = "".join(
             (
-                self._fill(frame.html_head, html_values),
-                self._html_separator.join(f.html for f in fragments) if fragments else "",
-                self._fill(frame.html_tail, html_values),
+                fill(frame.html_head, html_values),
+                self._html_separator.join(
+                    fill(f.html, v[1]) for f, v in zip(fragments, paper_links, strict=True)
+                )
+                if fragments
+                else "",
+                fill(frame.html_tail, html_values),
             )
         )
         text_body = "".join(
             (
-                self._fill(frame.text_head, values),
-                "".join(f"\n{n}. {f.text}" for n, f in enumerate(fragments, 1)),
-                self._fill(frame.text_tail, values),
+                fill(frame.text_head, values),
+                "".join(
+                    f"\n{n}. {fill(f.text, v[0])}"
+                    for n, (f, v) in enumerate(zip(fragments, paper_links, strict=True), 1)
+                ),
+                fill(frame.text_tail, values),
             )
         )
         html_head, html_tail, text_head, text_tail = self._json_frames[id(frame)]
         html_json_values = {name: _json_escape(value) for name, value in html_values.items()}
         text_json_values = {name: _json_escape(value) for name, value in values.items()}
         separator = _json_escape(self._html_separator or "")
+        fill_json = self._fill_json
         html_json = b"".join(
             (
                 b'"',
-                self._fill_json(html_head, html_json_values),
-                separator.join(f.html_json for f in fragments),
-                self._fill_json(html_tail, html_json_values),
+                fill_json(html_head, html_json_values),
+                separator.join(
+                    fill_json(f.html_json, v[3]) for f, v in zip(fragments, paper_links, strict=True)
+                ),
+                fill_json(html_tail, html_json_values),
                 b'"',
             )
         )
         text_json = b"".join(
             (
                 b'"',
-                self._fill_json(text_head, text_json_values),
-                b"".join(b"\\n%d. %s" % (n, f.text_json) for n, f in enumerate(fragments, 1)),
-                self._fill_json(text_tail, text_json_values),
+                fill_json(text_head, text_json_values),
+                b"".join(
+                    b"\\n%d. %s" % (n, fill_json(f.text_json, v[2]))
+                    for n, (f, v) in enumerate(zip(fragments, paper_links, strict=True), 1)
+                ),
+                fill_json(text_tail, text_json_values),
                 b'"',
             )
         )
@@ -398,6 +460,8 @@ class DigestAssembler:
 
     def _render_fragments(self, missing: dict[tuple, object]) -> None:
         cards = [paper_card(p) for p in missing.values()]
+        for card in cards:  # the reader's feedback links are filled in per digest
+            card["more_url"], card["less_url"] = self._sentinels["more"], self._sentinels["less"]
         context = self._sentinel_context(
             cards, edition_date=date(2000, 1, 1), flags=(False, False, False, True)
         )
@@ -408,12 +472,15 @@ class DigestAssembler:
         text_blocks = self._cut_text(text_doc, frame, len(cards))
         self.fragment_renders += 1
         for key, card, html_block, text_block in zip(missing, cards, html_blocks, text_blocks, strict=True):
+            html_parts, text_parts = self._parts(html_block), self._parts(text_block)
+            if set(html_parts[1::2]) | set(text_parts[1::2]) != {"more", "less"}:
+                raise AssemblyError("a paper's fragment holds other slots than its feedback links")
             self._fragments[key] = _Fragment(
-                html=html_block,
-                text=text_block,
+                html=html_parts,
+                text=text_parts,
                 title=card["title"],
-                html_json=_json_escape(html_block),
-                text_json=_json_escape(text_block),
+                html_json=_json_parts(html_parts),
+                text_json=_json_parts(text_parts),
             )  # fmt: skip
         while len(self._fragments) > self._max_fragments:
             self._fragments.popitem(last=False)

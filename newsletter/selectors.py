@@ -6,9 +6,13 @@ not excluded by a curator) or match one of their keywords. Ranking: featured fir
 (sum of the matching topics' scores, plus one per matching keyword), then trending score, then
 recency. The top PAPERBOY_DIGEST_SIZE are kept.
 
+Readers who told us "more / less like this" (subscriptions.reranking) get their topic ranking's top
+FEEDBACK_POOL_FACTOR times N re-ordered by their profile, featured papers still first, and keep the top N:
+feedback moves papers within the reader's own candidates and never brings in others.
+
 The whole chunk shares one candidate pool loaded in three queries (papers, their topics, topics) and
-kept by the process while a fingerprint query says nothing it was built from changed; previous digests
-and subscribers' topics are one query each. Nothing here queries per subscriber.
+kept by the process while a fingerprint query says nothing it was built from changed; previous digests,
+subscribers' topics and their feedback are one query each. Nothing here queries per subscriber.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
 from subscriptions.models import Subscriber
+from subscriptions.reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank
 
 from .models import Delivery
 
@@ -39,6 +44,8 @@ _PAPER_FIELDS = (
 KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
 # Distinct (topics, keywords, window) answers a pool keeps; a day's list has far fewer combinations.
 MAX_CACHED_SELECTIONS = 50_000
+# A reader with feedback chooses among this many times their digest's size from their topic ranking.
+FEEDBACK_POOL_FACTOR = 3
 
 
 def _is_word(char: str) -> bool:
@@ -475,8 +482,52 @@ def select_papers_bulk(
     if since is not None:
         readers = [Reader(r.subscriber_id, r.topic_ids, r.keywords, since) for r in readers]
     pool = paper_pool(since=min(r.since for r in readers), until=now)
-    return Selection(
-        papers={r.subscriber_id: pool.select(r, limit=limit) for r in readers},
-        readers={r.subscriber_id: r for r in readers},
-        pool=pool,
-    )
+    vectors = _LazyVectors()
+    profiles = reader_profiles_load(subscriber_ids=[r.subscriber_id for r in readers], vectors=vectors)
+    papers = {}
+    wider: dict[int, list[Paper]] = {}
+    for r in readers:
+        if r.subscriber_id in profiles:
+            wider[r.subscriber_id] = pool.select(r, limit=limit * FEEDBACK_POOL_FACTOR)
+        else:
+            papers[r.subscriber_id] = pool.select(r, limit=limit)
+    if wider:
+        # One query for every candidate of the chunk not vectorised yet by this process.
+        vectors.ensure({p.pk for candidates in wider.values() for p in candidates})
+        for subscriber_id, candidates in wider.items():
+            papers[subscriber_id] = reranked(
+                candidates, profiles[subscriber_id], vectors=vectors, limit=limit
+            )
+    return Selection(papers=papers, readers={r.subscriber_id: r for r in readers}, pool=pool)
+
+
+def reranked(
+    candidates: Sequence[Paper], profile: ReaderProfile, *, vectors: PaperVectors, limit: int
+) -> list[Paper]:
+    """The reader's top `limit` of their topic-ranked candidates once re-ordered by their feedback.
+
+    Featured papers stay first (a curator's pick outranks a reader's taste, as in the topic ranking);
+    the rest take the order `rerank` gives them. Only candidates are ever returned.
+    """
+    by_id = {p.pk: p for p in candidates}
+    order = [by_id[pid] for pid in rerank([p.pk for p in candidates], profile, vectors=vectors)]
+    return ([p for p in order if p.featured] + [p for p in order if not p.featured])[:limit]
+
+
+class _LazyVectors:
+    """The process's paper vectors, fetched on first use.
+
+    Finding the current tagger costs queries (and a fit, once per process); a chunk whose readers
+    gave no feedback never needs it, so it must not pay for it.
+    """
+
+    def __init__(self) -> None:
+        self._vectors: PaperVectors | None = None
+
+    def __bool__(self) -> bool:
+        return True  # never falsy: reader_profiles_load must not replace it with the eager lookup
+
+    def __getattr__(self, name: str):
+        if self._vectors is None:
+            self._vectors = paper_vectors()
+        return getattr(self._vectors, name)

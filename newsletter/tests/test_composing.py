@@ -219,12 +219,13 @@ def test_composing_a_chunk_takes_the_same_few_queries_for_5_or_50_subscribers(dj
         return list(Delivery.objects.filter(pk__in=ids).select_related("subscriber"))
 
     small, large = chunk(5), chunk(50)
-    # subscribers' topics, previous digests, pool fingerprint; then papers, their topics, topics
-    with django_assert_max_num_queries(6):
+    # subscribers' topics, previous digests, pool fingerprint, readers' feedback; then papers, their
+    # topics, topics
+    with django_assert_max_num_queries(7):
         composed = compose_deliveries(small)
     assert all(c.message is not None for c in composed)
     # The next chunk of the same edition reuses the process's pool: the fingerprint query only.
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         composed = compose_deliveries(large)
     assert len(composed) == 50 and all(c.message is not None for c in composed)
 
@@ -257,4 +258,12 @@ def test_chunk_links_are_the_tokens_the_site_accepts():
     from newsletter.composing import _LinkSigner, subscriber_links
 
     reader = subscriber(topics()[0])
-    assert _LinkSigner().links(reader, 1234) == subscriber_links(reader, 1234)
+    chunk, reference = _LinkSigner().links(reader, 1234), subscriber_links(reader, 1234)
+    assert (chunk.manage_url, chunk.unsubscribe_url, chunk.view_url) == (
+        reference.manage_url,
+        reference.unsubscribe_url,
+        reference.view_url,
+    )
+    assert [chunk.feedback(pid) for pid in (1, 77, 9000)] == [
+        reference.feedback(pid) for pid in (1, 77, 9000)
+    ]

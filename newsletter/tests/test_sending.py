@@ -224,5 +224,6 @@ def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
         assert report.sent == size
         counts.append(len(queries))
         Subscriber.objects.all().delete()
-    # load rows, five to compose, claim, record: ~10 whatever the size (bulk UPDATE batches aside)
-    assert counts[0] <= 10 and counts[1] <= 10, counts
+    # load rows, six to compose (readers' feedback among them), claim, record: ~11 whatever the size
+    # (bulk UPDATE batches aside)
+    assert counts[0] <= 11 and counts[1] <= 11, counts
