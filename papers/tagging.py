@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import combinations, product
 
 import numpy as np
 from scipy import sparse
@@ -159,6 +160,11 @@ class _BatchTables:
     slot_incidence: sparse.csr_matrix
     slot_keywords: sparse.csr_matrix
     slots_needed: np.ndarray
+    # Phrases two of whose words share a form ("data to data"): two mentions may share words, which
+    # counting substrings would miss, so these are counted position by position.
+    self_overlapping: frozenset[int]
+    # Every other phrase: its spellings up to the last word (" w1  w2  "), and the last word's forms.
+    phrase_spellings: dict[int, tuple[tuple[str, ...], frozenset[str]]]
     # One pattern finding every single acronym in capitals. It has no lookbehind so the regex engine
     # can skip to capitals; a match's start is checked by hand.
     acronym_re: re.Pattern | None
@@ -336,12 +342,29 @@ class TopicIndex:
             for category in topic.categories:
                 category_topics.setdefault(category, []).append(topic_index)
         forms, keywords, slots = len(form_columns), len(self.keywords), len(slot_owner)
+        overlapping = {
+            keyword_index
+            for keyword_index, keyword in enumerate(self.keywords)
+            if any(a.forms & b.forms for a, b in combinations(keyword.words, 2))
+        }
         return _BatchTables(
             form_columns=form_columns,
             single_incidence=_incidence(single_rows, single_cols, (forms, keywords)),
             slot_incidence=_incidence(slot_rows, slot_cols, (forms, slots)),
             slot_keywords=_incidence(range(slots), slot_owner, (slots, keywords)),
             slots_needed=slots_needed,
+            self_overlapping=frozenset(overlapping),
+            phrase_spellings={
+                keyword_index: (
+                    tuple(
+                        " " + "".join(form + "  " for form in spelling)
+                        for spelling in product(*(sorted(word.forms) for word in keyword.words[:-1]))
+                    ),
+                    keyword.words[-1].forms,
+                )
+                for keyword_index, keyword in enumerate(self.keywords)
+                if len(keyword.words) > 1 and keyword_index not in overlapping
+            },
             acronym_re=_acronym_pattern(k.acronym for k in self.keywords if k.acronym is not None),
             specificity=np.array([keyword.specificity for keyword in self.keywords], dtype=float),
             keyword_topics=_incidence(
@@ -357,13 +380,14 @@ class TopicIndex:
         counts: dict[int, int] = {}
         keywords, lower, length = self.keywords, text.tokens, len(text.tokens)
         acronyms: Counter | None = None
+        joined: str | None = None
         for keyword_index in candidates:
             keyword = keywords[keyword_index]
             if keyword.acronym is not None:
                 if acronyms is None:
                     acronyms = self._acronyms(tables, text.text)
                 mentions = acronyms[keyword.acronym] + acronyms[keyword.acronym + "s"]
-            else:
+            elif keyword_index in tables.self_overlapping:
                 words, mentions = keyword.words, 0
                 for form in text.counts.keys() & words[0].forms:
                     for position in _positions(lower, form):
@@ -372,6 +396,17 @@ class TopicIndex:
                             for offset, word in enumerate(words[1:], start=1)
                         ):
                             mentions += 1
+            else:
+                # Tokens joined by two spaces: " w1  w2 " occurs once per place the phrase is written,
+                # and str.count finds them all in C, since no two occurrences can share a token.
+                if joined is None:
+                    joined = " " + "  ".join(lower) + " "
+                prefixes, head_forms = tables.phrase_spellings[keyword_index]
+                mentions = sum(
+                    joined.count(prefix + head + " ")
+                    for head in text.counts.keys() & head_forms
+                    for prefix in prefixes
+                )
                 if mentions and keyword.exact is not None:
                     mentions = len(keyword.exact.findall(text.text))
             if mentions:

@@ -166,22 +166,29 @@ class _Features:
         if tokens is None:
             tokens = [(tokenise(text.title), tokenise(text.abstract)) for text in texts]
         vocabulary = self.vectorizer.vocabulary_
-        terms = vocabulary.keys()
-        columns, counts, indptr = [], [], [0]
-        for text, (title, abstract) in zip(texts, tokens, strict=True):
+        terms, column_of = vocabulary.keys(), vocabulary.__getitem__
+        # Title and abstract counts go in as separate entries of the same cell; building the matrix
+        # adds them up (in C), so no per-token Python runs here.
+        rows, columns, counts, title_rows, title_columns, title_counts = [], [], [], [], [], []
+        for row, (text, (title, abstract)) in enumerate(zip(texts, tokens, strict=True)):
             if "_" in text.title or "_" in text.abstract or not (text.title + text.abstract).isascii():
                 document = Counter(self._analyse(_document(text)))
+                found = document.keys() & terms
             else:
-                document = abstract.counts.copy()
-                for token, count in title.counts.items():
-                    document[token] += 2 * count
-            found = document.keys() & terms
-            columns.extend(map(vocabulary.__getitem__, found))
+                found = title.counts.keys() & terms
+                title_rows.extend([row] * len(found))
+                title_columns.extend(map(column_of, found))
+                title_counts.extend(map(title.counts.__getitem__, found))
+                document = abstract.counts
+                found = document.keys() & terms
+            rows.extend([row] * len(found))
+            columns.extend(map(column_of, found))
             counts.extend(map(document.__getitem__, found))
-            indptr.append(len(columns))
+        rows.extend(title_rows)
+        columns.extend(title_columns)
+        counts.extend(2 * count for count in title_counts)  # the title counts twice
         matrix = sparse.csr_matrix(
-            (np.array(counts, dtype=np.float64), np.array(columns, dtype=np.int32), np.array(indptr)),
-            shape=(len(texts), len(vocabulary)),
+            (np.array(counts, dtype=np.float64), (rows, columns)), shape=(len(texts), len(vocabulary))
         )
         matrix.sort_indices()
         # What TfidfTransformer.transform does with sublinear_tf and l2 norm.

@@ -83,13 +83,13 @@ def test_scores_are_never_negative_and_never_crash(title, abstract):
 # The batch path (score_many, keyword_matrix) must decide exactly what the per-paper path decides.
 KEYWORDS = [
     "quantization", "KV cache", "RAG", "LLM agent", "chain of thought", "graph neural network",
-    "text-to-SQL", "retrieval-augmented generation", "planning", "LLM", "GNNs", "agent",
+    "text-to-SQL", "retrieval-augmented generation", "planning", "LLM", "GNNs", "agent", "data to data",
 ]  # fmt: skip
 WORDS = [
     "quantized", "Quantizing", "KV", "kv", "cache", "caches", "RAG", "RAGs", "rag", "LLM", "LLMs", "llm",
     "agent", "agents", "chain", "of", "thought", "thoughts", "graph", "neural", "networks", "text", "to",
     "SQL", "sql", "retrieval", "augmented", "generation", "planning", "planned", "plan", "GNNs", "x_LLM",
-    "xLLM", "LLMx", "RAG2", "ÉLAN", "naïve",
+    "xLLM", "LLMx", "RAG2", "ÉLAN", "naïve", "data",
 ]  # fmt: skip
 text_from_words = st.lists(
     st.tuples(st.sampled_from(WORDS), st.sampled_from([" ", "-", ", ", "_", ". ", "/", "  "])), max_size=40
