@@ -1,9 +1,9 @@
 """Turning a subscriber's papers into the digest's subject, HTML and text.
 
-Feed text is untrusted: titles and abstracts are reduced to plain text and autoescaped by the
-templates, and only http(s) links are ever put in an href. The HTML is laid out with tables for mail
-clients; its CSS is inlined by css-inline, except one <style> block (kept with data-css-inline="keep")
-holding the dark-mode and small-screen rules that cannot be inlined.
+Feed text is untrusted: titles and abstracts are stored as plain text, shown as written and
+autoescaped by the templates, and only http(s) links are ever put in an href. The HTML is laid out
+with tables for mail clients; its CSS is inlined by css-inline, except one <style> block (kept with
+data-css-inline="keep") holding the dark-mode and small-screen rules that cannot be inlined.
 
 Two paths produce byte-identical output:
 - `render_digest_direct` renders the templates (Django templates + css-inline) for one subscriber:
@@ -18,7 +18,6 @@ Two paths produce byte-identical output:
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import secrets
@@ -29,16 +28,16 @@ from datetime import date
 from urllib.parse import quote, urlsplit
 
 import css_inline
-import nh3
 from django.conf import settings
 from django.template.loader import get_template
+
+from .archive import clean_text
 
 ABSTRACT_WORDS = 60  # enough to judge a paper, short enough for ten of them in one email
 MAX_TITLE_CHARS = 300  # a feed may send a 10,000-character "title"
 MAX_AUTHORS = 3  # "A, B, C et al."
 
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
-_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,13 @@ class DigestLinks:
 
 
 def plain_text(value: str, *, limit: int | None = None) -> str:
-    """Feed text as plain text: markup dropped (script/style with their content), entities decoded."""
-    if not value:
-        return ""
-    if "<" in value or "&" in value:
-        value = html.unescape(nh3.clean(value, tags=set()))
-    value = _WHITESPACE.sub(" ", value).strip()
+    """Stored paper text as written, on one line and within `limit` characters.
+
+    It is plain text already (papers.normalise made it so at ingest): "x<y and z>w" and "The &lt;b&gt;
+    tag" are words to show, not markup to strip or entities to decode a second time. The templates
+    escape it; only control characters and runs of white space go (as newsletter.archive does).
+    """
+    value = clean_text(value)
     if limit and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value
@@ -198,7 +198,9 @@ def _render(context: dict, links: DigestLinks) -> RenderedDigest:
             for card in context["papers"]
         ]
     html_body = _INLINER.inline(get_template("emails/digest.html").render(context))
-    text_body = get_template("emails/digest.txt").render(context)
+    # A plain str, not the SafeString the template engine returns: the text part is rendered with
+    # autoescape off, so a page that shows it (the admin preview) must escape it like any text.
+    text_body = str.__str__(get_template("emails/digest.txt").render(context))
     return RenderedDigest(subject=context["subject"], html=html_body, text=text_body)
 
 

@@ -188,6 +188,9 @@ def test_preview_renders_todays_digest_in_a_sandboxed_frame(boss, reader):
     assert "Quantized models" in digest
     assert "A second paper" in digest
     assert unsafe_markup(digest) == []
+    # The title shows as written in the frame and in the plain-text part below it.
+    assert f"Quantized models {HOSTILE}" in visible_text(digest)
+    assert f"Quantized models {HOSTILE}" in visible_text(html)  # the <pre>, escaped
     # The reader's real links act without a login: they never reach a staff screen or inbox.
     assert unsafe_url_free(digest, reader)
     assert "2 papers" in visible_text(html)

@@ -17,6 +17,7 @@ from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
 from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_links, html_problems, paper, subscriber, topics
+from .html_safety import unsafe_markup, visible_text
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 4, 28)
@@ -129,16 +130,42 @@ def test_hostile_feed_text_is_escaped_everywhere_in_the_html():
         hf_url='https://huggingface.co/papers/x" onmouseover="alert(7)',
     )
     reader = subscriber(quant)
-    rendered = render_digest(subscriber=reader, papers=[p], edition_date=TODAY, delivery_id=1)
-    assert html_problems(rendered.html) == []
-    assert "javascript:" not in rendered.html
-    assert "Sneaky bold title" in rendered.html  # the text survives, the markup does not
+    delivery = Delivery.objects.create(subscriber=reader, edition_date=TODAY)
+    (item,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    papers = select_papers_for(reader, edition_date=TODAY)
+    assert [x.pk for x in papers] == [p.pk]
+    rendered = render_digest(subscriber=reader, papers=papers, edition_date=TODAY, delivery_id=delivery.pk)
+    # The assembled digest is the reference render, byte for byte, hostile text included.
+    assert (item.message.alternatives[0][0], item.message.body) == (rendered.html, rendered.text)
+    # Read by a real HTML parser: nothing executable, every link a web link.
+    assert unsafe_markup(rendered.html) == [] and html_problems(rendered.html) == []
     assert f"https://arxiv.org/abs/{p.arxiv_id}" in html_links(rendered.html)  # fallback for a bad link
-    # Plain text is never interpreted, but markup that came as markup is dropped there too; an
-    # escaped "&lt;script&gt;" in the feed was meant as text and reads as text.
-    assert "<iframe" not in rendered.text and "javascript:" not in rendered.text
-    assert "onerror" not in rendered.text and "We propose <script> things." in rendered.text
-    assert "We propose &lt;script&gt; things." in rendered.html
+    # Stored text is plain text: what looks like markup is shown as the characters it is, once.
+    shown = visible_text(rendered.html)
+    assert HOSTILE_TITLE in shown
+    assert '<script>alert("a")</script>Eve' in shown
+    assert "We propose &lt;script&gt; things." in shown  # an entity in the text is text too
+    assert HOSTILE_TITLE in rendered.text and "We propose &lt;script&gt; things." in rendered.text
+
+
+def test_stored_text_is_shown_as_written_on_one_line_within_its_limits():
+    quant, _code, _agents = topics()
+    comparison = paper((quant, 3.0), title="Bounds when x<y and z>w hold", abstract="If a<b & b>c then…")
+    entity = paper((quant, 2.0), title="The &lt;b&gt; tag", abstract="Kept\x01 as\n\n  written\x1f.")
+    long = paper((quant, 1.0), title="Long " + "title " * 100)
+    reader = subscriber(quant)
+    rendered = render_digest(
+        subscriber=reader, papers=[comparison, entity, long], edition_date=TODAY, delivery_id=1
+    )
+    shown = visible_text(rendered.html)
+    for body in (shown, rendered.text):
+        assert "Bounds when x<y and z>w hold" in body and "If a<b & b>c then…" in body
+        assert "The &lt;b&gt; tag" in body
+        assert "Kept as written." in body  # control characters and runs of white space go
+        assert ("Long " + "title " * 48).strip() in body and "title " * 50 not in body  # 300 characters
+    assert "Bounds when x&lt;y and z&gt;w hold" in rendered.html
+    assert "The &amp;lt;b&amp;gt; tag" in rendered.html
+    assert unsafe_markup(rendered.html) == []
 
 
 def test_shared_rendering_is_byte_identical_to_the_direct_render():

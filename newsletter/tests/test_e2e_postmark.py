@@ -12,6 +12,7 @@ from testsupport.processes import celery_worker, wait_for
 from testsupport.services import require_redis
 
 from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_problems, paper, subscriber, topics
+from .html_safety import unsafe_markup, visible_text
 
 
 @pytest.mark.slow
@@ -57,5 +58,7 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
     assert "Agents that write tests" in c.text and "Low-bit" not in c.text
     assert q.subject == "2 new papers on Quantization — Apr 28"
     assert q.metadata == {"delivery_id": str(rows["q@example.com"].pk)} and q.tag == "digest"
-    assert html_problems(q.html) == [] and "javascript:" not in q.html
+    # The hostile abstract's script URL is text the reader sees, never a link or markup.
+    assert html_problems(q.html) == [] and unsafe_markup(q.html) == []
+    assert HOSTILE_TITLE in visible_text(q.html) and 'href="javascript:alert(3)"' in visible_text(q.html)
     assert "42 upvotes" in q.html
