@@ -63,13 +63,13 @@ def subscriber_links(subscriber: Subscriber, delivery_id: int | None) -> DigestL
     return DigestLinks(
         manage_url=manage_url(subscriber),
         unsubscribe_url=unsubscribe_url(subscriber),
-        view_url=digest_view_url(delivery_id) if delivery_id else "",
+        view_url=digest_view_url(delivery_id, subscriber.token_key) if delivery_id else "",
         feedback=feedback_link_maker(subscriber_id=subscriber.pk, token_key=subscriber.token_key),
     )
 
 
 class _LinkSigner:
-    """The same links as `subscriber_links`, three HMACs per subscriber without re-deriving keys.
+    """The same links as `subscriber_links`, four HMACs per subscriber without re-deriving keys.
 
     Django's salted_hmac derives its key (a hash of salt and SECRET_KEY) on every call; here each
     key is derived once per chunk and the keyed HMAC state copied per link. A test holds the output
@@ -85,6 +85,9 @@ class _LinkSigner:
         self._view = hmac.new(
             hashlib.sha256(b"paperboy.newsletter.view" + secret).digest(), digestmod="sha256"
         )
+        self._view_key = hmac.new(
+            hashlib.sha256(b"paperboy.newsletter.view.key" + secret).digest(), digestmod="sha256"
+        )
 
     def _sign(self, base, value: str, length: int) -> str:
         mac = base.copy()
@@ -95,11 +98,12 @@ class _LinkSigner:
         sid, key = subscriber.pk, subscriber.token_key
         manage = self._sign(self._link, f"manage:{sid}:{key}", 18)
         unsubscribe = self._sign(self._link, f"unsubscribe:{sid}:{key}", 18)
-        view = self._sign(self._view, str(delivery_id), 15)
+        fingerprint = self._sign(self._view_key, key, 9)
+        view = self._sign(self._view, f"{delivery_id}.{fingerprint}", 15)
         return DigestLinks(
             manage_url=f"{self._site}/manage/{sid}.{manage}/",
             unsubscribe_url=f"{self._site}/unsubscribe/{sid}.{unsubscribe}/",
-            view_url=f"{self._site}/digest/{delivery_id}.{view}/",
+            view_url=f"{self._site}/digest/{delivery_id}.{fingerprint}.{view}/",
             # One keyed HMAC per reader, copied per link (subscriptions.feedback).
             feedback=feedback_link_maker(subscriber_id=sid, token_key=key),
         )

@@ -12,7 +12,7 @@ from django.views.defaults import ERROR_400_TEMPLATE_NAME, ERROR_PAGE_TEMPLATE
 
 from . import archive
 from .composing import render_digest
-from .links import delivery_id_from_token
+from .links import parse_digest_token, token_key_matches
 from .models import Delivery
 
 # The digest is mail-client HTML: inline styles, remote images, and never any script or form.
@@ -41,9 +41,10 @@ ARCHIVE_PAPERS_PER_DAY = 10  # on the archive index; each day's own page lists t
 
 @require_safe
 def digest_in_browser(request, token: str):
-    delivery_id = delivery_id_from_token(token)
-    if delivery_id is None:
+    parsed = parse_digest_token(token)
+    if parsed is None:  # malformed or forged: refused before any query
         raise Http404("No such digest")
+    delivery_id, fingerprint = parsed
     delivery = (
         Delivery.objects.select_related("subscriber")
         .filter(pk=delivery_id, status=Delivery.Status.SENT, subscriber__isnull=False)
@@ -51,6 +52,8 @@ def digest_in_browser(request, token: str):
     )
     if delivery is None:  # never sent, or its reader erased their data
         raise Http404("No such digest")
+    if not token_key_matches(fingerprint, delivery.subscriber.token_key):
+        raise Http404("No such digest")  # the reader switched off their old links
     rendered = render_digest(
         subscriber=delivery.subscriber,
         papers=archive.papers_in_order(delivery.paper_ids),

@@ -1,15 +1,19 @@
 """The web pages of sent digests: view in browser, and the public archive."""
 
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
 
-from newsletter.links import digest_token
+from newsletter.composing import compose_deliveries
+from newsletter.links import digest_token, parse_digest_token
 from newsletter.models import Delivery
 from newsletter.tests.html_safety import unsafe_markup, visible_text
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
+from subscriptions.services import subscriber_revoke_links
 from subscriptions.tests.factories import SubscriberFactory
+from subscriptions.tokens import manage_url
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +91,8 @@ def test_forged_and_tampered_tokens_are_404(client, topic):
         "not-a-token",
         f"{delivery.pk}." + "A" * 200,
         "9" * 40 + "." + signature,
+        f"{delivery.pk}.{genuine.split('.')[2]}",  # the signature alone, without the key's fingerprint
+        f"{delivery.pk}.{digest_token(other.pk).split('.')[1]}.{genuine.split('.')[2]}",  # another key
     ):
         assert client.get(f"/digest/{token}/").status_code == 404, token
 
@@ -103,6 +109,40 @@ def test_erased_readers_digest_has_no_web_copy(client):
     delivery = _sent(SubscriberFactory(), [PaperFactory()])
     delivery.subscriber.delete()
     assert client.get(f"/digest/{digest_token(delivery.pk)}/").status_code == 404
+
+
+def test_switching_off_old_links_kills_old_web_copies_and_new_links_work(client, topic):
+    PaperTopicFactory(paper=PaperFactory(title="A paper on bits"), topic=topic)
+    reader = SubscriberFactory(topics=[topic])
+    delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
+    (item,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    old_view = item.message.body.split("View in browser: ")[1].split()[0]
+    old_path = urlsplit(old_view).path
+    old_manage = manage_url(reader)
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT)
+    page = client.get(old_path)
+    assert page.status_code == 200 and old_manage in page.content.decode()
+
+    subscriber_revoke_links(subscriber=reader)  # "Switch off old links" on the manage page
+
+    assert client.get(old_path).status_code == 404
+    fresh = f"/digest/{digest_token(delivery.pk, reader.token_key)}/"
+    assert fresh != old_path
+    page = client.get(fresh)
+    assert page.status_code == 200
+    assert manage_url(reader) in page.content.decode() and old_manage not in page.content.decode()
+    # A token made without the key looks the reader's current one up: the same as the fresh link.
+    assert f"/digest/{digest_token(delivery.pk)}/" == fresh
+
+
+def test_forged_tokens_are_refused_before_any_query(django_assert_num_queries):
+    delivery = _sent(SubscriberFactory(), [PaperFactory()])
+    genuine = digest_token(delivery.pk)
+    delivery_id, fingerprint, _signature = genuine.split(".")
+    with django_assert_num_queries(0):
+        assert parse_digest_token(genuine) == (delivery.pk, fingerprint)
+        assert parse_digest_token(f"{delivery_id}.{'A' * 12}.{_signature}") is None  # another key
+        assert parse_digest_token(f"{int(delivery_id) + 1}.{fingerprint}.{_signature}") is None
 
 
 def test_view_in_browser_refuses_post(client):

@@ -1,7 +1,8 @@
 """Link tokens under attack: forged, tampered, cross-used, replayed, expired; compared in constant time.
 
 Token types: confirm (TimestampSigner, 7 days, single use), manage and unsubscribe (HMAC over the
-subscriber's revocable token_key), digest view (HMAC over the delivery id), webhook basic auth.
+subscriber's revocable token_key), digest view (HMAC over the delivery id and a fingerprint of the
+same token_key), webhook basic auth.
 """
 
 import base64
@@ -155,7 +156,7 @@ def test_switching_off_old_links_refuses_every_earlier_token(victim):
         assert Client().post(manage).status_code == 200
     assert len(queued) == 1  # the fresh manage link goes out by email
     before = snapshot()
-    for kind in ("confirm", "manage", "unsubscribe"):
+    for kind in ("confirm", "manage", "unsubscribe", "digest"):
         for method, template in REQUESTS[kind]:
             assert _refused(method, template.format(old[kind])) == 404, kind
     assert snapshot() == before
