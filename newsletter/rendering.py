@@ -284,21 +284,22 @@ def _json_parts(parts: tuple[str, ...]) -> tuple:
     return tuple(_json_escape(p) if n % 2 == 0 else p for n, p in enumerate(parts))
 
 
-def _link_values(more: str, less: str) -> tuple[dict, dict, dict, dict]:
-    """One paper's feedback links for the text, the HTML, and both as JSON."""
-    text = {"more": more, "less": less}
+def _link_values(more: str, less: str) -> tuple[tuple, tuple, tuple, tuple]:
+    """One paper's (more, less) feedback links for the text, the HTML, and both as JSON."""
+    text = (more, less)
     if _PLAIN_URL.fullmatch(more) and _PLAIN_URL.fullmatch(less):
-        raw = {"more": more.encode(), "less": less.encode()}
+        raw = (more.encode(), less.encode())
         return text, text, raw, raw
     if _PARSER_REWRITES.search(more) or _PARSER_REWRITES.search(less):
         raise AssemblyError("a feedback link an HTML parser would rewrite")
-    html_values = {name: url.translate(_ATTR_ESCAPES) for name, url in text.items()}
-    return (
-        text,
-        html_values,
-        {name: _json_escape(url) for name, url in text.items()},
-        {name: _json_escape(url) for name, url in html_values.items()},
-    )
+    html_values = tuple(url.translate(_ATTR_ESCAPES) for url in text)
+    return text, html_values, tuple(map(_json_escape, text)), tuple(map(_json_escape, html_values))
+
+
+def _fill_paper(parts: tuple, links: tuple):
+    """A fragment (text, more, text, less, text) with one reader's two links: ten per digest, so
+    spelled out rather than the frames' general fill."""
+    return parts[0] + links[0] + parts[2] + links[1] + parts[4]
 
 
 def _frame_key(edition_date: date, flags: tuple) -> tuple:
@@ -382,7 +383,7 @@ class DigestAssembler:
             (
                 fill(frame.html_head, html_values),
                 self._html_separator.join(
-                    fill(f.html, v[1]) for f, v in zip(fragments, paper_links, strict=True)
+                    _fill_paper(f.html, v[1]) for f, v in zip(fragments, paper_links, strict=True)
                 )
                 if fragments
                 else "",
@@ -393,7 +394,7 @@ class DigestAssembler:
             (
                 fill(frame.text_head, values),
                 "".join(
-                    f"\n{n}. {fill(f.text, v[0])}"
+                    f"\n{n}. {_fill_paper(f.text, v[0])}"
                     for n, (f, v) in enumerate(zip(fragments, paper_links, strict=True), 1)
                 ),
                 fill(frame.text_tail, values),
@@ -409,7 +410,7 @@ class DigestAssembler:
                 b'"',
                 fill_json(html_head, html_json_values),
                 separator.join(
-                    fill_json(f.html_json, v[3]) for f, v in zip(fragments, paper_links, strict=True)
+                    _fill_paper(f.html_json, v[3]) for f, v in zip(fragments, paper_links, strict=True)
                 ),
                 fill_json(html_tail, html_json_values),
                 b'"',
@@ -420,7 +421,7 @@ class DigestAssembler:
                 b'"',
                 fill_json(text_head, text_json_values),
                 b"".join(
-                    b"\\n%d. %s" % (n, fill_json(f.text_json, v[2]))
+                    b"\\n%d. %s" % (n, _fill_paper(f.text_json, v[2]))
                     for n, (f, v) in enumerate(zip(fragments, paper_links, strict=True), 1)
                 ),
                 fill_json(text_tail, text_json_values),
@@ -475,8 +476,8 @@ class DigestAssembler:
         self.fragment_renders += 1
         for key, card, html_block, text_block in zip(missing, cards, html_blocks, text_blocks, strict=True):
             html_parts, text_parts = self._parts(html_block), self._parts(text_block)
-            if set(html_parts[1::2]) | set(text_parts[1::2]) != {"more", "less"}:
-                raise AssemblyError("a paper's fragment holds other slots than its feedback links")
+            if html_parts[1::2] != ("more", "less") or text_parts[1::2] != ("more", "less"):
+                raise AssemblyError("a paper's fragment is not: text, more-link, text, less-link, text")
             self._fragments[key] = _Fragment(
                 html=html_parts,
                 text=text_parts,
