@@ -121,16 +121,9 @@ def source_fetch(*, source: Source, now: datetime | None = None) -> IngestReport
         )
     except FeedError as exc:
         logger.warning("fetching %s failed: %s", source.slug, exc)
-        source_record_result(
-            source=source,
-            status=Source.Status.ERROR,
-            now=now,
-            http_status=exc.http_status,
-            error=str(exc),
-            counts=IngestCounts(errors=1).as_dict(),
-            retry_after=exc.retry_after,
+        return _record_failure(
+            source=source, now=now, error=str(exc), http_status=exc.http_status, retry_after=exc.retry_after
         )
-        return IngestReport(status=Source.Status.ERROR, error=str(exc), http_status=exc.http_status)
     fetch_seconds = time.perf_counter() - started
 
     if fetched.not_modified:
@@ -147,18 +140,10 @@ def source_fetch(*, source: Source, now: datetime | None = None) -> IngestReport
         report, complete = _ingest(source=source, kind=source.kind, body=fetched.body or b"", now=now)
     except FeedFormatError as exc:
         logger.warning("reading %s failed: %s", source.slug, exc)
-        source_record_result(
-            source=source,
-            status=Source.Status.ERROR,
-            now=now,
-            http_status=fetched.status_code,
-            error=str(exc),
-            counts=IngestCounts(errors=1).as_dict(),
-            # A bad document must not be answered by 304 next time: forget the validators.
-            etag="",
-            last_modified="",
+        # A bad document must not be answered by 304 next time: forget the validators.
+        return _record_failure(
+            source=source, now=now, error=str(exc), http_status=fetched.status_code, etag="", last_modified=""
         )
-        return IngestReport(status=Source.Status.ERROR, error=str(exc), http_status=fetched.status_code)
 
     report.http_status = fetched.status_code
     report.seconds = {"fetch": fetch_seconds, **report.seconds}
@@ -187,3 +172,19 @@ def source_ingest_bytes(*, source: Source, body: bytes, kind: str | None = None)
     except FeedFormatError as exc:
         return IngestReport(status=Source.Status.ERROR, error=str(exc), counts=IngestCounts(errors=1))
     return report
+
+
+def _record_failure(
+    *, source: Source, now, error: str, http_status: int | None, **result_fields
+) -> IngestReport:
+    """A fetch or a document that failed as a whole: recorded on the source, reported as an error."""
+    source_record_result(
+        source=source,
+        status=Source.Status.ERROR,
+        now=now,
+        http_status=http_status,
+        error=error,
+        counts=IngestCounts(errors=1).as_dict(),
+        **result_fields,
+    )
+    return IngestReport(status=Source.Status.ERROR, error=error, http_status=http_status)
