@@ -4,13 +4,12 @@ A link token is `<subscriber id>.<paper id>.<m|l>.<HMAC>`, the HMAC taken over a
 subscriber's `token_key` (as subscriptions.tokens does for manage links). So a token names one
 reader, one paper and one choice: changing any of them, or replaying it under another reader's
 id, breaks the signature, and rotating `token_key` revokes it with the reader's other links.
-Making links needs no query, and `feedback_link_maker` reuses one keyed HMAC per reader, so the
-digest pays about a microsecond per link.
+Making links needs no query, and each link is HMAC-SHA256 computed from hash states prepared once
+per process and once per reader, so a digest pays about a microsecond per link.
 """
 
-import base64
+import binascii
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,32 +36,56 @@ def _key(secret: str) -> bytes:
     return hashlib.sha256(f"{_SALT}{secret}".encode()).digest()
 
 
-def _signer(subscriber_id: int, token_key: str):
-    return hmac.new(_key(settings.SECRET_KEY), f"{subscriber_id}:{token_key}:".encode(), hashlib.sha256)
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _signature(signer, paper_id: int, letter: str) -> str:
-    digest = signer.copy()
-    digest.update(f"{paper_id}:{letter}".encode())
-    return base64.urlsafe_b64encode(digest.digest()[:18]).decode()
+@lru_cache(maxsize=4)
+def _pads(key: bytes) -> tuple:
+    """SHA-256 states after HMAC's inner and outer key blocks (RFC 2104), computed once per key."""
+    block = key.ljust(64, b"\0")  # the key is a 32-byte digest: no hashing down needed
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    return inner, outer
+
+
+def _hmac_sha256(inner, outer, tail: bytes) -> bytes:
+    """HMAC-SHA256 of (whatever `inner` has taken) + tail, from copied states: a third of the time of
+    hmac.digest, whose every call sets up the key again. A test holds it to the hmac module."""
+    first = inner.copy()
+    first.update(tail)
+    second = outer.copy()
+    second.update(first.digest())
+    return second.digest()
+
+
+def _b64(digest: bytes) -> str:
+    # urlsafe_b64encode's two steps without its wrapper; 18 bytes are 24 characters, no padding.
+    return binascii.b2a_base64(digest[:18], newline=False).translate(_URLSAFE).decode()
+
+
+def _signature(subscriber_id: int, token_key: str, paper_id: int, letter: str) -> str:
+    inner, outer = _pads(_key(settings.SECRET_KEY))
+    return _b64(_hmac_sha256(inner, outer, f"{subscriber_id}:{token_key}:{paper_id}:{letter}".encode()))
 
 
 def feedback_link_maker(*, subscriber_id: int, token_key: str) -> Callable[[int], tuple[str, str]]:
     """paper id -> ("more like this" URL, "less like this" URL) for one reader's digest."""
-    signer = _signer(subscriber_id, token_key)
+    inner, outer = _pads(_key(settings.SECRET_KEY))
+    inner = inner.copy()
+    inner.update(f"{subscriber_id}:{token_key}:".encode())  # the reader's part, hashed once
     base = f"{settings.SITE_URL}/feedback/{subscriber_id}."
 
     def links(paper_id: int) -> tuple[str, str]:
-        return tuple(
-            f"{base}{paper_id}.{letter}.{_signature(signer, paper_id, letter)}/" for letter in ("m", "l")
-        )
+        more = _b64(_hmac_sha256(inner, outer, f"{paper_id}:m".encode()))
+        less = _b64(_hmac_sha256(inner, outer, f"{paper_id}:l".encode()))
+        return f"{base}{paper_id}.m.{more}/", f"{base}{paper_id}.l.{less}/"
 
     return links
 
 
 def make_feedback_token(*, subscriber: Subscriber, paper_id: int, value: int) -> str:
     letter = _LETTERS[value]
-    signature = _signature(_signer(subscriber.pk, subscriber.token_key), paper_id, letter)
+    signature = _signature(subscriber.pk, subscriber.token_key, paper_id, letter)
     return f"{subscriber.pk}.{paper_id}.{letter}.{signature}"
 
 
@@ -84,7 +107,7 @@ def feedback_from_token(token: str) -> FeedbackLink:
     subscriber = Subscriber.objects.filter(pk=int(subscriber_id)).first()
     if subscriber is None:
         raise InvalidToken("unknown subscriber")
-    expected = _signature(_signer(subscriber.pk, subscriber.token_key), int(paper_id), letter)
+    expected = _signature(subscriber.pk, subscriber.token_key, int(paper_id), letter)
     if not constant_time_compare(signature, expected):
         raise InvalidToken("bad signature")
     paper = Paper.objects.filter(pk=int(paper_id)).first()

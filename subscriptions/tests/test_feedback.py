@@ -148,3 +148,18 @@ def test_admin_counts_feedback_per_paper_and_per_topic(admin_client, paper):
     by_paper = response.context["feedback_by_paper"]
     assert (by_paper[0]["paper_id"], by_paper[0]["more"], by_paper[0]["less"]) == (paper.pk, 2, 1)
     assert 'id="feedback-by-topic"' in response.content.decode()
+
+
+def test_links_are_the_hmac_of_reader_paper_and_choice_as_the_hmac_module_computes_it(settings):
+    """The links are made from prepared hash states; they must be exactly RFC 2104 HMAC-SHA256."""
+    import base64
+    import hashlib
+    import hmac
+
+    key = hashlib.sha256(f"paperboy.subscriptions.feedback{settings.SECRET_KEY}".encode()).digest()
+    for subscriber_id, token_key, paper_id in [(1, "abc", 5), (987654, "k" * 40, 123456789), (7, "", 0)]:
+        links = feedback_link_maker(subscriber_id=subscriber_id, token_key=token_key)(paper_id)
+        for letter, url in zip("ml", links, strict=True):
+            digest = hmac.new(key, f"{subscriber_id}:{token_key}:{paper_id}:{letter}".encode(), "sha256")
+            signature = base64.urlsafe_b64encode(digest.digest()[:18]).decode()
+            assert url == f"{settings.SITE_URL}/feedback/{subscriber_id}.{paper_id}.{letter}.{signature}/"
