@@ -3,8 +3,8 @@
 Public surface (the web pages and admin use the first two):
 - `select_papers_for(subscriber, *, edition_date, since=None)` -> ranked papers for one subscriber;
 - `render_digest(*, subscriber, papers, edition_date, delivery_id=None)` -> RenderedDigest;
-- `compose_deliveries(deliveries, *, now)` -> one Composed per delivery of a chunk, in a handful of
-  queries, sharing renderings between subscribers whose digests are identical.
+- `ChunkComposer(deliveries, *, now)` selects papers for a whole chunk in a handful of queries and
+  then `compose(delivery)` makes each digest; `compose_deliveries` composes the whole chunk at once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from anymail.message import AnymailMessage
 from django.conf import settings
+from django.core.mail.message import EmailAlternative
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 
@@ -31,7 +32,7 @@ from subscriptions.tokens import manage_url, unsubscribe_url
 
 from .links import digest_view_url
 from .models import Delivery
-from .rendering import DigestAssembler, DigestLinks, RenderedDigest, render_digest_direct
+from .rendering import AssembledDigest, DigestAssembler, DigestLinks, RenderedDigest, render_digest_direct
 from .selectors import parse_keywords, select_papers_bulk
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
@@ -155,22 +156,79 @@ def _list_id(site_name: str, domain: str) -> str:
     return formataddr((f"{site_name} digest", f"digest.{domain}"))
 
 
+class DigestMessage(AnymailMessage):
+    """A digest email whose bodies stay the assembler's JSON until something reads them as text.
+
+    `body` and `alternatives` behave as on any EmailMultiAlternatives; the first read decodes them
+    (SMTP, the outbox, anymail's builder). A JSON backend asks `prepared_json()` instead and sends the
+    assembled bytes as they are, which it may only while nothing could have changed the bodies: never
+    read, or read and still the very strings decoded from those bytes.
+    """
+
+    def __init__(self, *, rendered, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._rendered = rendered
+        self._body = self._alternatives = _UNREAD
+
+    @property
+    def body(self):
+        if self._body is _UNREAD:
+            self._body = self._rendered.text
+        return self._body
+
+    @body.setter
+    def body(self, value) -> None:
+        self._body = value
+
+    @property
+    def alternatives(self):
+        if self._alternatives is _UNREAD:
+            self._alternatives = [EmailAlternative(self._rendered.html, "text/html")]
+        return self._alternatives
+
+    @alternatives.setter
+    def alternatives(self, value) -> None:
+        self._alternatives = value
+
+    def bodies_unread(self) -> bool:
+        """True while body and alternatives are the assembled ones, untouched (a text body plus one
+        text/html alternative)."""
+        return self._body is _UNREAD and self._alternatives is _UNREAD
+
+    def prepared_json(self) -> tuple[bytes, bytes] | None:
+        """(HTML, text) bodies as JSON string literals, while they still are this message's bodies."""
+        rendered = self._rendered
+        if self.bodies_unread():
+            return rendered.html_json, rendered.text_json
+        alternatives = self.alternatives
+        if (
+            self.body is rendered.text
+            and len(alternatives) == 1
+            and alternatives[0][0] is rendered.html
+            and alternatives[0][1] == "text/html"
+        ):
+            return rendered.html_json, rendered.text_json
+        return None
+
+
+_UNREAD = object()
+
+
 def digest_message(
     *,
     subscriber: Subscriber,
-    rendered: RenderedDigest,
+    rendered: RenderedDigest | AssembledDigest,
     delivery_id: int,
     edition_date: date,
     links: DigestLinks,
 ) -> AnymailMessage:
     """The email: HTML with a plain-text alternative, list headers, provider metadata and tag."""
     domain = _site_domain()
-    message = AnymailMessage(
-        subject=rendered.subject,
-        body=rendered.text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[subscriber.email],
-        headers={
+    fields = {
+        "subject": rendered.subject,
+        "from_email": settings.DEFAULT_FROM_EMAIL,
+        "to": [subscriber.email],
+        "headers": {
             # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs one click.
             "List-Unsubscribe": f"<{links.unsubscribe_url}>, <{_unsubscribe_mailto()}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -178,15 +236,15 @@ def digest_message(
             "Message-ID": digest_message_id(delivery_id, edition_date),
         },
         # Provider events (bounces, opens) come back carrying these, which ties them to the Delivery.
-        metadata={"delivery_id": str(delivery_id)},
-        tags=["digest"],
-    )
-    message.attach_alternative(rendered.html, "text/html")
+        "metadata": {"delivery_id": str(delivery_id)},
+        "tags": ["digest"],
+    }
+    if isinstance(rendered, AssembledDigest):
+        message = DigestMessage(rendered=rendered, **fields)
+    else:
+        message = AnymailMessage(body=rendered.text, **fields)
+        message.attach_alternative(rendered.html, "text/html")
     message.delivery_id = delivery_id
-    if rendered.html_json is not None and rendered.text_json is not None:
-        # The bodies already as JSON, for backends that post JSON (newsletter.backends.postmark);
-        # they are used only while the message still holds these very strings.
-        message.prepared_json = (rendered.html, rendered.html_json, rendered.text, rendered.text_json)
     return message
 
 
@@ -204,47 +262,63 @@ class Composed:
     skip_reason: str = ""
 
 
-def compose_deliveries(
-    deliveries: Sequence[Delivery], *, now: datetime | None = None, renderer: DigestAssembler | None = None
-) -> list[Composed]:
-    """Compose a chunk. `deliveries` come with `subscriber` loaded (select_related).
+class ChunkComposer:
+    """A chunk's deliveries: papers selected for all of them at once, digests composed one by one.
 
-    Queries: topics, subscribers' topics, previous digests, candidate papers, their topics, whatever
-    the chunk's size. Digests are assembled from per-paper fragments (see DigestAssembler).
+    `deliveries` come with `subscriber` loaded (select_related). Construction runs the chunk's few
+    queries (subscribers' topics, previous digests, feedback, the pool's fingerprint; the pool itself
+    when it changed), whatever the chunk's size, and renders the fragments of the papers the chunk
+    shows that this process has not rendered yet. `compose` then makes one digest without a query, so
+    a sender can compose the next group while the previous one is on the wire.
     """
-    now = now or timezone.now()
-    renderer = renderer or _renderer
-    quiet_day_email = settings.PAPERBOY_QUIET_DAY == "email"
-    results: list[Composed] = []
-    live = []
-    for delivery in deliveries:
-        s = delivery.subscriber
-        if s is None or s.status != Subscriber.Status.ACTIVE or s.paused:
-            results.append(Composed(delivery, skip_reason=SKIP_INACTIVE))
-        else:
-            live.append(delivery)
-    if not live:
-        return results
 
-    selection = select_papers_bulk(
-        [d.subscriber for d in live], edition_dates={d.subscriber_id: d.edition_date for d in live}, now=now
-    )
-    topics = selection.pool.topics
-    topic_order = {tid: _topic_order(t) for tid, t in topics.items()}
-    signer = _LinkSigner()
-    for delivery in live:
+    def __init__(
+        self,
+        deliveries: Sequence[Delivery],
+        *,
+        now: datetime | None = None,
+        renderer: DigestAssembler | None = None,
+    ) -> None:
+        self._renderer = renderer or _renderer
+        self._quiet_day_email = settings.PAPERBOY_QUIET_DAY == "email"
+        live = [d for d in deliveries if _is_live(d.subscriber)]
+        self._selection = None
+        if live:
+            self._selection = select_papers_bulk(
+                [d.subscriber for d in live],
+                edition_dates={d.subscriber_id: d.edition_date for d in live},
+                now=now or timezone.now(),
+            )
+            topics = self._selection.pool.topics
+            self._topic_order = {tid: _topic_order(t) for tid, t in topics.items()}
+            # A few template renders for all the papers this chunk shows that the process has not
+            # rendered yet, rather than one per digest that meets a new paper.
+            self._renderer.warm(paper for papers in self._selection.papers.values() for paper in papers)
+        self._signer = _LinkSigner()
+
+    def skip_reason(self, delivery: Delivery) -> str:
+        """Why this delivery gets no email ("" when it gets one); decided without rendering."""
+        if not _is_live(delivery.subscriber):
+            return SKIP_INACTIVE
+        if not self._selection.papers.get(delivery.subscriber_id) and not self._quiet_day_email:
+            return SKIP_NOTHING_NEW
+        return ""
+
+    def compose(self, delivery: Delivery) -> Composed:
+        reason = self.skip_reason(delivery)
+        if reason:
+            return Composed(delivery, skip_reason=reason)
         subscriber = delivery.subscriber
+        selection = self._selection
         papers = selection.papers.get(subscriber.pk, [])
-        if not papers and not quiet_day_email:
-            results.append(Composed(delivery, skip_reason=SKIP_NOTHING_NEW))
-            continue
         reader = selection.readers[subscriber.pk]
+        topics = selection.pool.topics
         your_topics = [
             topics[tid].name
-            for tid in sorted((t for t in reader.topic_ids if t in topics), key=topic_order.__getitem__)
+            for tid in sorted((t for t in reader.topic_ids if t in topics), key=self._topic_order.__getitem__)
         ]
-        links = signer.links(subscriber, delivery.pk)
-        rendered = renderer.render(
+        links = self._signer.links(subscriber, delivery.pk)
+        rendered = self._renderer.render(
             papers=papers,
             edition_date=delivery.edition_date,
             your_topics=your_topics,
@@ -258,7 +332,16 @@ def compose_deliveries(
             edition_date=delivery.edition_date,
             links=links,
         )
-        results.append(
-            Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.pk for p in papers])
-        )
-    return results
+        return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.pk for p in papers])
+
+
+def _is_live(subscriber: Subscriber | None) -> bool:
+    return subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE and not subscriber.paused
+
+
+def compose_deliveries(
+    deliveries: Sequence[Delivery], *, now: datetime | None = None, renderer: DigestAssembler | None = None
+) -> list[Composed]:
+    """Compose a whole chunk (see ChunkComposer): one Composed per delivery, in order."""
+    composer = ChunkComposer(deliveries, now=now, renderer=renderer)
+    return [composer.compose(d) for d in deliveries]

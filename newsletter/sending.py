@@ -2,10 +2,12 @@
 
 Failure semantics (the Delivery docstring has the state machine):
 
-1. Compose every planned row of the chunk (no writes). Rows with nothing to send -> `skipped`.
-2. Per group (one provider batch call, or PAPERBOY_SEND_GROUP_SIZE one-by-one sends): claim with one
-   conditional UPDATE planned -> sending (attempts + 1, a claim token); only rows this worker won are
-   sent. The claim commits before any network I/O; nothing is sent inside a transaction.
+1. Select papers for every planned row of the chunk (no writes). Rows with nothing to send -> `skipped`.
+2. Per group (one provider batch call of PAPERBOY_SEND_BATCH_SIZE messages, or PAPERBOY_SEND_GROUP_SIZE
+   one-by-one sends), composed while the previous group is on the wire: claim with one conditional
+   UPDATE planned -> sending (attempts + 1, a claim token) once the previous group's outcome is
+   recorded; only rows this worker won are sent. The claim commits before any network I/O; nothing
+   is sent inside a transaction; at most one provider call is in flight.
 3. Send through Django's mail API on one connection for the whole chunk.
 4. Record each outcome right after the provider answered:
    - accepted                                  -> `sent` (provider message id, subject, papers);
@@ -31,6 +33,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -51,7 +54,7 @@ from django.utils import timezone
 
 from subscriptions.models import Subscriber
 
-from .composing import Composed, compose_deliveries
+from .composing import ChunkComposer, Composed
 from .models import Delivery
 from .ratelimit import provider_limits
 
@@ -360,7 +363,7 @@ def _throttle(connection, *, messages: int, calls: int) -> None:
 
 def group_size(connection) -> int:
     batch = getattr(connection, "batch_size", 1) or 1
-    size = batch if batch > 1 else settings.PAPERBOY_SEND_GROUP_SIZE
+    size = min(batch, settings.PAPERBOY_SEND_BATCH_SIZE) if batch > 1 else settings.PAPERBOY_SEND_GROUP_SIZE
     limit = settings.PAPERBOY_SEND_RATE_PER_SECOND
     return max(1, min(size, limit)) if limit > 0 else max(1, size)
 
@@ -391,62 +394,88 @@ def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
 def deliveries_send_chunk(
     *, delivery_ids: Sequence[int], now: datetime | None = None, connection=None
 ) -> ChunkReport:
-    """Send the planned rows among `delivery_ids` (others are left alone); see the module docstring."""
+    """Send the planned rows among `delivery_ids` (others are left alone); see the module docstring.
+
+    Group by group: while one group is on the wire (a thread does the provider call and nothing
+    else), the next group is composed. A group is claimed only after the previous group's outcome
+    is recorded, so at most one provider call is in flight and a struggling provider stops the
+    chunk exactly as it would without the overlap.
+    """
     now = now or timezone.now()
     report = ChunkReport()
     rows = _planned_rows(delivery_ids)
     report.not_claimed = len(set(delivery_ids)) - len(rows)
     if not rows:
         return report
-    composed = compose_deliveries(rows, now=now)
-    report.skipped = _record_skips([c for c in composed if c.message is None], now=now)
-    to_send = [c for c in composed if c.message is not None]
+    composer = ChunkComposer(rows, now=now)
+    skips, to_send = [], []
+    for row in rows:
+        reason = composer.skip_reason(row)
+        if reason:
+            skips.append(Composed(row, skip_reason=reason))
+        else:
+            to_send.append(row)
+    report.skipped = _record_skips(skips, now=now)
     if not to_send:
         return report
 
     connection = connection or get_connection()
     size = group_size(connection)
     batch_capable = getattr(connection, "batch_size", 1) > 1
+    send = _send_batch if batch_capable else _send_one_by_one
     opened = connected = False
-    try:
-        for start in range(0, len(to_send), size):
-            group = to_send[start : start + size]
-            # The provider's rate limit is waited for before the claim: should the limiter fail (its
-            # Redis restarting), the rows are still `planned` and go again, not stuck in `sending`.
-            _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
-            claimed = deliveries_claim(delivery_ids=[c.delivery.pk for c in group], now=now)
-            report.not_claimed += len(group) - len(claimed)
-            group = [c for c in group if c.delivery.pk in claimed]
-            if not group:
-                continue
-            if not connected:
+    in_flight: tuple[list[Composed], Future] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provider") as wire:
+        try:
+            for start in range(0, len(to_send), size):
+                group = [composer.compose(row) for row in to_send[start : start + size]]
+                if in_flight is not None:
+                    stop = _finish(*in_flight, report=report)
+                    in_flight = None
+                    if stop:  # the provider is struggling: leave the rest of the chunk planned
+                        report.retry_ids += [row.pk for row in to_send[start:]]
+                        break
+                # The provider's rate limit is waited for before the claim: should the limiter fail
+                # (its Redis restarting), the rows are still `planned` and go again, not stuck.
+                _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
+                claimed = deliveries_claim(delivery_ids=[c.delivery.pk for c in group], now=now)
+                report.not_claimed += len(group) - len(claimed)
+                group = [c for c in group if c.delivery.pk in claimed]
+                if not group:
+                    continue
+                if not connected:
+                    try:
+                        # One connection (SMTP session, HTTP keep-alive) for the whole chunk.
+                        opened = bool(connection.open())
+                        connected = True
+                    except Exception as exc:  # could not even connect: nothing was sent
+                        failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
+                        _record(failed, now=now, report=report)
+                        report.retry_after = _retry_after(exc)
+                        report.retry_ids += [row.pk for row in to_send[start + size :]]
+                        break
+                in_flight = (group, wire.submit(send, connection, group))
+            if in_flight is not None:
+                _finish(*in_flight, report=report)
+        finally:
+            if opened:
                 try:
-                    # One connection (SMTP session, HTTP keep-alive) for the whole chunk.
-                    opened = bool(connection.open())
-                    connected = True
-                except Exception as exc:  # could not even connect: nothing was sent
-                    failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
-                    _record(failed, now=now, report=report)
-                    report.retry_after = _retry_after(exc)
-                    report.retry_ids += [c.delivery.pk for c in to_send[start + size :]]
-                    break
-            send = _send_batch if batch_capable else _send_one_by_one
-            results, retry_after = send(connection, group)
-            _record(results, now=timezone.now(), report=report)
-            for c in group:
-                c.message = None  # recorded: let the bodies go before the next group is built
-            if any(r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN) for r in results):
-                # The provider is struggling: leave the rest of the chunk planned for the retry.
-                report.retry_after = retry_after
-                report.retry_ids += [c.delivery.pk for c in to_send[start + size :]]
-                break
-    finally:
-        if opened:
-            try:
-                connection.close()
-            except Exception:  # closing a broken connection must not hide what happened
-                logger.warning("closing the email connection failed", exc_info=True)
+                    connection.close()
+                except Exception:  # closing a broken connection must not hide what happened
+                    logger.warning("closing the email connection failed", exc_info=True)
     return report
+
+
+def _finish(group: list[Composed], sending: Future, *, report: ChunkReport) -> bool:
+    """Record a group's outcome as soon as the provider answered; True when the chunk should stop."""
+    results, retry_after = sending.result()
+    _record(results, now=timezone.now(), report=report)
+    for c in group:
+        c.message = None  # recorded: let the bodies go
+    if any(r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN) for r in results):
+        report.retry_after = retry_after
+        return True
+    return False
 
 
 def deliveries_send(

@@ -339,8 +339,11 @@ PAPERBOY_DIGEST_SIZE = env.int("PAPERBOY_DIGEST_SIZE", default=10)
 PAPERBOY_QUIET_DAY = env("PAPERBOY_QUIET_DAY", default="skip")
 if PAPERBOY_QUIET_DAY not in ("skip", "email"):
     raise ImproperlyConfigured("PAPERBOY_QUIET_DAY must be 'skip' or 'email'")
-# Delivery ids per `mail` task; Postmark takes 500 messages per batch call, so one call per chunk.
+# Delivery ids per `mail` task.
 PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=500)
+# Messages per call to a provider with a batch endpoint (at most the provider's own limit: Postmark
+# 500). Two calls per chunk: the second group is composed while the first is on the wire.
+PAPERBOY_SEND_BATCH_SIZE = env.int("PAPERBOY_SEND_BATCH_SIZE", default=250)
 # Rows claimed at once for providers without a batch endpoint (SMTP, most ESP APIs): a crash
 # mid-send leaves at most this many rows in `sending` (they become `unknown`).
 PAPERBOY_SEND_GROUP_SIZE = env.int("PAPERBOY_SEND_GROUP_SIZE", default=25)

@@ -13,8 +13,9 @@ Building each message's JSON through anymail's payload class costs ~0.2 ms (addr
 and attribute handling); at 100k digests that was the largest single cost of sending. Messages of the
 plain shape digests have (one plain To address, the batch's From, a text and an HTML body, headers,
 metadata, tags, nothing else) are turned into Postmark's JSON directly, using the bodies' JSON the
-digest assembler made when the message carries it (`prepared_json`); anything else goes through
-anymail's builder. A test holds both to the same output.
+digest assembler made when the message still carries them (`DigestMessage.prepared_json()`: the
+bodies are then never decoded to text at all); anything else goes through anymail's builder. A test
+holds both to the same output.
 
 https://postmarkapp.com/developer/user-guide/send-email-with-api/batch-emails
 """
@@ -115,9 +116,13 @@ class EmailBackend(AnymailPostmarkBackend):
     def _is_plain(self, message) -> bool:
         if self.send_defaults or message.cc or message.bcc or message.reply_to or message.attachments:
             return False
-        alternatives = getattr(message, "alternatives", None) or []
-        if len(alternatives) != 1 or alternatives[0][1] != "text/html" or message.content_subtype != "plain":
+        if message.content_subtype != "plain":
             return False
+        unread = getattr(message, "bodies_unread", None)
+        if unread is None or not unread():  # an assembled digest's are a text and one HTML part
+            alternatives = getattr(message, "alternatives", None) or []
+            if len(alternatives) != 1 or alternatives[0][1] != "text/html":
+                return False
         if len(message.to) != 1 or not _PLAIN_ADDRESS.fullmatch(message.to[0]):
             return False
         if any(getattr(message, name, UNSET) is not UNSET for name in _UNSET_ATTRIBUTES):
@@ -135,12 +140,12 @@ class EmailBackend(AnymailPostmarkBackend):
         from_email, from_json = template
         if message.from_email != from_email or not self._is_plain(message):
             return None
-        html, text = message.alternatives[0][0], message.body
-        prepared = getattr(message, "prepared_json", None)
-        if prepared is not None and prepared[0] is html and prepared[2] is text:
-            html_json, text_json = prepared[1], prepared[3]
+        prepare = getattr(message, "prepared_json", None)
+        prepared = prepare() if prepare is not None else None
+        if prepared is not None:
+            html_json, text_json = prepared
         else:
-            html_json, text_json = _json(html), _json(text)
+            html_json, text_json = _json(message.alternatives[0][0]), _json(message.body)
         headers = [{"Name": k, "Value": v} for k, v in message.extra_headers.items()]
         parts = [
             b'{"From":', from_json, b',"To":', _json(message.to[0]), b',"Subject":', _json(message.subject),

@@ -1,4 +1,6 @@
 import json
+import threading
+import time
 
 import pytest
 from django.core.mail import get_connection
@@ -144,3 +146,36 @@ def test_batch_json_built_directly_is_what_anymail_builds(loopback):
     assert call.json() == expected
     assert call.json()[1]["To"] == expected[1]["To"] and "Zo" in call.json()[1]["To"]
     assert call.json()[2]["TextBody"] == "changed after composing"
+
+
+def test_groups_go_one_call_at_a_time_and_a_failed_call_stops_the_chunk(loopback, settings):
+    """The next group is composed while one is on the wire, but claimed only once the previous
+    group's outcome is recorded: a 500 on the second call leaves the third group never claimed."""
+    settings.PAPERBOY_SEND_BATCH_SIZE = 2
+    in_flight, most, calls = [0], [0], []
+    lock = threading.Lock()
+
+    def answer(request: Request) -> Response:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            calls.append([item["To"] for item in request.json()])
+        time.sleep(0.2)
+        with lock:
+            in_flight[0] -= 1
+        if len(calls) == 2:
+            return Response(500, '{"ErrorCode": 500, "Message": "oops"}')
+        return postmark_batch_answer(request)
+
+    loopback.route("/email/batch", answer)
+    emails = [f"r{n}@example.com" for n in range(6)]
+    ids = planned(emails)
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert calls == [emails[0:2], emails[2:4]] and most[0] == 1
+    assert report.sent == 2 and sorted(report.retry_ids) == ids[2:]
+    rows = {d.pk: (d.status, d.attempts) for d in Delivery.objects.filter(pk__in=ids)}
+    assert [rows[pk] for pk in ids] == [("sent", 1)] * 2 + [("planned", 1)] * 2 + [("planned", 0)] * 2
+
+    loopback.route("/email/batch", postmark_batch_answer)
+    assert deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback)).sent == 4
+    assert Delivery.objects.filter(pk__in=ids, status="sent").count() == 6
