@@ -162,7 +162,7 @@ class DigestMessage(AnymailMessage):
     `body` and `alternatives` behave as on any EmailMultiAlternatives; the first read decodes them
     (SMTP, the outbox, anymail's builder). A JSON backend asks `prepared_json()` instead and sends the
     assembled bytes as they are, which it may only while nothing could have changed the bodies: never
-    read, or read and still the very strings decoded from those bytes.
+    read, or read and still the very strings decoded from those pieces.
     """
 
     def __init__(self, *, rendered, **kwargs) -> None:
@@ -195,11 +195,12 @@ class DigestMessage(AnymailMessage):
         text/html alternative)."""
         return self._body is _UNREAD and self._alternatives is _UNREAD
 
-    def prepared_json(self) -> tuple[bytes, bytes] | None:
-        """(HTML, text) bodies as JSON string literals, while they still are this message's bodies."""
+    def prepared_json(self) -> tuple[list[bytes], list[bytes]] | None:
+        """The pieces of the (HTML, text) bodies as JSON string literals, while they still are this
+        message's bodies (see AssembledDigest)."""
         rendered = self._rendered
         if self.bodies_unread():
-            return rendered.html_json, rendered.text_json
+            return rendered.html_parts, rendered.text_parts
         alternatives = self.alternatives
         if (
             self.body is rendered.text
@@ -207,7 +208,7 @@ class DigestMessage(AnymailMessage):
             and alternatives[0][0] is rendered.html
             and alternatives[0][1] == "text/html"
         ):
-            return rendered.html_json, rendered.text_json
+            return rendered.html_parts, rendered.text_parts
         return None
 
 
