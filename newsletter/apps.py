@@ -8,4 +8,4 @@ class NewsletterConfig(AppConfig):
     def ready(self) -> None:
         # Connect the receivers: anymail's tracking signal (provider events) and personal-data
         # export and erasure (subscriptions.signals).
-        from . import receivers, webhooks  # noqa: F401
+        from . import lookups, receivers, webhooks  # noqa: F401

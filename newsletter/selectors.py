@@ -444,7 +444,7 @@ def subscriber_topic_ids(subscriber_ids: Iterable[int]) -> dict[int, tuple[int, 
     """Each subscriber's chosen topic ids, in one query."""
     through = Subscriber.topics.through
     result: dict[int, list[int]] = defaultdict(list)
-    for subscriber_id, topic_id in through.objects.filter(subscriber_id__in=list(subscriber_ids)).values_list(
+    for subscriber_id, topic_id in through.objects.filter(subscriber_id__any_of=subscriber_ids).values_list(
         "subscriber_id", "topic_id"
     ):
         result[subscriber_id].append(topic_id)
@@ -455,7 +455,7 @@ def previous_digest_starts(subscriber_ids: Iterable[int], *, before: date) -> di
     """When each subscriber's last sent digest (edition before `before`) was composed, in one query."""
     rows = (
         Delivery.objects.filter(
-            subscriber_id__in=list(subscriber_ids), status=Delivery.Status.SENT, edition_date__lt=before
+            subscriber_id__any_of=subscriber_ids, status=Delivery.Status.SENT, edition_date__lt=before
         )
         .values("subscriber_id")
         .annotate(last=Max("sending_started_at"))

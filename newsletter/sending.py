@@ -205,17 +205,19 @@ def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> set[int]:
     return set(Delivery.objects.filter(claim_token=token).values_list("pk", flat=True))
 
 
-def _update_rows(rows: Sequence[Delivery], fields: list[str]) -> None:
-    """Write `fields` of many rows at once: on Postgres one UPDATE ... FROM unnest(arrays) statement (a
-    bulk_update's CASE WHEN per field and row costs the database and Django far more); elsewhere
-    Django's bulk_update."""
+def _update_rows(rows: Sequence[Delivery], fields: list[str], *, same: Sequence[str] = ()) -> None:
+    """Write `fields` of many rows at once, and `same`, fields every row holds the same value of: on
+    Postgres one UPDATE ... FROM unnest(arrays) statement with one array per varying field and one
+    parameter per shared field (a bulk_update's CASE WHEN per field and row costs the database and
+    Django far more); elsewhere Django's bulk_update."""
     if not rows:
         return
     if db_connection.vendor != "postgresql":
-        Delivery.objects.bulk_update(rows, fields, batch_size=500)
+        Delivery.objects.bulk_update(rows, [*fields, *same], batch_size=500)
         return
     meta = Delivery._meta
     columns = [meta.get_field(name) for name in fields]
+    shared = [meta.get_field(name) for name in same]
     # One array per column, unnested into rows: a fixed, short statement whatever the number of rows
     # (a VALUES list of 500 rows has 4,000 placeholders for the driver to parse).
     arrays = [[row.pk for row in rows]]
@@ -223,15 +225,17 @@ def _update_rows(rows: Sequence[Delivery], fields: list[str]) -> None:
         [column.get_db_prep_save(getattr(row, column.attname), db_connection) for row in rows]
         for column in columns
     ]
+    values = [column.get_db_prep_save(getattr(rows[0], column.attname), db_connection) for column in shared]
     casts = ["bigint"] + [column.db_type(db_connection) for column in columns]
     unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
     names = ", ".join(["id"] + [c.column for c in columns])
-    assignments = ", ".join(f"{c.column} = v.{c.column}" for c in columns)
+    assignments = [f"{c.column} = v.{c.column}" for c in columns]
+    assignments += [f"{c.column} = %s" for c in shared]
     with db_connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {meta.db_table} AS d SET {assignments} "  # noqa: S608 - names from _meta
+            f"UPDATE {meta.db_table} AS d SET {', '.join(assignments)} "  # noqa: S608 - names from _meta
             f"FROM unnest({unnest}) AS v({names}) WHERE d.id = v.id",
-            arrays,
+            [*values, *arrays],
         )
 
 
@@ -261,11 +265,12 @@ def _record(results: Sequence[Result], *, now: datetime, report: ChunkReport) ->
         # One statement per outcome; every row of a list gets the same status.
         _update_rows(
             sent,
-            ["status", "sent_at", "provider_message_id", "subject", "paper_ids", "last_error", "updated_at"],
+            ["provider_message_id", "subject", "paper_ids"],
+            same=["status", "sent_at", "last_error", "updated_at"],
         )
-        _update_rows(failed, ["status", "last_error", "subject", "paper_ids", "updated_at"])
-        _update_rows(back, ["status", "last_error", "updated_at"])
-        _update_rows(unknown, ["status", "last_error", "updated_at"])
+        _update_rows(failed, ["last_error", "subject", "paper_ids"], same=["status", "updated_at"])
+        _update_rows(back, ["last_error"], same=["status", "updated_at"])
+        _update_rows(unknown, ["last_error"], same=["status", "updated_at"])
 
     _with_db_retry(write)
     for subscriber, reason in suppress:
@@ -373,7 +378,7 @@ def group_size(connection) -> int:
 
 def _planned_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
     return list(
-        Delivery.objects.filter(pk__in=list(delivery_ids), status=Status.PLANNED)
+        Delivery.objects.filter(pk__any_of=delivery_ids, status=Status.PLANNED)
         .select_related("subscriber")
         .order_by("pk")
     )
@@ -385,7 +390,7 @@ def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
     for c in skips:
         by_reason.setdefault(c.skip_reason, []).append(c.delivery.pk)
     for reason, ids in by_reason.items():
-        skipped += Delivery.objects.filter(pk__in=ids, status=Status.PLANNED).update(
+        skipped += Delivery.objects.filter(pk__any_of=ids, status=Status.PLANNED).update(
             status=Status.SKIPPED, skip_reason=reason[:200], updated_at=now
         )
     return skipped
