@@ -179,3 +179,23 @@ def test_groups_go_one_call_at_a_time_and_a_failed_call_stops_the_chunk(loopback
     loopback.route("/email/batch", postmark_batch_answer)
     assert deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback)).sent == 4
     assert Delivery.objects.filter(pk__in=ids, status="sent").count() == 6
+
+
+def test_sending_a_chunk_takes_the_same_queries_for_4_or_40_rows(loopback):
+    """Rows are loaded with only the fields the path reads: a deferred field read per row would add a
+    query per row."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    loopback.route("/email/batch", postmark_batch_answer)
+
+    def queries_for(count: int, prefix: str) -> int:
+        ids = planned([f"{prefix}{n}@example.com" for n in range(count)])
+        deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))  # warms the pool
+        Delivery.objects.filter(pk__in=ids).update(status="planned")
+        with CaptureQueriesContext(db) as captured:
+            report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+        assert report.sent == count
+        return len(captured.captured_queries)
+
+    assert queries_for(4, "small") == queries_for(40, "large")
