@@ -13,18 +13,20 @@ thousand papers against a dozen topics takes milliseconds.
 
 Two paths compute the same scores. `score()` reads one paper the plain way and is the reference;
 `score_many()` / `keyword_matrix()` tag a batch: each text is tokenised once (`tokenise`, shared
-with papers.relevance's tf-idf), single-word keywords are counted by one sparse product over the
-batch, and only phrases and acronyms are checked paper by paper. Tests hold the two paths equal.
+with papers.relevance's tf-idf), every token is looked up once among the keywords' word forms, single
+words are counted by one sparse product over the batch, phrases are matched word by word for the
+whole batch at once (`_PhraseTrie`, in numpy), and only acronyms are checked paper by paper, in
+capitals. Tests hold the two paths equal.
 
 `score_topics()` is the seam for other taggers: anything returning {topic_id: score} can replace it.
 """
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import combinations, product
+from itertools import chain, product, repeat
 
 import numpy as np
 from scipy import sparse
@@ -131,19 +133,166 @@ def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Tokens:
-    """One text read once for matching: the text (acronyms are confirmed in capitals), its lower-case
-    tokens in order (phrases) and how often each occurs (single words; papers.relevance's tf-idf)."""
+# ASCII text is split without the regex: every character that is not a letter or a digit becomes a
+# space and capitals become small letters (one bytes.translate), then str.split. The same tokens as
+# _TOKEN_RE.findall(text.lower()), in a fraction of the time; other text goes through the regex.
+_ASCII_WORD_TABLE = bytes(
+    ord(chr(code).lower()) if chr(code).isalnum() else ord(" ") for code in range(128)
+) + bytes(range(128, 256))
 
-    text: str
-    tokens: list[str]
-    counts: Counter
+
+def lower_tokens(text: str) -> list[str]:
+    """The lower-case tokens of `text` in order: runs of letters and digits (regex `[^\\W_]+`)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD_TABLE).decode("ascii").split()
+    return _TOKEN_RE.findall(text.lower())
+
+
+class Tokens:
+    """One text read once for matching: the text (acronyms are confirmed in capitals) and its lower-case
+    tokens in order. `counts` (how often each token occurs) is worked out on first use only: a batch
+    counts all its texts' tokens at once with `term_counts`."""
+
+    __slots__ = ("_counts", "text", "tokens")
+
+    def __init__(self, text: str, tokens: list[str]):
+        self.text = text
+        self.tokens = tokens
+        self._counts: Counter | None = None
+
+    @property
+    def counts(self) -> Counter:
+        if self._counts is None:
+            self._counts = Counter(self.tokens)
+        return self._counts
 
 
 def tokenise(text: str) -> Tokens:
-    tokens = _TOKEN_RE.findall(text.lower())
-    return Tokens(text, tokens, Counter(tokens))
+    return Tokens(text, lower_tokens(text))
+
+
+def _token_columns(
+    token_lists: Sequence[list[str]], columns: Mapping[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(column of every token of these lists, -1 for a token not in `columns`; each list's length).
+
+    One dict lookup per token, made in C by map(): no Python runs per token.
+    """
+    lengths = np.fromiter(map(len, token_lists), dtype=np.intp, count=len(token_lists))
+    found = np.fromiter(
+        map(columns.get, chain.from_iterable(token_lists), repeat(-1)),
+        dtype=np.intp,
+        count=int(lengths.sum()),
+    )
+    return found, lengths
+
+
+def term_counts(
+    token_lists: Sequence[list[str]],
+    columns: Mapping[str, int],
+    *,
+    rows: Sequence[int] | None = None,
+    height: int | None = None,
+) -> sparse.csr_matrix:
+    """texts x columns: how often each term of `columns` occurs in each token list (float counts).
+
+    The sparse constructor adds up the repeats. `rows` places list i in row rows[i] of a matrix
+    `height` rows high (default: list i in row i).
+    """
+    found, lengths = _token_columns(token_lists, columns)
+    row_of_list = np.arange(len(token_lists)) if rows is None else np.asarray(rows, dtype=np.intp)
+    row_of_token = np.repeat(row_of_list, lengths)
+    known = found >= 0
+    height = len(token_lists) if height is None else height
+    return sparse.csr_matrix(
+        (np.ones(int(known.sum())), (row_of_token[known], found[known])), shape=(height, len(columns))
+    )
+
+
+@dataclass(frozen=True)
+class _PhraseTrie:
+    """Every spelling of every phrase keyword, as a trie over form columns, for matching a whole batch.
+
+    Prefixes of spellings are numbered. A token whose form starts a spelling starts the prefix
+    `first[its form column]`; prefix p followed by form column c becomes prefix `next_prefix[i]`
+    where `codes[i] == p * forms + c` (codes sorted, so a batch's steps are one searchsorted).
+    """
+
+    forms: int
+    first: np.ndarray  # form column -> number of the one-word prefix, or -1
+    codes: np.ndarray
+    next_prefix: np.ndarray
+    # prefixes x keywords: 1 where the prefix is a whole spelling of the keyword.
+    spells: sparse.csr_matrix
+    longest: int
+
+    @classmethod
+    def build(cls, keywords: Sequence["_Keyword"], form_columns: dict[str, int]) -> "_PhraseTrie":
+        number: dict[tuple[int, ...], int] = {}
+        spelled_rows, spelled_cols = [], []
+        longest = 0
+        for keyword_index, keyword in enumerate(keywords):
+            if len(keyword.words) < 2:
+                continue
+            longest = max(longest, len(keyword.words))
+            columns = [sorted(form_columns[form] for form in word.forms) for word in keyword.words]
+            for spelling in product(*columns):
+                for end in range(1, len(spelling) + 1):
+                    number.setdefault(spelling[:end], len(number))
+                spelled_rows.append(number[spelling])
+                spelled_cols.append(keyword_index)
+        forms = len(form_columns)
+        first = np.full(forms, -1, dtype=np.intp)
+        steps: dict[int, int] = {}
+        for prefix, prefix_number in number.items():
+            if len(prefix) == 1:
+                first[prefix[0]] = prefix_number
+            else:
+                steps[number[prefix[:-1]] * forms + prefix[-1]] = prefix_number
+        codes = np.array(sorted(steps), dtype=np.int64)
+        return cls(
+            forms=forms,
+            first=first,
+            codes=codes,
+            next_prefix=np.array([steps[code] for code in codes.tolist()], dtype=np.intp),
+            spells=_incidence(spelled_rows, spelled_cols, (len(number), len(keywords))),
+            longest=longest,
+        )
+
+    def mentions(self, found: np.ndarray, lengths: np.ndarray) -> sparse.csr_matrix:
+        """texts x keywords: at how many positions each phrase is written, word by word.
+
+        `found` and `lengths` are `_token_columns` of the texts over the form columns. All texts
+        advance together, one word of the phrases at a time, in numpy.
+        """
+        texts = len(lengths)
+        ends = np.cumsum(lengths)
+        row_of_token = np.repeat(np.arange(texts), lengths)
+        positions = np.flatnonzero(found >= 0)
+        prefixes = self.first[found[positions]]
+        alive = prefixes >= 0
+        positions, prefixes = positions[alive], prefixes[alive]
+        rows, matched = [], []
+        for offset in range(1, self.longest):
+            following = positions + offset
+            inside = following < ends[row_of_token[positions]]  # a phrase never runs into the next text
+            positions, prefixes, following = positions[inside], prefixes[inside], following[inside]
+            columns = found[following]
+            codes = prefixes.astype(np.int64) * self.forms + columns
+            at = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+            step = (columns >= 0) & (self.codes[at] == codes)
+            positions, prefixes = positions[step], self.next_prefix[at[step]]
+            rows.append(row_of_token[positions])
+            matched.append(prefixes)
+            if not len(positions):
+                break
+        if not rows:
+            return sparse.csr_matrix((texts, self.spells.shape[1]))
+        rows, matched = np.concatenate(rows), np.concatenate(matched)
+        at_prefix = sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, matched)), shape=(texts, self.spells.shape[0])
+        )
+        return (at_prefix @ self.spells).tocsr()
 
 
 @dataclass(frozen=True)
@@ -154,17 +303,13 @@ class _BatchTables:
     form_columns: dict[str, int]
     # forms x keywords: 1 where a form is a single plain word keyword's (their counts, by one product).
     single_incidence: sparse.csr_matrix
-    # Phrases and acronyms have one slot per word. forms x slots: 1 where a form fills the slot;
-    # slots x keywords: 1 where the slot is the keyword's. A paper is a candidate for a keyword when it
-    # holds a form for every slot; only candidates are then checked word by word, in order.
-    slot_incidence: sparse.csr_matrix
-    slot_keywords: sparse.csr_matrix
-    slots_needed: np.ndarray
-    # Phrases two of whose words share a form ("data to data"): two mentions may share words, which
-    # counting substrings would miss, so these are counted position by position.
-    self_overlapping: frozenset[int]
-    # Every other phrase: its spellings up to the last word (" w1  w2  "), and the last word's forms.
-    phrase_spellings: dict[int, tuple[tuple[str, ...], frozenset[str]]]
+    # forms x keywords: 1 where a form is a single acronym's, in lower case: only texts holding one
+    # are read again for the acronym in capitals.
+    acronym_incidence: sparse.csr_matrix
+    # Phrases, matched word by word over the whole batch.
+    phrases: "_PhraseTrie"
+    # Phrases with an acronym in them: a match in lower case is confirmed (and counted) in capitals.
+    exact_phrases: frozenset[int]
     # One pattern finding every single acronym in capitals. It has no lookbehind so the regex engine
     # can skip to capitals; a match's start is checked by hand.
     acronym_re: re.Pattern | None
@@ -322,49 +467,33 @@ class TopicIndex:
     @cached_property
     def _batch(self) -> _BatchTables:
         form_columns: dict[str, int] = {}
-        single_rows, single_cols, slot_rows, slot_cols, slot_owner = [], [], [], [], []
-        slots_needed = np.zeros(len(self.keywords))
+        single_rows, single_cols, acronym_rows, acronym_cols = [], [], [], []
         for keyword_index, keyword in enumerate(self.keywords):
-            if len(keyword.words) == 1 and keyword.acronym is None:
-                for form in keyword.words[0].forms:
-                    single_rows.append(form_columns.setdefault(form, len(form_columns)))
-                    single_cols.append(keyword_index)
-                continue
-            slots_needed[keyword_index] = len(keyword.words)
             for word in keyword.words:
-                slot = len(slot_owner)
-                slot_owner.append(keyword_index)
                 for form in word.forms:
-                    slot_rows.append(form_columns.setdefault(form, len(form_columns)))
-                    slot_cols.append(slot)
+                    form_columns.setdefault(form, len(form_columns))
+            if len(keyword.words) == 1:
+                rows, cols = (
+                    (single_rows, single_cols) if keyword.acronym is None else (acronym_rows, acronym_cols)
+                )
+                for form in keyword.words[0].forms:
+                    rows.append(form_columns[form])
+                    cols.append(keyword_index)
         category_topics: dict[str, list[int]] = {}
         for topic_index, topic in enumerate(self.topics):
             for category in topic.categories:
                 category_topics.setdefault(category, []).append(topic_index)
-        forms, keywords, slots = len(form_columns), len(self.keywords), len(slot_owner)
-        overlapping = {
-            keyword_index
-            for keyword_index, keyword in enumerate(self.keywords)
-            if any(a.forms & b.forms for a, b in combinations(keyword.words, 2))
-        }
+        forms, keywords = len(form_columns), len(self.keywords)
         return _BatchTables(
             form_columns=form_columns,
             single_incidence=_incidence(single_rows, single_cols, (forms, keywords)),
-            slot_incidence=_incidence(slot_rows, slot_cols, (forms, slots)),
-            slot_keywords=_incidence(range(slots), slot_owner, (slots, keywords)),
-            slots_needed=slots_needed,
-            self_overlapping=frozenset(overlapping),
-            phrase_spellings={
-                keyword_index: (
-                    tuple(
-                        " " + "".join(form + "  " for form in spelling)
-                        for spelling in product(*(sorted(word.forms) for word in keyword.words[:-1]))
-                    ),
-                    keyword.words[-1].forms,
-                )
+            acronym_incidence=_incidence(acronym_rows, acronym_cols, (forms, keywords)),
+            phrases=_PhraseTrie.build(self.keywords, form_columns),
+            exact_phrases=frozenset(
+                keyword_index
                 for keyword_index, keyword in enumerate(self.keywords)
-                if len(keyword.words) > 1 and keyword_index not in overlapping
-            },
+                if len(keyword.words) > 1 and keyword.exact is not None
+            ),
             acronym_re=_acronym_pattern(k.acronym for k in self.keywords if k.acronym is not None),
             specificity=np.array([keyword.specificity for keyword in self.keywords], dtype=float),
             keyword_topics=_incidence(
@@ -372,46 +501,6 @@ class TopicIndex:
             ),
             category_topics=category_topics,
         )
-
-    def _confirmed_mentions(
-        self, tables: _BatchTables, text: Tokens, candidates: Iterable[int]
-    ) -> dict[int, int]:
-        """keyword index -> mentions, for candidate phrases and acronyms: what `_mentions` finds for them."""
-        counts: dict[int, int] = {}
-        keywords, lower, length = self.keywords, text.tokens, len(text.tokens)
-        acronyms: Counter | None = None
-        joined: str | None = None
-        for keyword_index in candidates:
-            keyword = keywords[keyword_index]
-            if keyword.acronym is not None:
-                if acronyms is None:
-                    acronyms = self._acronyms(tables, text.text)
-                mentions = acronyms[keyword.acronym] + acronyms[keyword.acronym + "s"]
-            elif keyword_index in tables.self_overlapping:
-                words, mentions = keyword.words, 0
-                for form in text.counts.keys() & words[0].forms:
-                    for position in _positions(lower, form):
-                        if position + len(words) <= length and all(
-                            lower[position + offset] in word.forms
-                            for offset, word in enumerate(words[1:], start=1)
-                        ):
-                            mentions += 1
-            else:
-                # Tokens joined by two spaces: " w1  w2 " occurs once per place the phrase is written,
-                # and str.count finds them all in C, since no two occurrences can share a token.
-                if joined is None:
-                    joined = " " + "  ".join(lower) + " "
-                prefixes, head_forms = tables.phrase_spellings[keyword_index]
-                mentions = sum(
-                    joined.count(prefix + head + " ")
-                    for head in text.counts.keys() & head_forms
-                    for prefix in prefixes
-                )
-                if mentions and keyword.exact is not None:
-                    mentions = len(keyword.exact.findall(text.text))
-            if mentions:
-                counts[keyword_index] = mentions
-        return counts
 
     @staticmethod
     def _acronyms(tables: _BatchTables, text: str) -> Counter:
@@ -424,30 +513,43 @@ class TopicIndex:
         return found
 
     def _mention_matrix(self, tables: _BatchTables, texts: Sequence[Tokens]) -> sparse.csr_matrix:
-        """papers x keywords: how often each keyword occurs in each text."""
-        columns = tables.form_columns
-        rows, cols, counts = [], [], []
-        for row, text in enumerate(texts):
-            forms = text.counts.keys() & columns.keys()
-            if forms:
-                rows.extend([row] * len(forms))
-                cols.extend(map(columns.__getitem__, forms))
-                counts.extend(map(text.counts.__getitem__, forms))
+        """papers x keywords: how often each keyword occurs in each text (what `_mentions` finds).
+
+        Single words are counted by one sparse product over the batch's form counts, phrases by the
+        trie word by word; only keywords with an acronym are then checked text by text, in capitals,
+        and only in the texts where their lower-case spelling occurs.
+        """
+        found_columns, lengths = _token_columns([text.tokens for text in texts], tables.form_columns)
+        known = found_columns >= 0
         found = sparse.csr_matrix(
-            (np.array(counts, dtype=float), (rows, cols)), shape=(len(texts), len(columns))
+            (
+                np.ones(int(known.sum())),
+                (np.repeat(np.arange(len(texts)), lengths)[known], found_columns[known]),
+            ),
+            shape=(len(texts), len(tables.form_columns)),
         )
         single = found @ tables.single_incidence
-        filled = found.sign() @ tables.slot_incidence
-        filled = (filled.sign() @ tables.slot_keywords).tocoo()
-        candidate = filled.data == tables.slots_needed[filled.col]
-        by_row: dict[int, list[int]] = {}
-        for row, keyword_index in zip(
-            filled.row[candidate].tolist(), filled.col[candidate].tolist(), strict=True
-        ):
-            by_row.setdefault(row, []).append(keyword_index)
         rows, cols, counts = [], [], []
-        for row, candidates in by_row.items():
-            for keyword_index, mentions in self._confirmed_mentions(tables, texts[row], candidates).items():
+        phrases = tables.phrases.mentions(found_columns, lengths).tocoo()
+        exact_phrases = tables.exact_phrases
+        for row, keyword_index, mentions in zip(
+            phrases.row.tolist(), phrases.col.tolist(), phrases.data.tolist(), strict=True
+        ):
+            if keyword_index in exact_phrases:
+                mentions = len(self.keywords[keyword_index].exact.findall(texts[row].text))
+            if mentions:
+                rows.append(row)
+                cols.append(keyword_index)
+                counts.append(mentions)
+        candidates = (found @ tables.acronym_incidence).tocoo()
+        in_capitals: dict[int, Counter] = {}
+        for row, keyword_index in zip(candidates.row.tolist(), candidates.col.tolist(), strict=True):
+            acronyms = in_capitals.get(row)
+            if acronyms is None:
+                acronyms = in_capitals[row] = self._acronyms(tables, texts[row].text)
+            acronym = self.keywords[keyword_index].acronym
+            mentions = acronyms[acronym] + acronyms[acronym + "s"]
+            if mentions:
                 rows.append(row)
                 cols.append(keyword_index)
                 counts.append(mentions)

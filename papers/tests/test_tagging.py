@@ -1,12 +1,13 @@
 """Rule-based topic scores: whole words, word forms, phrases, acronyms, categories, title weight."""
 
+from collections import Counter
 from types import SimpleNamespace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from papers.devset.evaluate import load_devset, topic_rows
-from papers.tagging import TITLE_WEIGHT, compile_topics, score_topics, tokenise, word_forms
+from papers.tagging import _TOKEN_RE, TITLE_WEIGHT, compile_topics, score_topics, tokenise, word_forms
 
 PAPER_FIELDS = ("title", "abstract", "categories", "primary_category")
 
@@ -84,6 +85,7 @@ def test_scores_are_never_negative_and_never_crash(title, abstract):
 KEYWORDS = [
     "quantization", "KV cache", "RAG", "LLM agent", "chain of thought", "graph neural network",
     "text-to-SQL", "retrieval-augmented generation", "planning", "LLM", "GNNs", "agent", "data to data",
+    "LLM to LLM",
 ]  # fmt: skip
 WORDS = [
     "quantized", "Quantizing", "KV", "kv", "cache", "caches", "RAG", "RAGs", "rag", "LLM", "LLMs", "llm",
@@ -127,4 +129,37 @@ def test_batch_scores_equal_per_paper_scores(texts):
 def test_batch_scores_equal_per_paper_scores_on_the_dev_set():
     index = compile_topics(topic_rows())
     papers = [SimpleNamespace(**{k: r[k] for k in PAPER_FIELDS}) for r in load_devset()]
+    _batch_equals_per_paper(index, papers)
+
+
+@given(st.text(max_size=200) | text_from_words)
+def test_tokens_are_the_regex_tokens_of_the_lower_case_text(text):
+    tokens = tokenise(text)
+    assert tokens.tokens == _TOKEN_RE.findall(text.lower())
+    assert tokens.counts == Counter(tokens.tokens)
+
+
+def test_an_acronym_phrase_whose_words_repeat_is_confirmed_in_capitals_in_a_batch():
+    index = compile_topics([topic(["LLM to LLM", "data to data"], threshold=0.1)])
+    papers = [
+        SimpleNamespace(
+            title="llm to llm", abstract="data to data to data", categories=[], primary_category=""
+        ),
+        SimpleNamespace(title="LLM to LLMs", abstract="", categories=[], primary_category=""),
+    ]
+    # "data to data to data" is two mentions (they share a word); the lower-case title is none.
+    assert index.score_many(papers) == [{1: 1.5}, {1: 2.0}]
+    _batch_equals_per_paper(index, papers)
+
+
+def test_a_phrase_never_runs_from_one_paper_into_the_next():
+    index = compile_topics([topic(["graph neural network"], threshold=0.1)])
+    papers = [
+        SimpleNamespace(title="Learning on a graph", abstract="A graph", categories=[], primary_category=""),
+        SimpleNamespace(
+            title="neural networks", abstract="neural network", categories=[], primary_category=""
+        ),
+        SimpleNamespace(title="", abstract="graph neural network", categories=[], primary_category=""),
+    ]
+    assert index.score_many(papers) == [{}, {}, {1: 1.0}]
     _batch_equals_per_paper(index, papers)
