@@ -1,8 +1,10 @@
 """Fetching over a loopback HTTP server: conditional GET, Retry-After, failures, odd bodies."""
 
+import ssl
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -47,6 +49,26 @@ def test_user_agent_names_service_and_contact(serve_feed, loopback, settings):
     assert (
         agent.startswith("Paperboy/") and "mailto:ops@papers.example" in agent and settings.SITE_URL in agent
     )
+
+
+def test_fetches_share_one_tls_context_that_verifies_certificates(serve_feed, monkeypatch):
+    contexts = []
+
+    class Client(httpx.Client):
+        def __init__(self, *args, **kwargs):
+            contexts.append(kwargs.get("verify"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "Client", Client)
+    first = serve_feed("/rss/a", RSS, feed_bytes(CL_FEED))
+    second = serve_feed("/rss/b", RSS, feed_bytes(CL_FEED))
+    for source in (first, second):
+        assert source_fetch(source=source).status == Source.Status.OK
+    assert len(contexts) == 2 and contexts[0] is contexts[1]
+    context = contexts[0]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] > 0  # a trust store is loaded
 
 
 def test_304_means_nothing_new_and_keeps_the_papers(serve_feed, loopback):
