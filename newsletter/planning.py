@@ -4,8 +4,9 @@ A subscriber is due when, in their own time zone, their delivery hour has come t
 today is their weekday and the hour has come (weekly), and they have no Delivery for that local
 date yet. The work is done per time zone, not per subscriber: one query lists the time zones in use,
 then one query per distinct local date (at most three at any instant, around the date line) finds
-the due subscribers of all zones on that date. On Postgres that query feeds one INSERT ... SELECT ...
-ON CONFLICT DO NOTHING RETURNING id per date (no id makes a round trip); elsewhere rows are
+the due subscribers of all zones on that date. On Postgres that query feeds INSERT ... SELECT ...
+ON CONFLICT DO NOTHING RETURNING id statements, one per PLAN_SLICE subscribers in id order (no id
+makes a round trip, and sending starts after the first slice); elsewhere rows are
 bulk-created with conflicts ignored. Either way two planners running at once create each row once
 (the unique constraint decides).
 
@@ -17,7 +18,7 @@ hour that happens twice on a fall-back day is served once (the second pass finds
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,9 @@ from subscriptions.models import Subscriber
 from .models import Delivery
 
 INSERT_BATCH = 2000  # rows per INSERT: well under SQLite's bound-variable limit, few round trips
+# Due subscribers per INSERT on Postgres: a 100k list is planned in ten statements, and the first
+# chunks are on their way to the workers after the first one.
+PLAN_SLICE = 10_000
 
 
 @dataclass
@@ -101,26 +105,38 @@ def _due_queries(
     return queries
 
 
-def _insert_planned(query: QuerySet, *, edition_date: date) -> list[int]:
-    """Postgres: one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id for a whole local date.
+def _insert_planned(query: QuerySet, *, edition_date: date) -> Iterator[list[int]]:
+    """Postgres: INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id, PLAN_SLICE due subscribers
+    at a time in id order; yields each slice's new row ids as soon as it is committed.
 
-    The database inserts every due subscriber's row without their ids making a round trip, the
-    unique constraint still decides between concurrent planners, and RETURNING names exactly the
-    rows this run created (to fan out)."""
+    The database inserts the due subscribers' rows without their ids making a round trip, the unique
+    constraint still decides between concurrent planners, and RETURNING names exactly the rows this
+    run created (to fan out). Slices let the first chunks go out while the rest of a large list is
+    still being planned; each statement also reports the last subscriber id its slice covered, so a
+    slice that concurrent planners had already done entirely still moves the planner on."""
     template = Delivery(edition_date=edition_date)
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f.attname != "subscriber_id"]
     values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
-    select_sql, select_params = query.query.sql_with_params()
     columns = ", ".join(["subscriber_id"] + [f.column for f in fields])
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {Delivery._meta.db_table} ({columns}) "  # noqa: S608 - names from _meta
-        f"SELECT due.subscriber_id, {placeholders} FROM ({select_sql}) AS due(subscriber_id) "
-        "ON CONFLICT (subscriber_id, edition_date) DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *select_params])
-        return sorted(row[0] for row in cursor.fetchall())
+    last = 0
+    while True:
+        select_sql, select_params = query.filter(pk__gt=last)[:PLAN_SLICE].query.sql_with_params()
+        sql = (
+            f"WITH due(subscriber_id) AS ({select_sql}), "  # noqa: S608 - the ORM's SQL, names from _meta
+            f"created AS (INSERT INTO {Delivery._meta.db_table} ({columns}) "
+            f"SELECT due.subscriber_id, {placeholders} FROM due "
+            "ON CONFLICT (subscriber_id, edition_date) DO NOTHING RETURNING id) "
+            "SELECT (SELECT max(subscriber_id) FROM due), (SELECT count(*) FROM due), "
+            "array(SELECT id FROM created ORDER BY id)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*select_params, *values])
+            last, covered, created = cursor.fetchone()
+        if created:
+            yield created
+        if covered < PLAN_SLICE:  # the slice was the last one
+            return
 
 
 def _batches(items: list[int], size: int) -> Iterator[list[int]]:
@@ -135,12 +151,14 @@ def deliveries_plan(
     edition_date: date | None = None,
     ignore_hour: bool = False,
     dry_run: bool = False,
+    on_planned: Callable[[list[int]], None] | None = None,
 ) -> PlanResult:
     """Create the planned Delivery rows that are due at `now` (idempotent; safe to run concurrently).
 
     `edition_date` plans that date for every active subscriber in scope whose frequency has an
     edition that day (the hour is not looked at); `ignore_hour` plans today's edition even before the
-    subscriber's hour (used by `send_digests`).
+    subscriber's hour (used by `send_digests`). `on_planned` is called with each batch of new row
+    ids as soon as they are committed (the planning task fans them out to the workers).
     """
     now = now or timezone.now()
     result = PlanResult()
@@ -155,12 +173,15 @@ def deliveries_plan(
             result.created = sum(len(ids) for ids in due_ids.values())
             return result
         result.delivery_ids = _bulk_create_planned(due_ids)
+        if on_planned is not None and result.delivery_ids:
+            on_planned(result.delivery_ids)
     else:
         for local_date, query in due.items():
-            created = _insert_planned(query, edition_date=local_date)
-            if created:
+            for created in _insert_planned(query, edition_date=local_date):
                 result.edition_dates.add(local_date)
                 result.delivery_ids += created
+                if on_planned is not None:
+                    on_planned(created)
         result.delivery_ids.sort()
     result.created = len(result.delivery_ids)
     return result

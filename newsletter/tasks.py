@@ -56,8 +56,8 @@ def answer_ping(ping_id: int) -> None:
 def plan_due_digests(now_iso: str | None = None) -> int:
     """Plan every digest that is due and fan the new rows out to the mail queue in chunks."""
     now = datetime.fromisoformat(now_iso) if now_iso else None
-    result = deliveries_plan(now=now)
-    deliveries_enqueue(delivery_ids=result.delivery_ids)
+    # Each slice of new rows goes to the workers as soon as it is committed.
+    result = deliveries_plan(now=now, on_planned=lambda ids: deliveries_enqueue(delivery_ids=ids))
     return result.created
 
 

@@ -135,10 +135,14 @@ def test_planning_takes_the_same_queries_for_10_or_200_subscribers():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_planners_at_once_create_each_row_once_and_split_the_fan_out():
+def test_two_planners_at_once_create_each_row_once_and_split_the_fan_out(monkeypatch):
     import threading
 
     from django.db import connection as db
+
+    from newsletter import planning
+
+    monkeypatch.setattr(planning, "PLAN_SLICE", 40)  # several slices each, racing each other
 
     for n in range(300):
         SubscriberFactory(email=f"c{n}@example.com", delivery_hour=0, timezone=("UTC", "Asia/Tokyo")[n % 2])
@@ -163,3 +167,37 @@ def test_two_planners_at_once_create_each_row_once_and_split_the_fan_out():
         # RETURNING names only the rows each INSERT made. (The portable path reads new rows back, and
         # may fan a row out twice; claiming makes the second task send nothing.)
         assert first.isdisjoint(second)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_list_is_planned_in_slices_each_fanned_out_as_soon_as_it_is_committed(monkeypatch):
+    import threading
+
+    from django.db import connection as db
+
+    from newsletter import planning
+
+    monkeypatch.setattr(planning, "PLAN_SLICE", 7)
+    for n in range(40):
+        SubscriberFactory(email=f"sl{n}@example.com", delivery_hour=0, timezone=("UTC", "Asia/Tokyo")[n % 2])
+    seen = []
+
+    def fan_out(ids):
+        # Another connection sees the slice: it is committed before the planner moves on.
+        def look():
+            try:
+                seen.append((list(ids), Delivery.objects.filter(pk__in=ids).count()))
+            finally:
+                db.close()
+
+        reader = threading.Thread(target=look)
+        reader.start()
+        reader.join()
+
+    result = deliveries_plan(now=at(2026, 4, 28, 12, 0), on_planned=fan_out)
+    assert result.created == 40 and Delivery.objects.count() == 40
+    assert sorted(i for ids, _count in seen for i in ids) == sorted(result.delivery_ids)
+    assert all(count == len(ids) for ids, count in seen)
+    if db.vendor == "postgresql":
+        assert len(seen) >= 40 // 7 and max(len(ids) for ids, _count in seen) <= 7
+    assert deliveries_plan(now=at(2026, 4, 28, 12, 0), on_planned=fan_out).created == 0
