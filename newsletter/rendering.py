@@ -281,7 +281,7 @@ _LINK_SLOTS = frozenset({"manage", "unsubscribe", "view", "more", "less"})
 # feedback links (twenty per digest) nearly always are, and skip three escapings each.
 _PLAIN_URL = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$'()*+,;=%-]*")
 # Escaped reader values kept per process (topic lists, keywords, subjects recur across readers).
-_MAX_ESCAPES = 20_000
+_MAX_ESCAPES = 5_000
 
 
 class AssemblyError(Exception):

@@ -42,8 +42,10 @@ _PAPER_FIELDS = (
     "first_seen_at", "updated_at", "hf_upvotes", "hf_comments", "featured", "trending_score",
 )  # fmt: skip
 KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
-# Distinct (topics, keywords, window) answers a pool keeps; a day's list has far fewer combinations.
-MAX_CACHED_SELECTIONS = 50_000
+# Distinct (topics, keywords, window) answers a pool keeps, and as many topic/keyword intersections
+# (each clears when full: the popular combinations are back after a few readers). The bound keeps a
+# worker's memory flat: with 50,000 answers a worker of a 100k list held ~15 MB more than at 10k.
+MAX_CACHED_SELECTIONS = 10_000
 # A reader with feedback chooses among this many times their digest's size from their topic ranking.
 FEEDBACK_POOL_FACTOR = 3
 
