@@ -171,7 +171,7 @@ def tokenise(text: str) -> Tokens:
     return Tokens(text, lower_tokens(text))
 
 
-def _token_columns(
+def token_columns(
     token_lists: Sequence[list[str]], columns: Mapping[str, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(column of every token of these lists, -1 for a token not in `columns`; each list's length).
@@ -187,26 +187,25 @@ def _token_columns(
     return found, lengths
 
 
-def term_counts(
-    token_lists: Sequence[list[str]],
-    columns: Mapping[str, int],
-    *,
-    rows: Sequence[int] | None = None,
-    height: int | None = None,
+def column_counts(
+    found: np.ndarray, lengths: np.ndarray, width: int, *, keep: np.ndarray | None = None
 ) -> sparse.csr_matrix:
-    """texts x columns: how often each term of `columns` occurs in each token list (float counts).
+    """texts x columns: how often each column occurs in each text, from `token_columns` (float counts).
 
-    The sparse constructor adds up the repeats. `rows` places list i in row rows[i] of a matrix
-    `height` rows high (default: list i in row i).
+    The sparse constructor adds up the repeats. `keep`: one bool per text; the others' rows stay empty.
     """
-    found, lengths = _token_columns(token_lists, columns)
-    row_of_list = np.arange(len(token_lists)) if rows is None else np.asarray(rows, dtype=np.intp)
-    row_of_token = np.repeat(row_of_list, lengths)
+    row_of_token = np.repeat(np.arange(len(lengths)), lengths)
     known = found >= 0
-    height = len(token_lists) if height is None else height
+    if keep is not None:
+        known &= keep[row_of_token]
     return sparse.csr_matrix(
-        (np.ones(int(known.sum())), (row_of_token[known], found[known])), shape=(height, len(columns))
+        (np.ones(int(known.sum())), (row_of_token[known], found[known])), shape=(len(lengths), width)
     )
+
+
+def term_counts(token_lists: Sequence[list[str]], columns: Mapping[str, int]) -> sparse.csr_matrix:
+    """texts x columns: how often each term of `columns` occurs in each token list (float counts)."""
+    return column_counts(*token_columns(token_lists, columns), len(columns))
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,7 @@ class _PhraseTrie:
     def mentions(self, found: np.ndarray, lengths: np.ndarray) -> sparse.csr_matrix:
         """texts x keywords: at how many positions each phrase is written, word by word.
 
-        `found` and `lengths` are `_token_columns` of the texts over the form columns. All texts
+        `found` and `lengths` are `token_columns` of the texts over the form columns. All texts
         advance together, one word of the phrases at a time, in numpy.
         """
         texts = len(lengths)
@@ -308,8 +307,9 @@ class _BatchTables:
     acronym_incidence: sparse.csr_matrix
     # Phrases, matched word by word over the whole batch.
     phrases: "_PhraseTrie"
-    # Phrases with an acronym in them: a match in lower case is confirmed (and counted) in capitals.
-    exact_phrases: frozenset[int]
+    # Per keyword: True for a phrase with an acronym in it, whose matches in lower case are confirmed
+    # (and counted) in capitals.
+    exact_phrase: np.ndarray
     # One pattern finding every single acronym in capitals. It has no lookbehind so the regex engine
     # can skip to capitals; a match's start is checked by hand.
     acronym_re: re.Pattern | None
@@ -489,10 +489,9 @@ class TopicIndex:
             single_incidence=_incidence(single_rows, single_cols, (forms, keywords)),
             acronym_incidence=_incidence(acronym_rows, acronym_cols, (forms, keywords)),
             phrases=_PhraseTrie.build(self.keywords, form_columns),
-            exact_phrases=frozenset(
-                keyword_index
-                for keyword_index, keyword in enumerate(self.keywords)
-                if len(keyword.words) > 1 and keyword.exact is not None
+            exact_phrase=np.array(
+                [len(keyword.words) > 1 and keyword.exact is not None for keyword in self.keywords],
+                dtype=bool,
             ),
             acronym_re=_acronym_pattern(k.acronym for k in self.keywords if k.acronym is not None),
             specificity=np.array([keyword.specificity for keyword in self.keywords], dtype=float),
@@ -512,31 +511,29 @@ class TopicIndex:
                 found[match.group()] += 1
         return found
 
-    def _mention_matrix(self, tables: _BatchTables, texts: Sequence[Tokens]) -> sparse.csr_matrix:
+    def _mention_matrix(
+        self,
+        tables: _BatchTables,
+        texts: Sequence[Tokens],
+        forms: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> sparse.csr_matrix:
         """papers x keywords: how often each keyword occurs in each text (what `_mentions` finds).
 
         Single words are counted by one sparse product over the batch's form counts, phrases by the
         trie word by word; only keywords with an acronym are then checked text by text, in capitals,
-        and only in the texts where their lower-case spelling occurs.
+        and only in the texts where their lower-case spelling occurs. `forms`: the texts'
+        `token_columns` over `form_columns`, when the caller has looked the tokens up already.
         """
-        found_columns, lengths = _token_columns([text.tokens for text in texts], tables.form_columns)
-        known = found_columns >= 0
-        found = sparse.csr_matrix(
-            (
-                np.ones(int(known.sum())),
-                (np.repeat(np.arange(len(texts)), lengths)[known], found_columns[known]),
-            ),
-            shape=(len(texts), len(tables.form_columns)),
-        )
+        if forms is None:
+            forms = token_columns([text.tokens for text in texts], tables.form_columns)
+        found_columns, lengths = forms
+        found = column_counts(found_columns, lengths, len(tables.form_columns))
         single = found @ tables.single_incidence
-        rows, cols, counts = [], [], []
         phrases = tables.phrases.mentions(found_columns, lengths).tocoo()
-        exact_phrases = tables.exact_phrases
-        for row, keyword_index, mentions in zip(
-            phrases.row.tolist(), phrases.col.tolist(), phrases.data.tolist(), strict=True
-        ):
-            if keyword_index in exact_phrases:
-                mentions = len(self.keywords[keyword_index].exact.findall(texts[row].text))
+        exact = tables.exact_phrase[phrases.col]
+        rows, cols, counts = [], [], []
+        for row, keyword_index in zip(phrases.row[exact].tolist(), phrases.col[exact].tolist(), strict=True):
+            mentions = len(self.keywords[keyword_index].exact.findall(texts[row].text))
             if mentions:
                 rows.append(row)
                 cols.append(keyword_index)
@@ -553,16 +550,41 @@ class TopicIndex:
                 rows.append(row)
                 cols.append(keyword_index)
                 counts.append(mentions)
-        other = sparse.csr_matrix((np.array(counts, dtype=float), (rows, cols)), shape=single.shape)
+        plain = ~exact
+        other = sparse.csr_matrix(
+            (
+                np.concatenate([phrases.data[plain], np.array(counts, dtype=float)]),
+                (
+                    np.concatenate([phrases.row[plain], np.array(rows, dtype=phrases.row.dtype)]),
+                    np.concatenate([phrases.col[plain], np.array(cols, dtype=phrases.col.dtype)]),
+                ),
+            ),
+            shape=single.shape,
+        )
         return (single + other).tocsr()
 
-    def keyword_matrix(self, titles: Sequence[Tokens], abstracts: Sequence[Tokens]) -> sparse.csr_matrix:
-        """papers x keywords: `keyword_scores` of every paper of a batch, as one sparse matrix."""
+    @property
+    def form_columns(self) -> dict[str, int]:
+        """Every lower-case form of every keyword word -> its column (the tokens a batch looks up)."""
+        return self._batch.form_columns
+
+    def keyword_matrix(
+        self,
+        titles: Sequence[Tokens],
+        abstracts: Sequence[Tokens],
+        *,
+        forms: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> sparse.csr_matrix:
+        """papers x keywords: `keyword_scores` of every paper of a batch, as one sparse matrix.
+
+        `forms`: (titles', abstracts') `token_columns` over `form_columns`, if already looked up.
+        """
         tables = self._batch
         specificity = tables.specificity
-        title = self._mention_matrix(tables, titles)
+        title_forms, abstract_forms = forms if forms is not None else (None, None)
+        title = self._mention_matrix(tables, titles, title_forms)
         title.data = TITLE_WEIGHT * specificity[title.indices]
-        abstract = self._mention_matrix(tables, abstracts)
+        abstract = self._mention_matrix(tables, abstracts, abstract_forms)
         repeats = np.minimum(abstract.data, ABSTRACT_MAX_MENTIONS) - 1
         abstract.data = specificity[abstract.indices] * (ABSTRACT_WEIGHT + ABSTRACT_REPEAT_WEIGHT * repeats)
         return (title + abstract).tocsr()

@@ -30,7 +30,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-from papers.tagging import _TOKEN_RE, TopicIndex, term_counts, tokenise
+from papers.tagging import _TOKEN_RE, TopicIndex, column_counts, token_columns, tokenise
 
 from .cues import CUES
 
@@ -154,40 +154,55 @@ class _Features:
             shape=(len(self.rule_of_keyword), len(self.cues.topics)),
         )
         self._analyse = self.vectorizer.build_analyzer()
+        # Every word the features read -> one number, so that each token of a batch is looked up once:
+        # the keywords' forms keep their columns, the tf-idf terms not among them follow.
+        forms, vocabulary = self.cues.form_columns, self.vectorizer.vocabulary_
+        terms = dict(forms)
+        for term in vocabulary:
+            terms.setdefault(term, len(terms))
+        self._terms = terms
+        # Term number -> its form column, its tf-idf column (-1: none). The extra last entry answers
+        # the -1 of a token that is no term.
+        self._form_of = np.full(len(terms) + 1, -1, dtype=np.intp)
+        self._form_of[: len(forms)] = np.arange(len(forms))
+        self._tfidf_of = np.full(len(terms) + 1, -1, dtype=np.intp)
+        for term, column in vocabulary.items():
+            self._tfidf_of[terms[term]] = column
 
-    def text_matrix(self, texts: Sequence[PaperText], tokens=None) -> sparse.csr_matrix:
+    def text_matrix(self, texts: Sequence[PaperText], tokens=None, columns=None) -> sparse.csr_matrix:
         """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from).
 
         The same rows as `vectorizer.transform`, from the tokens the keyword rules read: the document
         is the title twice and the abstract, so its counts are 2 x the title's + the abstract's. Where
         the tokenisations could differ (an underscore, which the vectorizer keeps inside a word, or
-        non-ASCII text) the vectorizer's own analyzer reads the paper.
+        non-ASCII text) the vectorizer's own analyzer reads the paper. `columns`: the titles' and the
+        abstracts' `token_columns` over the vocabulary, when the caller has looked them up already.
         """
         if tokens is None:
             tokens = [(tokenise(text.title), tokenise(text.abstract)) for text in texts]
         vocabulary = self.vectorizer.vocabulary_
+        if columns is None:
+            columns = (
+                token_columns([title.tokens for title, _ in tokens], vocabulary),
+                token_columns([abstract.tokens for _, abstract in tokens], vocabulary),
+            )
         shape = (len(texts), len(vocabulary))
-        simple, rows, columns, counts = [], [], [], []
+        simple = np.ones(len(texts), dtype=bool)
+        rows, found_columns, counts = [], [], []
         for row, text in enumerate(texts):
             if "_" in text.title or "_" in text.abstract or not (text.title + text.abstract).isascii():
+                simple[row] = False
                 document = Counter(self._analyse(_document(text)))
                 found = document.keys() & vocabulary.keys()
                 rows.extend([row] * len(found))
-                columns.extend(map(vocabulary.__getitem__, found))
+                found_columns.extend(map(vocabulary.__getitem__, found))
                 counts.extend(map(document.__getitem__, found))
-            else:
-                simple.append(row)
         # The other papers' counts, for the whole batch at once: 2 x the title's + the abstract's.
-        title = term_counts(
-            [tokens[row][0].tokens for row in simple], vocabulary, rows=simple, height=len(texts)
-        )
-        abstract = term_counts(
-            [tokens[row][1].tokens for row in simple], vocabulary, rows=simple, height=len(texts)
-        )
+        (title_columns, title_lengths), (abstract_columns, abstract_lengths) = columns
         matrix = (
-            2 * title
-            + abstract
-            + sparse.csr_matrix((np.array(counts, dtype=np.float64), (rows, columns)), shape=shape)
+            2 * column_counts(title_columns, title_lengths, shape[1], keep=simple)
+            + column_counts(abstract_columns, abstract_lengths, shape[1], keep=simple)
+            + sparse.csr_matrix((np.array(counts, dtype=np.float64), (rows, found_columns)), shape=shape)
         )
         matrix.sort_indices()
         # What TfidfTransformer.transform does with sublinear_tf and l2 norm.
@@ -199,7 +214,19 @@ class _Features:
     def matrix(self, texts: Sequence[PaperText]) -> sparse.csr_matrix:
         """One row per paper: [tf-idf | categories | rule scores | cue scores], for a batch at once."""
         tokens = [(tokenise(text.title), tokenise(text.abstract)) for text in texts]
-        found = self.cues.keyword_matrix([t for t, _ in tokens], [a for _, a in tokens])
+        titles, abstracts = [title for title, _ in tokens], [abstract for _, abstract in tokens]
+        title_terms, title_lengths = token_columns([title.tokens for title in titles], self._terms)
+        abstract_terms, abstract_lengths = token_columns(
+            [abstract.tokens for abstract in abstracts], self._terms
+        )
+        found = self.cues.keyword_matrix(
+            titles,
+            abstracts,
+            forms=(
+                (self._form_of[title_terms], title_lengths),
+                (self._form_of[abstract_terms], abstract_lengths),
+            ),
+        )
         cue_block = found.copy()
         np.log1p(cue_block.data, cue_block.data)
         rule = self.cues.category_matrix(texts) + (found @ self._rule_incidence).toarray()
@@ -216,7 +243,11 @@ class _Features:
         category_block = sparse.csr_matrix(
             (values, (rows, cols)), shape=(len(texts), len(category_columns)), dtype=np.float64
         )
-        tfidf = self.text_matrix(texts, tokens) * TFIDF_WEIGHT
+        tfidf_columns = (
+            (self._tfidf_of[title_terms], title_lengths),
+            (self._tfidf_of[abstract_terms], abstract_lengths),
+        )
+        tfidf = self.text_matrix(texts, tokens, tfidf_columns) * TFIDF_WEIGHT
         return sparse.hstack([tfidf, category_block, rule_block, cue_block], format="csr")
 
 
