@@ -1,6 +1,7 @@
 """The newsletter's own records."""
 
 from django.db import models
+from django.db.models import Q
 
 
 class WorkerHeartbeat(models.Model):
@@ -51,6 +52,7 @@ class Delivery(models.Model):
         null=True,
         blank=True,
         related_name="deliveries",
+        db_index=False,  # the unique (subscriber, edition_date) index serves lookups by subscriber
     )
     edition_date = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
@@ -58,10 +60,12 @@ class Delivery(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
 
-    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
     # Set by the conditional UPDATE that claims a row (planned -> sending); the claimer then reads back
-    # the rows carrying its own token, so a row is only ever sent by the one worker that won it.
-    claim_token = models.CharField(max_length=32, blank=True, db_index=True)
+    # the rows carrying its own token, so a row is only ever sent by the one worker that won it (on
+    # Postgres the UPDATE's RETURNING names them; elsewhere they are read back among the claimed ids,
+    # so the token needs no index).
+    claim_token = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
@@ -83,9 +87,23 @@ class Delivery(models.Model):
                 fields=["subscriber", "edition_date"], name="delivery_one_per_subscriber_day"
             ),
         ]
+        # Every row is written three times a morning (planned, claimed, recorded) and no update can
+        # stay within its page's indexes (status changes), so each index costs every write: only the
+        # ones a query needs, partial where the query only looks at a few rows.
         indexes = [
-            models.Index(fields=["status", "updated_at"]),
+            # The sweeper: rows still planned or sending.
+            models.Index(
+                fields=["status", "updated_at"],
+                condition=Q(status__in=["planned", "sending"]),
+                name="delivery_unfinished_idx",
+            ),
             models.Index(fields=["edition_date", "status"]),
+            # Provider events find their delivery by message id; rows not sent have none.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=Q(provider_message_id__gt=""),
+                name="delivery_provider_message_idx",
+            ),
         ]
 
     def __str__(self) -> str:

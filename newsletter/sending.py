@@ -202,7 +202,9 @@ def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> set[int]:
         return set(delivery_ids)  # every row requested was won; no need to read them back
     if count == 0:
         return set()
-    return set(Delivery.objects.filter(claim_token=token).values_list("pk", flat=True))
+    return set(
+        Delivery.objects.filter(pk__in=list(delivery_ids), claim_token=token).values_list("pk", flat=True)
+    )
 
 
 def _update_rows(rows: Sequence[Delivery], fields: list[str], *, same: Sequence[str] = ()) -> None:
