@@ -15,6 +15,8 @@ _ARXIV_ID_RE = re.compile(
 )
 _ARXIV_URL_RE = re.compile(r"arxiv\.org/(?:abs|pdf|html)/([^\s?#]+)", re.IGNORECASE)
 _DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+# Between two authors: a comma, or a last " and " joining the final name in some feeds ("A, B and C").
+_AUTHOR_SEPARATOR_RE = re.compile(r",\s*|\s+and\s+")
 # Something that really is a tag (not "x<y" in an abstract), so the text needs HTML stripping.
 _TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*|!--)[^<>]*>")
 # Publication dates outside this window are a feed's mistake (year 1, year 9999), not dates to show or
@@ -87,8 +89,7 @@ def split_authors(value: str | None) -> list[str]:
     if not value:
         return []
     value = collapse_whitespace(value)
-    # A last " and " joins the final name in some feeds ("A, B and C").
-    parts = re.split(r",\s*|\s+and\s+", value)
+    parts = _AUTHOR_SEPARATOR_RE.split(value)
     return [part.strip() for part in parts if part.strip()]
 
 

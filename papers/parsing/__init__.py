@@ -3,6 +3,7 @@
 import hashlib
 import re
 from dataclasses import replace
+from operator import attrgetter
 
 from papers.models import Source
 
@@ -28,7 +29,23 @@ _TEXT_FIELDS = (
 _TUPLE_FIELDS = ("authors", "categories")
 
 
+_text_values = attrgetter(*_TEXT_FIELDS)
+# The ASCII characters that can be stored: deleting them from ASCII text leaves what _UNSTORABLE_RE finds.
+_STORABLE_ASCII = bytes(code for code in range(128) if not _UNSTORABLE_RE.match(chr(code)))
+
+
+def _all_storable(text: str) -> bool:
+    if text.isascii():  # bytes.translate runs several times the regex's pace
+        return not text.encode("ascii").translate(None, _STORABLE_ASCII)
+    return not _UNSTORABLE_RE.search(text)
+
+
 def _storable(record: PaperRecord) -> PaperRecord:
+    # Nearly every record is storable as it is: one check of all its text (joined by a newline, which
+    # is storable) says so, instead of one search per field.
+    everything = "\n".join([*filter(None, _text_values(record)), *record.authors, *record.categories])
+    if len(record.guid) <= _GUID_MAX and _all_storable(everything):
+        return record
     changes = {}
     for name in _TEXT_FIELDS:
         value = getattr(record, name)

@@ -83,7 +83,7 @@ def detail_text(entry, key: str) -> str:
 def tag_terms(entry) -> list[str]:
     terms: list[str] = []
     for tag in dict.get(entry, "tags") or []:
-        term = (tag.get("term") or "").strip()
+        term = (dict.get(tag, "term") or "").strip()  # the stored key: FeedParserDict.get maps aliases
         if term and term not in terms:
             terms.append(term)
     return terms

@@ -1,12 +1,15 @@
 """Each wire format parsed into PaperRecords with the right fields (no database, no network)."""
 
 import json
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from papers.exceptions import FeedFormatError
 from papers.normalise import parse_arxiv_id, parse_doi, plain_text, split_authors
-from papers.parsing import parse_feed
+from papers.parsing import PaperRecord, _storable, parse_feed
 from papers.tests.conftest import feed_bytes
 
 
@@ -157,3 +160,32 @@ def test_an_arxiv_listing_added_as_a_generic_feed_reads_the_same():
     generic = {r.arxiv_id: r for r in parse_feed("rss_atom", body).records}["2601.22181"]
     arxiv = _by_id(parse_feed("arxiv_rss", body))["2601.22181"]
     assert (generic.abstract, generic.authors, generic.title) == (arxiv.abstract, arxiv.authors, arxiv.title)
+
+
+# What no database column may hold: NUL and the other C0 controls but whitespace, DEL, lone surrogates.
+UNSTORABLE = re.compile("[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff]")
+_field_text = st.text(
+    alphabet=st.sampled_from(
+        ["a", "Z", " ", "\t", "\n", "\x00", "\x08", "\x0e", "\x1b", "\x1c", "\x7f", "é", "\ud800"]
+    ),
+    max_size=12,
+)
+
+
+@given(_field_text, _field_text, _field_text, st.lists(_field_text, max_size=3), st.none() | _field_text)
+def test_unstorable_characters_are_dropped_from_every_field_and_nothing_else_changes(
+    title, abstract, comment, authors, doi
+):
+    record = PaperRecord(
+        guid="g" + title, title=title, abstract=abstract, comment=comment, doi=doi, authors=tuple(authors)
+    )
+    stored = _storable(record)
+    for name in ("guid", "title", "abstract", "comment", "doi"):
+        value = getattr(record, name)
+        assert getattr(stored, name) == (UNSTORABLE.sub("", value) if value else value)
+    if any(UNSTORABLE.search(author) for author in authors):
+        assert stored.authors == tuple(kept for a in authors if (kept := UNSTORABLE.sub("", a)))
+    else:
+        assert stored.authors == record.authors
+    if not any(UNSTORABLE.search(text) for text in (title, abstract, comment, doi or "", *authors)):
+        assert stored is record
