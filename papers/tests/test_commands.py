@@ -1,10 +1,15 @@
 """fetch_papers, bench_ingest and the demo, run as commands."""
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db.migrations.recorder import MigrationRecorder
 
 from papers import demo
 from papers.models import Paper, PaperSighting, PaperTopic
@@ -59,6 +64,32 @@ def test_bench_ingest_reports_figures_and_an_idle_reingest():
     assert stages["parse"] > 0 and stages["upsert"] > 0 and stages["tag"] > 0
     assert sum(stages.values()) <= figures["full_ingest_s"] * 1.01
     assert Paper.objects.count() == 0  # rolled back
+
+
+def test_bench_ingest_on_a_database_not_migrated_says_what_to_run(tmp_path):
+    # A fresh SQLite file, as after a clone: no tables at all.
+    env = {
+        **os.environ,
+        "PAPERBOY_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bench_ingest", "--rounds", "1"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "unapplied migrations" in result.stderr and "manage.py migrate" in result.stderr
+    assert "Traceback" not in result.stderr and "no such table" not in result.stderr
+
+
+def test_bench_ingest_refuses_a_database_missing_one_migration():
+    MigrationRecorder.Migration.objects.filter(app="papers").order_by("-applied").first().delete()
+    with pytest.raises(CommandError, match=r"1 unapplied migrations.*manage\.py migrate"):
+        call_command("bench_ingest", "--rounds", "1", "--file", str(FEEDS / "arxiv-rss-cs.CL-2026-02-02.xml"))
 
 
 def test_demo_is_idempotent():

@@ -29,8 +29,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import feedparser
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from papers.ingest import source_fetch
@@ -71,6 +72,18 @@ def _timed(function) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _require_migrated() -> None:
+    """Refuse to run on a database that lacks tables or the default topics (their data migration)."""
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        raise CommandError(
+            f"the {connection.vendor} database {connection.settings_dict['NAME']} has {len(pending)} "
+            "unapplied migrations (the benchmark needs the tables and the default topics): run "
+            "`python manage.py migrate` with the same settings first"
+        )
+
+
 class Command(BaseCommand):
     help = "Time feedparser's bare parse against a full ingest of the 1,163-item feed over loopback HTTP."
 
@@ -79,6 +92,7 @@ class Command(BaseCommand):
         parser.add_argument("--file", default=str(FIXTURE), help="an RSS file to serve instead")
 
     def handle(self, *args, **options):
+        _require_migrated()
         body = Path(options["file"]).read_bytes()
         rounds = max(1, options["rounds"])
         results = []
