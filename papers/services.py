@@ -88,7 +88,8 @@ def _db_adapter(field: models.Field):
         return adapt_datetime
     if internal_type == "JSONField":
         # What JSONField.get_db_prep_save comes down to for plain lists and dicts.
-        return lambda value: connection.ops.adapt_json_value(value, field.encoder)
+        adapt_json, encoder = connection.ops.adapt_json_value, field.encoder
+        return lambda value: adapt_json(value, encoder)
     return lambda value: field.get_db_prep_save(value, connection=connection)
 
 
