@@ -23,16 +23,21 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
 
 from papers.tagging import _TOKEN_RE, TopicIndex, column_counts, token_columns, tokenise
 
 from .cues import CUES
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+# scikit-learn is imported where a model is fitted or applied, not with this module: every process
+# imports this module (the Celery app loads all tasks), and a mail worker that never tags a paper
+# would otherwise carry ~80 MB of scikit-learn it never calls.
 
 MIN_POSITIVES = 3  # fewer pinned papers than this and a model would learn the examples by heart
 DECISION_PROBABILITY = 0.6  # the probability that scores 1.0; chosen by cross-validation on the dev set
@@ -131,7 +136,7 @@ def _description_example(topic: TopicSpec) -> Example:
 class _Features:
     """Turns papers into rows of the shared feature matrix."""
 
-    vectorizer: TfidfVectorizer
+    vectorizer: "TfidfVectorizer"
     categories: dict[str, int]
     # One compiled index: topic i's keywords first, then its shipped cues; each keyword one column.
     cues: TopicIndex
@@ -209,6 +214,8 @@ class _Features:
         np.log(matrix.data, matrix.data)
         matrix.data += 1.0
         matrix.data *= self.vectorizer.idf_[matrix.indices]
+        from sklearn.preprocessing import normalize  # see the note on imports at the top
+
         return normalize(matrix, norm="l2", copy=False)
 
     def matrix(self, texts: Sequence[PaperText]) -> sparse.csr_matrix:
@@ -364,6 +371,9 @@ def _cue_lists(topics: Sequence[TopicSpec]) -> list[list[str]]:
 
 def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fingerprint=None) -> TopicTagger:
     """Fit every topic's model on these examples (plus each topic's own description)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # see the note on imports at the top
+    from sklearn.linear_model import LogisticRegression
+
     topics = list(topics)
     examples = list(examples) + [_description_example(topic) for topic in topics]
     texts = [example.text for example in examples]
