@@ -9,9 +9,7 @@ Public surface (the web pages and admin use the first two):
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,6 +25,7 @@ from django.utils.encoding import force_bytes
 
 from papers.models import Paper, Topic
 from subscriptions.feedback import feedback_link_maker
+from subscriptions.hmacs import PreparedHmac
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
@@ -73,39 +72,29 @@ class _LinkSigner:
     """The same links as `subscriber_links`, four HMACs per subscriber without re-deriving keys.
 
     Django's salted_hmac derives its key (a hash of salt and SECRET_KEY) on every call; here each
-    key is derived once per chunk and the keyed HMAC state copied per link. A test holds the output
-    to subscriptions.tokens and newsletter.links, which stay the definition of these tokens.
+    key is derived once per chunk and its HMAC states prepared once (subscriptions.hmacs). A test
+    holds the output to subscriptions.tokens and newsletter.links, which stay the definition of
+    these tokens.
     """
 
     def __init__(self) -> None:
         secret = force_bytes(settings.SECRET_KEY)
         self._site = settings.SITE_URL
-        self._link = hmac.new(
-            hashlib.sha256(b"paperboy.subscriptions.link" + secret).digest(), digestmod="sha256"
-        )
-        self._view = hmac.new(
-            hashlib.sha256(b"paperboy.newsletter.view" + secret).digest(), digestmod="sha256"
-        )
-        self._view_key = hmac.new(
-            hashlib.sha256(b"paperboy.newsletter.view.key" + secret).digest(), digestmod="sha256"
-        )
-
-    def _sign(self, base, value: str, length: int) -> str:
-        mac = base.copy()
-        mac.update(value.encode())
-        return base64.urlsafe_b64encode(mac.digest()[:length]).decode()
+        self._link = PreparedHmac(hashlib.sha256(b"paperboy.subscriptions.link" + secret).digest())
+        self._view = PreparedHmac(hashlib.sha256(b"paperboy.newsletter.view" + secret).digest())
+        self._view_key = PreparedHmac(hashlib.sha256(b"paperboy.newsletter.view.key" + secret).digest())
 
     def links(self, subscriber: Subscriber, delivery_id: int) -> DigestLinks:
         sid, key = subscriber.pk, subscriber.token_key
-        manage = self._sign(self._link, f"manage:{sid}:{key}", 18)
-        unsubscribe = self._sign(self._link, f"unsubscribe:{sid}:{key}", 18)
-        fingerprint = self._sign(self._view_key, key, 9)
-        view = self._sign(self._view, f"{delivery_id}.{fingerprint}", 15)
+        manage = self._link.urlsafe(f"manage:{sid}:{key}".encode(), 18)
+        unsubscribe = self._link.urlsafe(f"unsubscribe:{sid}:{key}".encode(), 18)
+        fingerprint = self._view_key.urlsafe(key.encode(), 9)
+        view = self._view.urlsafe(f"{delivery_id}.{fingerprint}".encode(), 15)
         return DigestLinks(
             manage_url=f"{self._site}/manage/{sid}.{manage}/",
             unsubscribe_url=f"{self._site}/unsubscribe/{sid}.{unsubscribe}/",
             view_url=f"{self._site}/digest/{delivery_id}.{fingerprint}.{view}/",
-            # One keyed HMAC per reader, copied per link (subscriptions.feedback).
+            # One prepared HMAC per reader, two state copies per link (subscriptions.feedback).
             feedback=feedback_link_maker(subscriber_id=sid, token_key=key),
         )
 
@@ -333,7 +322,7 @@ class ChunkComposer:
             edition_date=delivery.edition_date,
             links=links,
         )
-        return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.pk for p in papers])
+        return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.id for p in papers])
 
 
 def _is_live(subscriber: Subscriber | None) -> bool:

@@ -326,6 +326,18 @@ def _json_parts(parts: tuple[str, ...]) -> tuple:
     return tuple(_json_escape(p) if n % 2 == 0 else p for n, p in enumerate(parts))
 
 
+def _paper_link_values(links: list[tuple[str, str]]) -> list:
+    """Each paper's (more, less) links as _link_values gives them; one pattern match for the whole
+    digest when every link is a plain URL (as signed links on a plain SITE_URL always are)."""
+    if _PLAIN_URL.fullmatch("".join(url for pair in links for url in pair)):
+        encoded = []
+        for more, less in links:
+            more_bytes, less_bytes = more.encode(), less.encode()
+            encoded.append(((more_bytes, more_bytes), (less_bytes, less_bytes)))
+        return encoded
+    return [_link_values(more, less) for more, less in links]
+
+
 def _link_values(more: str, less: str) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
     """One paper's feedback links, each as (in the text, in an HTML attribute), JSON-escaped UTF-8."""
     if _PLAIN_URL.fullmatch(more) and _PLAIN_URL.fullmatch(less):
@@ -397,7 +409,7 @@ class DigestAssembler:
             if any(_PARSER_REWRITES.search(v) for v in values.values()):
                 raise AssemblyError("a value an HTML parser would rewrite")
             fragments = self.fragments(papers)
-            paper_links = [_link_values(*links.feedback(p.pk)) for p in papers]
+            paper_links = _paper_link_values([links.feedback(p.id) for p in papers])
             flags = (bool(links.view_url), bool(keywords), bool(your_topics), bool(papers))
             frame = self._frame(edition_date, flags)
         except AssemblyError:
@@ -488,7 +500,16 @@ class DigestAssembler:
 
     @staticmethod
     def _paper_key(paper) -> tuple:
-        return (paper.pk, paper.updated_at, tuple(getattr(paper, "digest_topics", ())))
+        """(id, edit time, topic chips): what a paper's fragment depends on. Kept on the paper object
+        while its edit time and chip list are the very objects it was made from (a digest asks for
+        each of its ten papers' keys; a pool's papers serve thousands of digests)."""
+        topics, updated = getattr(paper, "digest_topics", ()), paper.updated_at
+        cached = getattr(paper, "_digest_key", None)
+        if cached is not None and cached[0] is topics and cached[1] is updated:
+            return cached[2]
+        key = (paper.pk, updated, tuple(topics))
+        paper._digest_key = (topics, updated, key)
+        return key
 
     def _render_fragments(self, missing: dict[tuple, object]) -> None:
         cards = [paper_card(p) for p in missing.values()]
