@@ -178,10 +178,14 @@ class _Features:
         """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from).
 
         The same rows as `vectorizer.transform`, from the tokens the keyword rules read: the document
-        is the title twice and the abstract, so its counts are 2 x the title's + the abstract's. Where
-        the tokenisations could differ (an underscore, which the vectorizer keeps inside a word, or
-        non-ASCII text) the vectorizer's own analyzer reads the paper. `columns`: the titles' and the
-        abstracts' `token_columns` over the vocabulary, when the caller has looked them up already.
+        is the title twice and the abstract, so its counts are 2 x the title's + the abstract's. The
+        vectorizer's terms are runs of two or more regex word characters, which are letters and digits
+        (str.isalnum) and the underscore; its stop words are never terms. So the tokens differ only
+        where there is an underscore, which the vectorizer keeps inside a word: those papers are read
+        by the vectorizer's own analyzer. (Lower-casing the title and the abstract apart or in the
+        joined document gives the same letters: the one context rule, a final sigma, sees the same
+        context across ". ".) `columns`: the titles' and the abstracts' `token_columns` over the
+        vocabulary, when the caller has looked them up already.
         """
         if tokens is None:
             tokens = [(tokenise(text.title), tokenise(text.abstract)) for text in texts]
@@ -195,7 +199,7 @@ class _Features:
         simple = np.ones(len(texts), dtype=bool)
         rows, found_columns, counts = [], [], []
         for row, text in enumerate(texts):
-            if "_" in text.title or "_" in text.abstract or not (text.title + text.abstract).isascii():
+            if "_" in text.title or "_" in text.abstract:
                 simple[row] = False
                 document = Counter(self._analyse(_document(text)))
                 found = document.keys() & vocabulary.keys()

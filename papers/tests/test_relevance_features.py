@@ -35,8 +35,11 @@ ASCII_WORDS = [
     "attention", "Attention", "graph", "graphs", "neural", "model", "models", "language", "diffusion",
     "retrieval", "the", "of", "LLM", "quantization", "KV", "cache", "2024", "x2", "a",
 ]  # fmt: skip
-OTHER_WORDS = ["snake_case", "_", "naïve", "Σ", "résumé", "ﬁne", "İstanbul", "ΣΑΣ"]
-GAPS = [" ", "-", ", ", ". ", "/", "\n", "'"]
+OTHER_WORDS = [
+    "snake_case", "_", "naïve", "Σ", "résumé", "ﬁne", "İstanbul", "ΣΑΣ", "ΟΔΟΣ", "Σ'", "ǅemal", "STRAẞE",
+    "cafe\u0301", "x\u00adz", "数据", "١٢٣", "Ⅻ",
+]  # fmt: skip
+GAPS = [" ", "-", ", ", ". ", "/", "\n", "'", "\u2019", "\u0301 "]
 
 
 def _text(words, gaps):
@@ -44,7 +47,7 @@ def _text(words, gaps):
     return parts.map(lambda parts: "".join(word + gap for word, gap in parts))
 
 
-# ASCII papers are counted from the tagger's own tokens, the others by the vectorizer's analyzer.
+# Papers are counted from the tagger's own tokens, those with an underscore by the vectorizer's analyzer.
 _any_text = _text(ASCII_WORDS, GAPS) | _text(ASCII_WORDS + OTHER_WORDS, [*GAPS, "_"]) | st.just("")
 
 
