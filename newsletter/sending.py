@@ -441,36 +441,41 @@ def deliveries_send_chunk(
     in_flight: tuple[list[Composed], Future] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provider") as wire:
         try:
-            for start in range(0, len(to_send), size):
-                group = [composer.compose(row) for row in to_send[start : start + size]]
+            try:
+                for start in range(0, len(to_send), size):
+                    group = [composer.compose(row) for row in to_send[start : start + size]]
+                    if in_flight is not None:
+                        finishing, in_flight = in_flight, None
+                        if _finish(*finishing, report=report):
+                            # The provider is struggling: leave the rest of the chunk planned.
+                            report.retry_ids += [row.pk for row in to_send[start:]]
+                            break
+                    # The provider's rate limit is waited for before the claim: should the limiter fail
+                    # (its Redis restarting), the rows are still `planned` and go again, not stuck.
+                    _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
+                    claimed = deliveries_claim(delivery_ids=[c.delivery.pk for c in group], now=now)
+                    report.not_claimed += len(group) - len(claimed)
+                    group = [c for c in group if c.delivery.pk in claimed]
+                    if not group:
+                        continue
+                    if not connected:
+                        try:
+                            # One connection (SMTP session, HTTP keep-alive) for the whole chunk.
+                            opened = bool(connection.open())
+                            connected = True
+                        except Exception as exc:  # could not even connect: nothing was sent
+                            failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
+                            _record(failed, now=now, report=report)
+                            report.retry_after = _retry_after(exc)
+                            report.retry_ids += [row.pk for row in to_send[start + size :]]
+                            break
+                    in_flight = (group, wire.submit(send, connection, group))
+            finally:
+                # However the loop ended (the last group, or an error composing or claiming the next
+                # one), a group on the wire gets its outcome recorded: never left to become `unknown`.
                 if in_flight is not None:
-                    stop = _finish(*in_flight, report=report)
-                    in_flight = None
-                    if stop:  # the provider is struggling: leave the rest of the chunk planned
-                        report.retry_ids += [row.pk for row in to_send[start:]]
-                        break
-                # The provider's rate limit is waited for before the claim: should the limiter fail
-                # (its Redis restarting), the rows are still `planned` and go again, not stuck.
-                _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
-                claimed = deliveries_claim(delivery_ids=[c.delivery.pk for c in group], now=now)
-                report.not_claimed += len(group) - len(claimed)
-                group = [c for c in group if c.delivery.pk in claimed]
-                if not group:
-                    continue
-                if not connected:
-                    try:
-                        # One connection (SMTP session, HTTP keep-alive) for the whole chunk.
-                        opened = bool(connection.open())
-                        connected = True
-                    except Exception as exc:  # could not even connect: nothing was sent
-                        failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
-                        _record(failed, now=now, report=report)
-                        report.retry_after = _retry_after(exc)
-                        report.retry_ids += [row.pk for row in to_send[start + size :]]
-                        break
-                in_flight = (group, wire.submit(send, connection, group))
-            if in_flight is not None:
-                _finish(*in_flight, report=report)
+                    finishing, in_flight = in_flight, None
+                    _finish(*finishing, report=report)
         finally:
             if opened:
                 try:

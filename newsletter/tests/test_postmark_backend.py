@@ -199,3 +199,28 @@ def test_sending_a_chunk_takes_the_same_queries_for_4_or_40_rows(loopback):
         return len(captured.captured_queries)
 
     assert queries_for(4, "small") == queries_for(40, "large")
+
+
+def test_an_error_composing_the_next_group_still_records_the_group_on_the_wire(
+    loopback, settings, monkeypatch
+):
+    """The first group is sent while the second is composed; composing it fails. The first group's
+    outcome is recorded (sent), the rest stays planned for the retry, and the error is raised."""
+    from newsletter.composing import ChunkComposer
+
+    settings.PAPERBOY_SEND_BATCH_SIZE = 2
+    loopback.route("/email/batch", postmark_batch_answer)
+    ids = planned([f"r{n}@example.com" for n in range(5)])
+    compose = ChunkComposer.compose
+
+    def compose_or_fail(self, delivery):
+        if delivery.pk == ids[3]:
+            raise RuntimeError("a template error in one digest")
+        return compose(self, delivery)
+
+    monkeypatch.setattr(ChunkComposer, "compose", compose_or_fail)
+    with pytest.raises(RuntimeError, match="template error"):
+        deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    statuses = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "status"))
+    assert [statuses[pk] for pk in ids] == ["sent", "sent", "planned", "planned", "planned"]
+    assert len(loopback.requests_to("/email/batch")) == 1
