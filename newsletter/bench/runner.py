@@ -289,6 +289,12 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
             "ANYMAIL_POSTMARK_API_URL": api_url,
             "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench",
             "PAPERBOY_BENCH_RUN": run_id,
+            # Workers as in production: DEBUG off. With DEBUG on (the laptop default without a
+            # SECRET_KEY) Django renders every statement's SQL and keeps the last 9,000 in memory, which
+            # costs CPU per chunk and grew a worker by ~140 MB over a 1M run. The key is this process's,
+            # so that the identity check below signs the same links.
+            "DEBUG": "false",
+            "SECRET_KEY": settings.SECRET_KEY,
             "PAPERBOY_BENCH_PROFILE": options.profile_dir or None,
         }
         procs = stack.enter_context(workers(options.workers, env=env, log_dir=log_dir))
