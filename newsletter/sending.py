@@ -182,15 +182,26 @@ def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> set[int]:
         return set()
     token = uuid.uuid4().hex
     if db_connection.vendor == "postgresql":
-        # One statement: the conditional UPDATE names the rows it moved.
-        with db_connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Delivery._meta.db_table} SET status = %s, claim_token = %s, "  # noqa: S608
-                "attempts = attempts + 1, sending_started_at = %s, updated_at = %s "
-                "WHERE id = ANY(%s::bigint[]) AND status = %s RETURNING id",
-                [Status.SENDING, token, now, now, [int(i) for i in delivery_ids], Status.PLANNED],
-            )
-            return {row[0] for row in cursor.fetchall()}
+        # One statement: the conditional UPDATE names the rows it moved. It is retried on a dropped
+        # connection, and a retry also takes back rows that already carry this claim's token (the
+        # first attempt committed but its answer was lost), so a retry never strands rows in
+        # `sending`; attempts count once per claim.
+        def claim() -> set[int]:
+            with db_connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Delivery._meta.db_table} SET "  # noqa: S608 - names from _meta
+                    "attempts = CASE WHEN status = %s THEN attempts + 1 ELSE attempts END, "
+                    "status = %s, claim_token = %s, sending_started_at = %s, updated_at = %s "
+                    "WHERE id = ANY(%s::bigint[]) AND (status = %s OR (status = %s AND claim_token = %s)) "
+                    "RETURNING id",
+                    [
+                        Status.PLANNED, Status.SENDING, token, now, now, [int(i) for i in delivery_ids],
+                        Status.PLANNED, Status.SENDING, token,
+                    ],
+                )  # fmt: skip
+                return {row[0] for row in cursor.fetchall()}
+
+        return _with_db_retry(claim)
     count = Delivery.objects.filter(pk__in=list(delivery_ids), status=Status.PLANNED).update(
         status=Status.SENDING,
         claim_token=token,

@@ -227,3 +227,26 @@ def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
     # load rows, six to compose (readers' feedback among them), claim, record: ~11 whatever the size
     # (bulk UPDATE batches aside)
     assert counts[0] <= 11 and counts[1] <= 11, counts
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's retry is the Postgres path")
+def test_a_claim_survives_its_connection_being_dropped():
+    """A worker's connection terminated before the claim (a failover, an idle kill): the claim
+    reconnects and wins its rows instead of failing the chunk."""
+    import psycopg
+
+    quant, _code, _agents = topics()
+    paper((quant, 1.0))
+    ids = [Delivery.objects.create(subscriber=subscriber(quant), edition_date=TODAY).pk for _ in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432, user=settings_dict["USER"],
+        dbname=settings_dict["NAME"], autocommit=True,
+    ) as other:  # fmt: skip
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert deliveries_claim(delivery_ids=ids, now=timezone.now()) == set(ids)
+    assert set(Delivery.objects.filter(pk__in=ids).values_list("status", "attempts")) == {("sending", 1)}
