@@ -45,9 +45,6 @@ class RenderedDigest:
     subject: str
     html: str
     text: str
-    # The bodies as JSON string literals (UTF-8), when the assembler made them (AssembledDigest).
-    html_json: bytes | None = None
-    text_json: bytes | None = None
 
 
 class AssembledDigest:
