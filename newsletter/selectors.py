@@ -360,15 +360,17 @@ class PaperPool:
 # its window with their flags, scores and edit times, their topic links, the topics) is unchanged: one
 # aggregate query per chunk, computed by the database. Any edit, new paper or re-tag makes a new pool.
 _FINGERPRINT_SQL = {
+    # Every chunk runs this, so it is kept cheap: a 64-bit hash per row (no text formatting of
+    # timestamps and floats), combined with XOR, with the row counts. Two different states share a
+    # fingerprint only on a hash collision (about 2^-64 per change), and ids are unique, so no row
+    # cancels another out. (md5 over the rows as text cost 25-30 ms per chunk at 3,000 papers.)
     "postgresql": """
         SELECT
-          (SELECT md5(coalesce(string_agg(
-              p.id || ':' || p.updated_at || ':' || p.hidden || ':' || p.featured || ':'
-              || p.trending_score || ':' || p.first_seen_at, ',' ORDER BY p.id), ''))
+          (SELECT count(*) || ':' || coalesce(bit_xor(hash_record_extended(
+              (p.id, p.updated_at, p.hidden, p.featured, p.trending_score, p.first_seen_at), 0)), 0)
            FROM {paper} p WHERE p.first_seen_at >= %s AND p.first_seen_at <= %s),
-          (SELECT md5(coalesce(string_agg(
-              t.id || ':' || t.paper_id || ':' || t.topic_id || ':' || t.score || ':' || t.excluded,
-              ',' ORDER BY t.id), ''))
+          (SELECT count(*) || ':' || coalesce(bit_xor(hash_record_extended(
+              (t.id, t.paper_id, t.topic_id, t.score, t.excluded), 0)), 0)
            FROM {papertopic} t JOIN {paper} p ON p.id = t.paper_id
            WHERE p.first_seen_at >= %s AND p.first_seen_at <= %s),
           (SELECT md5(coalesce(string_agg(
