@@ -264,6 +264,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
+# Celery's Django fix-up closes every database connection after every task unless this is set,
+# which throws CONN_MAX_AGE away: each chunk opened a new Postgres connection (a new server process
+# with cold caches). Set, the fix-up closes them only every this many tasks, and newsletter.celery
+# applies CONN_MAX_AGE and the health check around every task, as Django does around a request.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_QUEUES = (Queue("ingest"), Queue("mail"))
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 CELERY_TASK_ROUTES = {

@@ -1,0 +1,61 @@
+"""A worker's database connection between tasks: kept by CONN_MAX_AGE, checked before reuse."""
+
+import pytest
+from celery.fixups.django import DjangoWorkerFixup
+from celery.signals import task_postrun, task_prerun
+from django.db import connection
+
+from newsletter.celery import app as celery_app
+from newsletter.models import Delivery
+from newsletter.tasks import send_digest_chunk
+
+
+def run_task_hooks(task, body) -> None:
+    """What a worker does around a task: Celery's Django fix-up and the task signals."""
+    fixup = DjangoWorkerFixup(celery_app)
+    fixup.on_task_prerun(sender=task)
+    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+    body()
+    task_postrun.send(sender=task, task_id="t", task=task, args=(), kwargs={}, retval=None, state="SUCCESS")
+    fixup.on_task_postrun(sender=task)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_from_task_to_task():
+    """Celery's fix-up closes every connection after every task unless CELERY_DB_REUSE_MAX is set,
+    so each chunk opened a new Postgres connection (a new server process with cold caches). Now the
+    connection lives as long as CONN_MAX_AGE says: reused on Postgres (60 s), closed after each task
+    where it is 0 (SQLite)."""
+    connection.ensure_connection()
+    first = connection.connection
+    for _ in range(3):
+        run_task_hooks(send_digest_chunk, lambda: Delivery.objects.count())
+    reused = connection.connection is first
+    assert reused == (connection.settings_dict["CONN_MAX_AGE"] > 0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="CONN_MAX_AGE is 0 on SQLite: none is kept")
+def test_a_kept_connection_that_died_between_tasks_is_replaced():
+    """A connection terminated while the worker waited for its next task (a failover, an idle kill):
+    the health check before the first query replaces it, and the task runs."""
+    import psycopg
+
+    run_task_hooks(send_digest_chunk, lambda: Delivery.objects.count())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432, user=settings_dict["USER"],
+        dbname=settings_dict["NAME"], autocommit=True,
+    ) as other:  # fmt: skip
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    def body() -> None:
+        assert Delivery.objects.count() == 0
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] != pid
+
+    run_task_hooks(send_digest_chunk, body)
