@@ -150,16 +150,24 @@ def _vacuum() -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def _wait_until_done(total: int, *, timeout: float) -> float:
+def _wait_until_done(total: int, *, provider: httpx.Client, timeout: float) -> float:
+    """When every delivery row is final. The rows are the authority, but counting 100k of them ten
+    times a second took ~15% of this machine's CPU from the system being measured. The provider's
+    message counter is polled instead (a dict read in its own process), and the rows are counted
+    once it has a message per subscriber, or once a second (rows that end without a message:
+    skipped, failed)."""
     deadline = time.monotonic() + timeout
+    counted_at = 0.0
     while True:
-        done = Delivery.objects.filter(status__in=FINAL).count()
-        if done >= total:
-            return time.monotonic()
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - counted_at >= 1.0 or provider.get("/_stats").json()["messages"] >= total:
+            counted_at = now
+            if Delivery.objects.filter(status__in=FINAL).count() >= total:
+                return time.monotonic()
+        if now > deadline:
             counts = dict(Delivery.objects.values_list("status").annotate(n=models_count()))
             raise BenchError(f"not finished after {timeout:.0f}s: {counts}")
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def models_count():
@@ -304,7 +312,7 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
 
         t0, t0_wall = time.monotonic(), time.time()
         plan_due_digests.delay(timezone.now().isoformat())
-        t1 = _wait_until_done(total, timeout=options.timeout)
+        t1 = _wait_until_done(total, provider=control, timeout=options.timeout)
         wall = t1 - t0
         stats = control.get("/_stats", params={"recipients": "1", "samples": "1"}).json()
 
