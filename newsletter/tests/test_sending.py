@@ -256,10 +256,11 @@ def test_a_claim_survives_its_connection_being_dropped():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a Postgres query plan")
 def test_a_chunk_finds_its_rows_by_primary_key_whatever_the_table_statistics():
     """The morning's rows were planned after the last ANALYZE, which saw no unfinished row: the
-    claim and the chunk's row load must still go by primary key, not AND in a scan of the partial
+    claim, the chunk's row load and its skips must still go by primary key, not AND in a scan of the partial
     index over unfinished rows (that index holds the whole morning's rows, so every chunk read them
     all: 35 ms a claim at 100k subscribers, growing with the list)."""
-    from newsletter.sending import _planned_rows
+    from newsletter.composing import Composed
+    from newsletter.sending import _planned_rows, _record_skips
 
     rows = [
         Delivery(edition_date=TODAY - timedelta(days=n), status=Delivery.Status.SENT, paper_ids=[])
@@ -275,12 +276,13 @@ def test_a_chunk_finds_its_rows_by_primary_key_whatever_the_table_statistics():
             cursor.execute(f"EXPLAIN {statement}")
             return "\n".join(row[0] for row in cursor.fetchall())
 
-    chunk = ids[1000:1250]
+    chunk, quiet = ids[1000:1250], _planned_rows(ids[2000:2100])
     with CaptureQueriesContext(connection) as queries:
         assert len(_planned_rows(chunk)) == 250
         assert deliveries_claim(delivery_ids=chunk, now=timezone.now()) == set(chunk)
-    load, claim = (q["sql"] for q in queries.captured_queries)
-    for statement in (load, claim):
+        assert _record_skips([Composed(row, skip_reason="quiet") for row in quiet], now=timezone.now()) == 100
+    load, claim, skip = (q["sql"] for q in queries.captured_queries)
+    for statement in (load, claim, skip):
         explained = plan(statement)
         assert "newsletter_delivery_pkey" in explained, explained
         assert "delivery_unfinished_idx" not in explained, explained
