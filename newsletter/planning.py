@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from subscriptions.models import Subscriber
@@ -98,11 +98,25 @@ def _due_queries(
         condition = Q(pk__in=[])
         for (hour, weekday), zones in by_clock.items():
             condition |= _due_filter(zones=zones, hour=hour, weekday=weekday, ignore_hour=ignore_hour)
-        has_row = Delivery.objects.filter(subscriber_id=OuterRef("pk"), edition_date=local_date)
-        queries[local_date] = (
-            active.filter(condition).filter(~Exists(has_row)).order_by("pk").values_list("pk", flat=True)
-        )
+        queries[local_date] = _ids_without_row(active.filter(condition), edition_date=local_date)
     return queries
+
+
+def _ids_without_row(subscribers: QuerySet, *, edition_date: date) -> QuerySet:
+    """The ids, in order, of `subscribers` that have no Delivery for `edition_date` yet.
+
+    "No row yet" is a scalar subquery, which Postgres runs per subscriber as one lookup in the
+    unique (subscriber, date) index. A NOT EXISTS becomes an anti join, planned from statistics of
+    the night before, which know no row for this date: Postgres then merged with, or looped over,
+    every row of the date created so far, so each planning slice re-read the whole morning (1 s a
+    slice at 1M subscribers instead of 40 ms) and planning grew with the square of the list."""
+    has_row = Delivery.objects.filter(subscriber_id=OuterRef("pk"), edition_date=edition_date).order_by()
+    return (
+        subscribers.alias(row_today=Subquery(has_row.values("pk")[:1]))
+        .filter(row_today__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _insert_planned(query: QuerySet, *, edition_date: date) -> Iterator[list[int]]:
@@ -130,7 +144,11 @@ def _insert_planned(query: QuerySet, *, edition_date: date) -> Iterator[list[int
             "SELECT (SELECT max(subscriber_id) FROM due), (SELECT count(*) FROM due), "
             "array(SELECT id FROM created ORDER BY id)"
         )
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The per-subscriber lookups (see _ids_without_row) add up to a large estimated cost,
+            # which would have Postgres JIT-compile the statement: 150 ms a slice at 1M subscribers
+            # for a statement that runs in 30. LOCAL: this transaction only (and pgbouncer-safe).
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(sql, [*select_params, *values])
             last, covered, created = cursor.fetchone()
         if created:
@@ -210,10 +228,6 @@ def _due_on_date_query(edition_date: date, *, subscriber_ids: Iterable[int] | No
     if subscriber_ids is not None:
         active = active.filter(pk__in=list(subscriber_ids))
     weekly_today = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=edition_date.weekday())
-    has_row = Delivery.objects.filter(subscriber_id=OuterRef("pk"), edition_date=edition_date)
-    return (
-        active.filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly_today)
-        .filter(~Exists(has_row))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return _ids_without_row(
+        active.filter(Q(frequency=Subscriber.Frequency.DAILY) | weekly_today), edition_date=edition_date
     )
