@@ -3,7 +3,8 @@
 Counts the database queries each worker process makes and reports its peak RSS, through Redis keys
 named after the run (PAPERBOY_BENCH_RUN), once per task: nothing is added per query but a counter.
 With PAPERBOY_BENCH_PROFILE=<dir>, each worker process also runs under cProfile and writes
-<dir>/worker-<pid>.prof when it exits.
+<dir>/worker-<pid>.prof after every task (the whole run so far; the benchmark stops its workers with
+a signal to their process group, so a pool process seldom gets to run a shutdown hook).
 """
 
 import cProfile
@@ -56,6 +57,7 @@ def _task_started(task_id=None, **kwargs):
 @task_postrun.connect
 def _report(task_id=None, task=None, **kwargs):
     global _reported
+    _dump_profile()
     if not RUN:
         return
     started = _started.pop(task_id, None)
@@ -82,8 +84,13 @@ def _start_profile(**kwargs):
         _profiler.enable()
 
 
-@worker_process_shutdown.connect
-def _stop_profile(**kwargs):
+def _dump_profile() -> None:
     if _profiler is not None:
         _profiler.disable()
         _profiler.dump_stats(os.path.join(PROFILE_DIR, f"worker-{os.getpid()}.prof"))
+        _profiler.enable()
+
+
+@worker_process_shutdown.connect
+def _stop_profile(**kwargs):
+    _dump_profile()

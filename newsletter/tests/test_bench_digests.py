@@ -2,6 +2,7 @@
 (Speed figures are the command's to print; no test here times anything.)"""
 
 import json
+import pstats
 from io import StringIO
 
 import pytest
@@ -13,13 +14,14 @@ from testsupport.services import require_redis
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_bench_digests_sends_each_subscriber_one_digest_and_prints_one_json_line():
+def test_bench_digests_sends_each_subscriber_one_digest_and_prints_one_json_line(tmp_path):
     require_redis()
     out = StringIO()
     call_command(
         "bench_digests",
         *("--subscribers", "200", "--topics", "5", "--papers", "150", "--workers", "2"),
         *("--baseline-sample", "10", "--identity-sample", "5", "--timeout", "120"),
+        *("--profile-dir", str(tmp_path)),
         stdout=out,
         stderr=StringIO(),
     )
@@ -35,3 +37,8 @@ def test_bench_digests_sends_each_subscriber_one_digest_and_prints_one_json_line
     assert result["baseline"]["sent"] == 10 and result["baseline"]["digests_per_s"] > 0
     assert result["bytes_sent"] > 200 * 5000 and result["peak_rss_mb"] > 0
     assert Delivery.objects.filter(status="sent").count() == 200
+    # --profile-dir: a profile per worker process that ran a chunk, readable, with the chunk task in it
+    profiles = sorted(tmp_path.glob("worker-*.prof"))
+    assert profiles
+    functions = {name for path in profiles for (_file, _line, name) in pstats.Stats(str(path)).stats}
+    assert "send_digest_chunk" in functions
