@@ -24,3 +24,20 @@ def require_redis(url: str = TEST_REDIS_URL) -> redis.Redis:
     except redis.RedisError:
         service_missing(f"Redis at {url}")
     return client
+
+
+def terminate_django_connection() -> int:
+    """End the Postgres server process behind Django's default connection from another connection,
+    as a failover or an idle-connection killer would, and return its pid. Django finds out only
+    when it next uses the connection."""
+    import psycopg
+    from django.db import connection
+
+    from .processes import test_database_url
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with psycopg.connect(test_database_url(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    return pid

@@ -18,6 +18,7 @@ from newsletter.sending import deliveries_claim, deliveries_send_chunk
 from newsletter.services import deliveries_sweep, delivery_send_again
 from subscriptions.models import Subscriber
 from testsupport.processes import free_port
+from testsupport.services import terminate_django_connection
 
 from .digest_data import paper, subscriber, topics
 
@@ -234,20 +235,10 @@ def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
 def test_a_claim_survives_its_connection_being_dropped():
     """A worker's connection terminated before the claim (a failover, an idle kill): the claim
     reconnects and wins its rows instead of failing the chunk."""
-    import psycopg
-
     quant, _code, _agents = topics()
     paper((quant, 1.0))
     ids = [Delivery.objects.create(subscriber=subscriber(quant), edition_date=TODAY).pk for _ in range(3)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    settings_dict = connection.settings_dict
-    with psycopg.connect(
-        host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432, user=settings_dict["USER"],
-        dbname=settings_dict["NAME"], autocommit=True,
-    ) as other:  # fmt: skip
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    terminate_django_connection()
     assert deliveries_claim(delivery_ids=ids, now=timezone.now()) == set(ids)
     assert set(Delivery.objects.filter(pk__in=ids).values_list("status", "attempts")) == {("sending", 1)}
 
@@ -256,9 +247,9 @@ def test_a_claim_survives_its_connection_being_dropped():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a Postgres query plan")
 def test_a_chunk_finds_its_rows_by_primary_key_whatever_the_table_statistics():
     """The morning's rows were planned after the last ANALYZE, which saw no unfinished row: the
-    claim, the chunk's row load and its skips must still go by primary key, not AND in a scan of the partial
-    index over unfinished rows (that index holds the whole morning's rows, so every chunk read them
-    all: 35 ms a claim at 100k subscribers, growing with the list)."""
+    claim, the chunk's row load and its skips must still go by primary key, not AND in a scan of
+    the partial index over unfinished rows (that index holds the whole morning's rows, so every
+    chunk read them all: 35 ms a claim at 100k subscribers, growing with the list)."""
     from newsletter.composing import Composed
     from newsletter.sending import _planned_rows, _record_skips
 

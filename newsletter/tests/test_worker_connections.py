@@ -8,6 +8,7 @@ from django.db import connection
 from newsletter.celery import app as celery_app
 from newsletter.models import Delivery
 from newsletter.tasks import send_digest_chunk
+from testsupport.services import terminate_django_connection
 
 
 def run_task_hooks(task, body) -> None:
@@ -39,18 +40,8 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task():
 def test_a_kept_connection_that_died_between_tasks_is_replaced():
     """A connection terminated while the worker waited for its next task (a failover, an idle kill):
     the health check before the first query replaces it, and the task runs."""
-    import psycopg
-
     run_task_hooks(send_digest_chunk, lambda: Delivery.objects.count())
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    settings_dict = connection.settings_dict
-    with psycopg.connect(
-        host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432, user=settings_dict["USER"],
-        dbname=settings_dict["NAME"], autocommit=True,
-    ) as other:  # fmt: skip
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    pid = terminate_django_connection()
 
     def body() -> None:
         assert Delivery.objects.count() == 0
