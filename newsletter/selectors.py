@@ -536,7 +536,8 @@ def select_papers_bulk(
             papers[r.subscriber_id] = pool.select(r, limit=limit)
     if wider:
         # One query for every candidate of the chunk not vectorised yet by this process.
-        vectors.ensure({p.pk for candidates in wider.values() for p in candidates})
+        # Keyed by edit time: a paper whose text changed since this process vectorised it is redone.
+        vectors.ensure({p.pk: p.updated_at for candidates in wider.values() for p in candidates})
         for subscriber_id, candidates in wider.items():
             papers[subscriber_id] = reranked(
                 candidates, profiles[subscriber_id], vectors=vectors, limit=limit

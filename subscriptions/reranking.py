@@ -20,6 +20,7 @@ without touching a vector, so they cost nothing.
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from scipy import sparse
@@ -49,27 +50,40 @@ class ReaderProfile:
 
 
 class PaperVectors:
-    """tf-idf rows of papers, computed once per process for a given tagger version."""
+    """tf-idf rows of papers, computed once per process for a given tagger version, and again for a
+    paper whose text changed (each row keeps the `updated_at` of the text it was made from)."""
 
     def __init__(self, tagger):
         self.tagger = tagger
         self.fingerprint = tagger.fingerprint
         self._rows: dict[int, sparse.csr_matrix] = {}
+        self._versions: dict[int, datetime] = {}
         self._lock = threading.Lock()
 
-    def ensure(self, paper_ids: Iterable[int]) -> None:
-        """Vectorise the papers not seen yet: one query, one batched transform."""
-        missing = [paper_id for paper_id in set(paper_ids) if paper_id not in self._rows]
+    def ensure(self, papers: Mapping[int, datetime] | Iterable[int]) -> None:
+        """Vectorise the papers not seen yet: one query, one batched transform.
+
+        Given {paper id: updated_at} (what the caller read with the ids), a paper edited since its
+        row was made is vectorised again: a curator who fixes an abstract changes what "more like
+        this" means from the next chunk on, not from the worker's next restart. Given ids alone,
+        only the missing ones are read.
+        """
+        if isinstance(papers, Mapping):
+            versions = self._versions
+            missing = [pid for pid, updated_at in papers.items() if versions.get(pid) != updated_at]
+        else:
+            missing = [pid for pid in set(papers) if pid not in self._rows]
         if not missing:
             return
-        fields = ("id", "title", "abstract", "categories", "primary_category")
-        papers = list(Paper.objects.filter(pk__in=missing).only(*fields))
-        if not papers:
+        fields = ("id", "title", "abstract", "categories", "primary_category", "updated_at")
+        loaded = list(Paper.objects.filter(pk__in=missing).only(*fields))
+        if not loaded:
             return
-        matrix = self.tagger.text_vectors(papers)
+        matrix = self.tagger.text_vectors(loaded)
         with self._lock:
-            for row, paper in enumerate(papers):
+            for row, paper in enumerate(loaded):
                 self._rows[paper.pk] = matrix[row]
+                self._versions[paper.pk] = paper.updated_at
 
     def matrix(self, paper_ids: Sequence[int]) -> sparse.csr_matrix:
         """Rows for these ids (an empty row for a paper that is gone)."""
@@ -132,18 +146,20 @@ def reader_profiles_load(
     """Profiles of the readers of a chunk who gave feedback: one query for all their choices."""
     vectors = vectors or paper_vectors()
     choices: dict[int, dict[int, int]] = {}
+    versions: dict[int, datetime] = {}
     rows = (
         PaperFeedback.objects.filter(subscriber_id__in=list(subscriber_ids))
         .order_by("subscriber_id", "-updated_at")
-        .values_list("subscriber_id", "paper_id", "value")
+        .values_list("subscriber_id", "paper_id", "value", "paper__updated_at")
     )
-    for subscriber_id, paper_id, value in rows:
+    for subscriber_id, paper_id, value, paper_updated_at in rows:
         reader = choices.setdefault(subscriber_id, {})
         if len(reader) < MAX_FEEDBACK_PER_READER:
             reader[paper_id] = value
+            versions[paper_id] = paper_updated_at
     if not choices:
         return {}
-    vectors.ensure(paper_id for reader in choices.values() for paper_id in reader)
+    vectors.ensure(versions)
     profiles = {}
     for subscriber_id, reader in choices.items():
         profile = build_profile(subscriber_id=subscriber_id, choices=reader, vectors=vectors)

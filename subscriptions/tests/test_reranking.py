@@ -117,3 +117,45 @@ def test_profiles_of_a_chunk_load_in_one_query_and_only_for_readers_with_feedbac
     with django_assert_max_num_queries(0):
         for reader in readers:
             rerank(digest["candidates"], profiles.get(reader.pk), vectors=vectors)
+
+
+def _rewrite_as(paper, source):
+    """A curator replaces a paper's text (a wrong abstract came in with the feed)."""
+    paper.title, paper.abstract = source.title, source.abstract
+    paper.categories, paper.primary_category = source.categories, source.primary_category
+    paper.save()
+
+
+def test_a_liked_paper_whose_text_is_edited_counts_with_its_new_text(digest):
+    reader = SubscriberFactory()
+    liked = digest["robots"][0]
+    PaperFeedback.objects.create(subscriber=reader, paper=liked, value=1)
+    vectors = paper_vectors()
+    reader_profiles_load(subscriber_ids=[reader.pk], vectors=vectors)  # the robot text, vectorised
+
+    _rewrite_as(liked, digest["diffusion"][0])
+    profile = reader_profiles_load(subscriber_ids=[reader.pk], vectors=vectors)[reader.pk]
+    order = rerank(digest["candidates"], profile, vectors=vectors)
+
+    # Ranked as a worker started after the edit ranks it: the liked paper is a diffusion paper now.
+    restarted = type(vectors)(vectors.tagger)
+    fresh = reader_profiles_load(subscriber_ids=[reader.pk], vectors=restarted)[reader.pk]
+    assert order == rerank(digest["candidates"], fresh, vectors=restarted)
+    diffusion = digest["diffusion"][1:]
+    assert _mean_position(order, diffusion) < _mean_position(digest["candidates"], diffusion)
+
+
+def test_a_candidate_whose_text_is_edited_is_vectorised_again(digest):
+    candidate = digest["robots"][1]
+    vectors = paper_vectors()
+    vectors.ensure({candidate.pk: candidate.updated_at})
+    before = vectors.matrix([candidate.pk]).toarray()
+
+    _rewrite_as(candidate, digest["diffusion"][1])
+    vectors.ensure({candidate.pk: candidate.updated_at})
+    after = vectors.matrix([candidate.pk]).toarray()
+
+    fresh = type(vectors)(vectors.tagger)
+    fresh.ensure([candidate.pk])
+    assert (after != before).any()
+    assert (after == fresh.matrix([candidate.pk]).toarray()).all()
