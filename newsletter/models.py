@@ -71,6 +71,10 @@ class Delivery(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The instant the sending chunk chose its papers, not when this row's group was claimed: the
+    # reader's next digest starts its window here (selectors.previous_digest_starts), so a paper that
+    # arrives while the chunk is still sending is in the next one. The sweeper's timeout is far above
+    # a task's time limit, so a chunk's later groups are never mistaken for stuck ones.
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from newsletter import services
 from newsletter.celery import app as celery_app
-from newsletter.composing import SKIP_NOTHING_NEW
+from newsletter.composing import SKIP_NOTHING_NEW, select_papers_for
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_claim, deliveries_send_chunk
 from newsletter.services import deliveries_sweep, delivery_send_again
@@ -72,6 +72,22 @@ def test_chunk_is_sent_recorded_and_a_second_run_sends_nothing():
     assert all(r.provider_message_id == f"<digest.{r.pk}.20260428@127.0.0.1>" for r in rows)
     again = deliveries_send_chunk(delivery_ids=ids)
     assert again.sent == 0 and again.not_claimed == 3 and len(mail.outbox) == 3
+
+
+@pytest.mark.django_db
+def test_a_paper_that_arrives_while_a_chunk_is_sending_is_in_the_readers_next_digest():
+    quant, _code, _agents = topics()
+    selected_at = timezone.now() - timedelta(minutes=10)  # when the chunk chose its papers
+    paper((quant, 1.0), title="In this digest", seen=selected_at - timedelta(hours=1))
+    reader = subscriber(quant)
+    row = Delivery.objects.create(subscriber=reader, edition_date=TODAY)
+    late = paper((quant, 1.0), title="Came in mid-send", seen=selected_at + timedelta(minutes=1))
+
+    assert deliveries_send_chunk(delivery_ids=[row.pk], now=selected_at).sent == 1
+
+    assert late.pk not in Delivery.objects.get(pk=row.pk).paper_ids
+    next_digest = select_papers_for(reader, edition_date=TODAY + timedelta(days=1))
+    assert [p.pk for p in next_digest] == [late.pk]
 
 
 @pytest.mark.django_db
