@@ -8,4 +8,5 @@ class NewsletterConfig(AppConfig):
     def ready(self) -> None:
         # Connect the receivers: anymail's tracking signal (provider events) and personal-data
         # export and erasure (subscriptions.signals).
-        from . import lookups, receivers, webhooks  # noqa: F401
+        # Register the system checks (newsletter.checks).
+        from . import checks, lookups, receivers, webhooks  # noqa: F401

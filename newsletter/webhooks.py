@@ -7,6 +7,8 @@ Every ESP's tracking URL is the one anymail documents, under /webhooks/anymail/ 
 - Missing or wrong basic auth: 401 with a Basic challenge (some ESPs only send credentials after one).
 - A body the ESP parser cannot read: 400, nothing recorded (anymail alone answers 500 and invites
   retries of a payload that will never parse).
+- A signing key the ESP's webhook needs is not set: 503 and one log line naming the setting (anymail
+  alone answers 500 with a trace); the provider retries until it is set.
 The receiver only validates and trims each event, then hands it to newsletter.events.
 """
 
@@ -75,6 +77,27 @@ def webhook_secrets() -> list[str]:
     return [secret for secret in secrets if secret]
 
 
+def _unless_unconfigured(view):
+    """A provider whose webhook needs a signing key that is not set (Mailgun, Postal, Mandrill):
+    anymail raises AnymailConfigurationError on every request, a 500 with a trace each time. Answer
+    503 instead, and log what to set once: providers retry 5xx answers, so the events arrive once
+    the key is there (`manage.py check` warns about it too: newsletter.checks)."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailConfigurationError as exc:
+            logger.error("Refused a provider webhook at %s: %s", request.path, exc)
+            return HttpResponse(
+                "This provider's webhook is not configured yet; see the server log.\n",
+                status=503,
+                content_type="text/plain",
+            )
+
+    return checked
+
+
 def _require_basic_auth(view):
     @wraps(view)
     def guarded(request, *args, **kwargs):
@@ -104,7 +127,7 @@ def _tracking_urlpatterns() -> list:
             continue  # inbound mail is not something Paperboy receives
         view_class = pattern.callback.view_class
         strict_class = type(view_class.__name__, (_MalformedIsBadRequest, view_class), {})
-        view = _require_basic_auth(strict_class.as_view())
+        view = _require_basic_auth(_unless_unconfigured(strict_class.as_view()))
         patterns.append(path(str(pattern.pattern), view, name=pattern.name))
     return patterns
 

@@ -1,8 +1,11 @@
 """Provider events arrive as real Postmark webhook JSON through anymail's tracking view."""
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -222,6 +225,49 @@ def test_every_esp_tracking_url_is_behind_the_gate(client):
         ).status_code
         == 404
     )
+
+
+MAILGUN_URL = "/webhooks/anymail/mailgun/tracking/"
+
+
+def mailgun_hard_bounce(delivery, *, signing_key: str) -> str:
+    """A Mailgun "failed" (permanent) event, signed as Mailgun signs webhooks."""
+    timestamp, token = str(int(time.time())), uuid.uuid4().hex
+    signature = hmac.new(signing_key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps(
+        {
+            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+            "event-data": {
+                "event": "failed",
+                "severity": "permanent",
+                "reason": "bounce",
+                "id": "mailgun-event-1",
+                "timestamp": time.time(),
+                "recipient": "reader@example.com",
+                "message": {"headers": {"message-id": delivery.provider_message_id}},
+                "user-variables": {"delivery_id": str(delivery.pk)},
+                "delivery-status": {"code": 550, "message": "5.1.1 No such user", "description": ""},
+            },
+        }
+    )
+
+
+def test_a_webhook_without_its_signing_key_answers_503_until_the_key_is_set(
+    client, delivery, settings, caplog
+):
+    settings.ANYMAIL = {k: v for k, v in settings.ANYMAIL.items() if not k.startswith("MAILGUN_")}
+    body = mailgun_hard_bounce(delivery, signing_key="mailgun-signing-key")
+    response = client.post(MAILGUN_URL, data=body, content_type="application/json", headers=_auth())
+    assert response.status_code == 503  # Mailgun retries: the event is not lost
+    assert "ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY" in caplog.text
+    assert client.head(MAILGUN_URL).status_code == 503
+    assert not ProviderEvent.objects.exists()
+    assert _status(delivery.subscriber) == Subscriber.Status.ACTIVE
+
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "mailgun-signing-key"}
+    response = client.post(MAILGUN_URL, data=body, content_type="application/json", headers=_auth())
+    assert response.status_code == 200
+    assert _status(delivery.subscriber) == Subscriber.Status.SUPPRESSED
 
 
 def test_get_is_not_allowed_and_head_answers_for_url_checks(client):
