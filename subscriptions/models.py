@@ -119,3 +119,23 @@ class PaperFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_value_display()}: paper {self.paper_id}"
+
+
+class SuppressedAddress(models.Model):
+    """An address that bounced for good or complained, remembered after its subscriber was erased.
+
+    Only a keyed hash of the address is kept (subscriptions.suppression), and when it was suppressed:
+    no reason text, which may quote the address. A signup for it is then answered like any other and
+    sends nothing, so an erased address is never mailed again, not even a confirmation.
+    """
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    suppressed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "suppressed addresses"
+
+    def __str__(self) -> str:
+        return f"suppressed address {self.address_hash[:12]}…"

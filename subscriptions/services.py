@@ -12,6 +12,9 @@ Subscriber states:
                          |                   '--suppress (bounce, complaint)--> suppressed (final)
                          '--unconfirmed for PURGE_UNCONFIRMED_AFTER_DAYS--> deleted
 
+Erasing a suppressed subscriber keeps a keyed hash of the address (subscriptions.suppression): a
+later signup for it is answered like any other and mails nothing.
+
 A signup never changes an existing subscriber's preferences: what was asked for is kept on the
 consent record and applied only when its confirmation link is used.
 """
@@ -37,6 +40,7 @@ from .addresses import address_key, normalise_email
 from .conf import email_interval, setting
 from .models import ConsentRecord, Subscriber
 from .signals import personal_data_erasing, personal_data_exporting
+from .suppression import is_suppressed_address, remember_suppressed
 
 _USER_AGENT_MAX = 500  # ConsentRecord.user_agent max_length
 _REASON_MAX = 200  # Subscriber.suppressed_reason max_length
@@ -127,6 +131,8 @@ def subscriber_signup(
     now = timezone.now()
     with transaction.atomic():
         subscriber = _find_by_address(address, lock=True)
+        if subscriber is None and is_suppressed_address(address):
+            return SignupOutcome.SUPPRESSED  # erased, but it bounced or complained: never mail it
         if subscriber is None:
             try:
                 with transaction.atomic():
@@ -378,11 +384,13 @@ def subscriber_export_data(*, subscriber: Subscriber) -> dict[str, Any]:
 def subscriber_erase(*, subscriber: Subscriber) -> None:
     """Delete the subscriber and their consent records; other apps scrub their rows first (signal).
 
-    What stays is anonymous: rows other apps keep with no link to a person (e.g. delivery counts).
-    All or nothing: a receiver's failure rolls the erasure back.
+    What stays is anonymous: rows other apps keep with no link to a person (e.g. delivery counts),
+    and, for a suppressed address, a keyed hash of it so that it is never mailed again
+    (subscriptions.suppression). All or nothing: a receiver's failure rolls the erasure back.
     """
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        remember_suppressed(subscriber)
         personal_data_erasing.send(sender=Subscriber, subscriber=subscriber)
         subscriber.consents.all().delete()
         subscriber.delete()

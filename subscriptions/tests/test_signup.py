@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from subscriptions import services
 from subscriptions.forms import make_form_stamp
 from subscriptions.models import ConsentRecord, Subscriber
 from subscriptions.tests.conftest import last_mail_to, link_from, signup_data
@@ -63,11 +64,13 @@ def test_response_is_identical_for_new_pending_active_unsubscribed_and_suppresse
     SubscriberFactory(email="active@example.com", status=Subscriber.Status.ACTIVE)
     SubscriberFactory(email="gone@example.com", status=Subscriber.Status.UNSUBSCRIBED)
     SubscriberFactory(email="bounced@example.com", status=Subscriber.Status.SUPPRESSED)
+    erased = SubscriberFactory(email="erased@example.com", status=Subscriber.Status.SUPPRESSED)
+    services.subscriber_erase(subscriber=erased)  # only a keyed hash of the address is left
     answers = {
         email: _followed(client, email, sign_up)
         for email in [
             "new@example.com", "pending@example.com", "active@example.com", "gone@example.com",
-            "bounced@example.com",
+            "bounced@example.com", "erased@example.com",
         ]
     }  # fmt: skip
     assert len(set(answers.values())) == 1, answers
