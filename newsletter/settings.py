@@ -120,10 +120,11 @@ if REDIS_URL:
         }
     }
 else:
-    # Shared between web, worker and beat processes, unlike the per-process LocMemCache.
+    # Shared between web, worker and beat processes, unlike the per-process LocMemCache; add and incr
+    # take a file lock, so they stay atomic as on Redis (newsletter/filecache.py).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "newsletter.filecache.LockedFileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
