@@ -455,11 +455,23 @@ def subscriber_topic_ids(subscriber_ids: Iterable[int]) -> dict[int, tuple[int, 
     return {sid: tuple(sorted(tids)) for sid, tids in result.items()}
 
 
+# How far back a previous digest can still move a reader's window: `reader_since` never starts it
+# more than two periods (two weeks) back, and edition dates are local dates (a day either way).
+_PREVIOUS_DIGEST_HORIZON = 2 * max(period(f) for f in Subscriber.Frequency) + timedelta(days=2)
+
+
 def previous_digest_starts(subscriber_ids: Iterable[int], *, before: date) -> dict[int, datetime]:
-    """When each subscriber's last sent digest (edition before `before`) was composed, in one query."""
+    """When each subscriber's last sent digest (edition before `before`) was composed, in one query.
+
+    Only editions within the horizon are read: older ones cannot move the window, and without the
+    bound each chunk aggregated every digest its readers ever got (a year of daily digests: 365 rows
+    a reader, 0.2-0.8 s a chunk of 500 instead of a few milliseconds)."""
     rows = (
         Delivery.objects.filter(
-            subscriber_id__any_of=subscriber_ids, status=Delivery.Status.SENT, edition_date__lt=before
+            subscriber_id__any_of=subscriber_ids,
+            status=Delivery.Status.SENT,
+            edition_date__lt=before,
+            edition_date__gte=before - _PREVIOUS_DIGEST_HORIZON,
         )
         .values("subscriber_id")
         .annotate(last=Max("sending_started_at"))
