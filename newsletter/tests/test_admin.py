@@ -5,9 +5,12 @@ from html.parser import HTMLParser
 import pytest
 from django.contrib.auth.models import Permission
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from newsletter.models import Delivery, ProviderEvent
+from newsletter.paging import LargeTablePaginator
 from newsletter.tests.html_safety import unsafe_markup, visible_text
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.models import Subscriber
@@ -144,6 +147,40 @@ def test_provider_events_are_listed_read_only(boss):
     assert "2604.00001" in listing.content.decode()
     assert boss.get("/admin/newsletter/providerevent/add/").status_code == 403
     assert boss.get(f"/admin/newsletter/providerevent/{event.pk}/change/").status_code == 200
+
+
+def _whole_table_scans(sqls: list[str]) -> list[str]:
+    """Counts with no LIMIT and no filter, and date_hierarchy's distinct years: full scans."""
+    return [
+        sql
+        for sql in sqls
+        if ("DISTINCT DATE_TRUNC" in sql)
+        or (sql.startswith("SELECT COUNT(*)") and "LIMIT" not in sql and "WHERE" not in sql)
+    ]
+
+
+@pytest.mark.parametrize("path", [CHANGELIST, "/admin/newsletter/providerevent/"])
+def test_growing_lists_count_up_to_a_bound_and_never_scan_the_whole_table(boss, monkeypatch, path):
+    """A year of digests for 100k readers is 36M deliveries: the change list's two full counts and
+    its list of years took seconds at 7M rows."""
+    for day in range(1, 13):
+        delivery = _delivery("sent", day=f"2026-04-{day:02d}")
+        ProviderEvent.objects.create(
+            event_id=f"Postmark:opened:{day}", esp_name="Postmark", event_type="opened", delivery=delivery,
+            occurred_at=f"2026-04-{day:02d}T08:00:00Z", outcome="counted",
+        )  # fmt: skip
+    monkeypatch.setattr(LargeTablePaginator, "exact_count_limit", 100)
+    with CaptureQueriesContext(connection) as queries:
+        small = boss.get(path)
+    assert small.status_code == 200 and small.context["cl"].result_count == 12  # exact while small
+    assert _whole_table_scans([q["sql"] for q in queries.captured_queries]) == []
+
+    monkeypatch.setattr(LargeTablePaginator, "exact_count_limit", 5)
+    with CaptureQueriesContext(connection) as queries:
+        large = boss.get(path)
+    assert large.status_code == 200 and len(large.context["cl"].result_list) == 12
+    assert large.context["cl"].result_count > 5  # the planner's estimate past the bound
+    assert _whole_table_scans([q["sql"] for q in queries.captured_queries]) == []
 
 
 # --- Digest preview and test on a subscriber ---------------------------------------------------
