@@ -368,6 +368,8 @@ PAPERBOY_PLANNED_STALE_AFTER = timedelta(minutes=env.int("PAPERBOY_PLANNED_STALE
 PAPERBOY_SENDING_TIMEOUT = timedelta(minutes=env.int("PAPERBOY_SENDING_TIMEOUT_MINUTES", default=15))
 # A digest still not sent this long after it was planned is marked failed (shown in admin).
 PAPERBOY_DIGEST_EXPIRES_AFTER = timedelta(hours=env.int("PAPERBOY_DIGEST_EXPIRES_HOURS", default=20))
+# Public archive: dates and papers in fewer digests than this are hidden (they'd expose a few readers' picks).
+PAPERBOY_ARCHIVE_MIN_DIGESTS = env.int("PAPERBOY_ARCHIVE_MIN_DIGESTS", default=5)
 
 # --- Subscriptions (signup, confirmation, rate limits; read through subscriptions/conf.py) --------
 

@@ -83,7 +83,8 @@ def _today() -> date:
 def archive_index(request):
     paginator = Paginator(archive.edition_dates(until=_today()), ARCHIVE_DAYS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    editions = archive.editions_for(list(page.object_list))
+    # A busy date whose papers each went to too few readers has nothing to show (archive.editions_for).
+    editions = [edition for edition in archive.editions_for(list(page.object_list)) if edition.papers]
     return render(
         request,
         "newsletter/archive.html",
