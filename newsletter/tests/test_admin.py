@@ -183,6 +183,33 @@ def test_growing_lists_count_up_to_a_bound_and_never_scan_the_whole_table(boss, 
     assert _whole_table_scans([q["sql"] for q in queries.captured_queries]) == []
 
 
+def test_provider_events_are_read_newest_first_and_by_month_through_their_time_index(boss, monkeypatch):
+    """Events grow by tens of millions a year: the admin list (newest first) and the dashboard's
+    month must not sort or scan all of them."""
+    from newsletter.admin import ProviderEventAdmin
+
+    monkeypatch.setattr(ProviderEventAdmin, "list_per_page", 2)  # a page of a longer list: LIMIT
+    delivery = _delivery("sent")
+    for n in range(3):
+        ProviderEvent.objects.create(
+            event_id=f"Postmark:opened:{n}", esp_name="Postmark", event_type="opened", delivery=delivery,
+            occurred_at=timezone.now(), outcome="counted",
+        )  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        assert boss.get("/admin/newsletter/providerevent/").status_code == 200
+        assert boss.get("/admin/newsletter/dashboard/").status_code == 200
+    newest_first = 'ORDER BY "newsletter_providerevent"."occurred_at" DESC'
+    every_type = '"newsletter_providerevent"."delivery_id" IS NOT NULL'  # clicks alone have their own index
+    reads = [q["sql"] for q in queries.captured_queries if newest_first in q["sql"] or every_type in q["sql"]]
+    assert len(reads) == 3  # the list's page, its bounded count, the dashboard's events per day
+    for sql in reads:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # three rows would be read whole anyway
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "provider_event_occurred_idx" in plan, (sql, plan)
+
+
 # --- Digest preview and test on a subscriber ---------------------------------------------------
 
 
