@@ -9,6 +9,7 @@ shows only the papers at least that many digests carried; everything below the t
 out of the archive, not merely unranked.
 """
 
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from django.utils import timezone
 from papers.models import Paper, PaperTopic, Topic
 
 from .models import Delivery
+
+logger = logging.getLogger(__name__)
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WHITESPACE = re.compile(r"\s+")
@@ -176,7 +179,11 @@ def _reach(dates: list[date]) -> dict[date, dict[int, int]]:
     Readers with the same selection share one paper list, so grouping by it keeps the rows few; still,
     a date of 100k readers is 100k rows to group, so each date's answer is cached (the papers shown,
     hidden or edited since, are read fresh every time)."""
-    found = cache.get_many([_reach_key(day) for day in dates])
+    try:
+        found = cache.get_many([_reach_key(day) for day in dates])
+    except Exception:  # the cache (Redis) is down: the archive still answers, from the database
+        logger.warning("archive: cache unavailable, counting from the database", exc_info=True)
+        found = {}
     reach = {day: found[_reach_key(day)] for day in dates if _reach_key(day) in found}
     missing = [day for day in dates if day not in reach]
     if missing:
@@ -191,10 +198,15 @@ def _reach(dates: list[date]) -> dict[date, dict[int, int]]:
             for pk in set(delivered_paper_ids(row["paper_ids"])):
                 counted[row["edition_date"]][pk] += row["digests"]
         settled_before = timezone.localdate() - timedelta(days=1)
+        settled, recent = {}, {}
         for day, counts in counted.items():
             reach[day] = dict(counts)
-            timeout = _SETTLED_REACH_SECONDS if day < settled_before else _RECENT_REACH_SECONDS
-            cache.set(_reach_key(day), reach[day], timeout)
+            (settled if day < settled_before else recent)[_reach_key(day)] = reach[day]
+        try:
+            cache.set_many(settled, _SETTLED_REACH_SECONDS)
+            cache.set_many(recent, _RECENT_REACH_SECONDS)
+        except Exception:
+            logger.warning("archive: cache unavailable, counts not kept", exc_info=True)
     return reach
 
 

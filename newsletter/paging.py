@@ -5,8 +5,10 @@ Django's change list counts the rows it pages through on every load, twice when 
 (`show_full_result_count`), and `date_hierarchy` asks for every distinct year: full scans that took
 seconds at 7 million rows and grow with the table. Here a list counts up to `EXACT_COUNT_LIMIT` rows
 (a count over a LIMIT subquery, which stops there) and, beyond that, takes Postgres' own estimate of
-the query's rows (EXPLAIN), which costs nothing. A filter by status or date still narrows a list down
-to an exact count. An estimate above the true count only leaves the last pages empty.
+the query's rows (EXPLAIN), which costs nothing. A filter by status or date that leaves 10,000 rows
+or fewer is counted exactly. An estimate above the true count only leaves the last pages empty; one
+below it leaves the last pages out of reach (the filters get there). Elsewhere than on Postgres (the
+embedded SQLite default, small lists) a list past the bound shows the bound.
 """
 
 import json

@@ -18,6 +18,7 @@ from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.services import subscriber_revoke_links
 from subscriptions.tests.factories import SubscriberFactory
 from subscriptions.tokens import manage_url
+from testsupport.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -395,3 +396,21 @@ def test_a_dates_reach_is_counted_once_and_papers_are_read_fresh(client, setting
         again = client.get(f"/archive/{day.isoformat()}/").content.decode()
     assert "Widely read kernels" in again and "Widely read but hidden" not in again
     assert not [q for q in queries.captured_queries if "paper_ids" in q["sql"] and "GROUP BY" in q["sql"]]
+
+
+def test_the_archive_answers_from_the_database_while_the_cache_is_down(client, settings, caplog):
+    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 2
+    day = timezone.localdate() - timedelta(days=3)
+    paper = PaperFactory(title="Read while Redis is away")
+    for _ in range(2):
+        _sent(SubscriberFactory(), [paper], day)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        }
+    }
+    for path in ("/archive/", f"/archive/{day.isoformat()}/"):
+        response = client.get(path)
+        assert response.status_code == 200 and "Read while Redis is away" in response.content.decode()
+    assert "cache unavailable" in caplog.text
