@@ -80,8 +80,8 @@ def webhook_secrets() -> list[str]:
 def _unless_unconfigured(view):
     """A provider whose webhook needs a signing key that is not set (Mailgun, Postal, Mandrill):
     anymail raises AnymailConfigurationError on every request, a 500 with a trace each time. Answer
-    503 instead, and log what to set once: providers retry 5xx answers, so the events arrive once
-    the key is there (`manage.py check` warns about it too: newsletter.checks)."""
+    503 instead with one log line naming the setting: providers retry 5xx answers, so the events
+    arrive once the key is there (`manage.py check` warns about it too: newsletter.checks)."""
 
     @wraps(view)
     def checked(request, *args, **kwargs):
