@@ -210,11 +210,14 @@ def test_a_large_list_is_planned_in_slices_each_fanned_out_as_soon_as_it_is_comm
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a Postgres query plan")
-def test_each_planning_slice_looks_subscribers_up_instead_of_rereading_the_morning(monkeypatch):
-    """Planned from the night before's statistics (no row for the date yet), a NOT EXISTS anti join
-    merged with, or looped over, every row of the date created so far: each slice re-read the whole
-    morning, and planning grew with the square of the list. A slice in the middle of a morning must
-    look each subscriber up in the unique (subscriber, date) index instead."""
+def test_each_planning_slice_leaves_existing_rows_to_the_unique_index_instead_of_rereading_the_morning(
+    monkeypatch,
+):
+    """Planned from the night before's statistics (no row for the date yet), a NOT EXISTS anti join,
+    and later a "no row yet" subquery looked up through the (edition_date, status) index, read every
+    row of the date created so far for each slice or each subscriber: planning grew with the square
+    of the list (30 s for the second slice of 10,000 after a large delete). A slice in the middle of a
+    morning reads no delivery row; ON CONFLICT checks the unique (subscriber, date) index."""
     from newsletter import planning
 
     monkeypatch.setattr(planning, "PLAN_SLICE", 500)
@@ -233,5 +236,5 @@ def test_each_planning_slice_looks_subscribers_up_instead_of_rereading_the_morni
         cursor.execute(f"EXPLAIN {slices[3]}")  # 1,500 rows of the date exist, the statistics know none
         plan = "\n".join(row[0] for row in cursor.fetchall())
     due = plan[: plan.index("CTE created")]
-    assert "Anti Join" not in due and "Materialize" not in due, plan
-    assert "delivery_one_per_subscriber_day" in due and "Index Cond: ((subscriber_id = " in due, plan
+    assert "newsletter_delivery" not in due, plan
+    assert "Conflict Arbiter Indexes: delivery_one_per_subscriber_day" in plan, plan
