@@ -18,6 +18,7 @@ import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,7 @@ class BenchOptions:
     timeout: float = 900.0
     profile_dir: str = ""
     seed: int = 7
+    history_days: int = 0  # earlier daily digests per subscriber, as a list in production has them
 
 
 @contextmanager
@@ -138,6 +140,49 @@ def _delete_bench_deliveries() -> None:
         )
 
 
+_HISTORY_SUBJECT = "bench history"
+
+
+def _morning_start() -> date:
+    """The earliest edition date this run plans: the local date in the zone furthest behind UTC."""
+    return timezone.now().date() - timedelta(days=1)
+
+
+def _morning_rows():
+    """This run's rows: the history the run adds ends the day before the earliest planned date."""
+    return Delivery.objects.filter(edition_date__gte=_morning_start())
+
+
+def _insert_history(days: int) -> int:
+    """`days` daily digests already sent to every bench subscriber, ending the day before this morning's
+    earliest edition date, each composed at 07:00 UTC of its date. A list in production carries a
+    year of these: every read that meets "a reader's deliveries" meets them too."""
+    if days <= 0:
+        return 0
+    if connection.vendor != "postgresql":
+        raise BenchError("--history-days needs Postgres")
+    last = _morning_start() - timedelta(days=1)
+    first = last - timedelta(days=days - 1)
+    template = Delivery(status=Delivery.Status.SENT, subject=_HISTORY_SUBJECT, attempts=1, paper_ids=[])
+    skip = {"subscriber_id", "edition_date", "sending_started_at", "sent_at"}
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f.attname not in skip]
+    values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
+    columns = ", ".join(
+        ["subscriber_id", "edition_date", "sending_started_at", "sent_at"] + [f.column for f in fields]
+    )
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Delivery._meta.db_table} ({columns}) "  # noqa: S608 - names from _meta
+            "SELECT s.id, day::date, day + interval '7 hours', day + interval '7 hours', "
+            f"{placeholders} FROM {Subscriber._meta.db_table} s, "
+            "generate_series(%s::timestamptz, %s::timestamptz, interval '1 day') AS day "
+            "WHERE s.email LIKE %s",
+            [*values, f"{first.isoformat()} 00:00+00", f"{last.isoformat()} 00:00+00", "%@" + BENCH_DOMAIN],
+        )
+        return cursor.rowcount
+
+
 def _vacuum() -> None:
     """Reclaim what the set-up left behind (re-dated papers, deleted deliveries), as autovacuum would
     have in production between two mornings; a table full of dead rows makes every scan slower."""
@@ -162,10 +207,10 @@ def _wait_until_done(total: int, *, provider: httpx.Client, timeout: float) -> f
         now = time.monotonic()
         if now - counted_at >= 1.0 or provider.get("/_stats").json()["messages"] >= total:
             counted_at = now
-            if Delivery.objects.filter(status__in=FINAL).count() >= total:
+            if _morning_rows().filter(status__in=FINAL).count() >= total:
                 return time.monotonic()
         if now > deadline:
-            counts = dict(Delivery.objects.values_list("status").annotate(n=models_count()))
+            counts = dict(_morning_rows().values_list("status").annotate(n=models_count()))
             raise BenchError(f"not finished after {timeout:.0f}s: {counts}")
         time.sleep(0.05)
 
@@ -264,6 +309,9 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
     now = timezone.now()
     redate_papers(now=now)
     _delete_bench_deliveries()
+    history = _insert_history(options.history_days)
+    if history:
+        log(f"history: {history} earlier digests ({options.history_days} a subscriber)")
     _vacuum()
     _purge_mail_queue()
     run_id = uuid.uuid4().hex[:12]
@@ -316,7 +364,7 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
         wall = t1 - t0
         stats = control.get("/_stats", params={"recipients": "1", "samples": "1"}).json()
 
-    statuses = dict(Delivery.objects.values_list("status").annotate(n=models_count()))
+    statuses = dict(_morning_rows().values_list("status").annotate(n=models_count()))
     per_recipient = stats.pop("per_recipient", {})
     samples = stats.pop("samples", [])
     queries = int(rds.get(f"bench:{run_id}:queries") or 0)
@@ -339,6 +387,7 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
         "bytes_sent": stats["bytes_received"],
         "workers": options.workers,
         "esp_latency_ms": latency,
+        "history_days": options.history_days,
         "sent": sent,
         "statuses": statuses,
         "provider": {

@@ -21,7 +21,7 @@ def test_bench_digests_sends_each_subscriber_one_digest_and_prints_one_json_line
         "bench_digests",
         *("--subscribers", "200", "--topics", "5", "--papers", "150", "--workers", "2"),
         *("--baseline-sample", "10", "--identity-sample", "5", "--timeout", "120"),
-        *("--profile-dir", str(tmp_path)),
+        *("--profile-dir", str(tmp_path), "--history-days", "3"),
         stdout=out,
         stderr=StringIO(),
     )
@@ -36,7 +36,11 @@ def test_bench_digests_sends_each_subscriber_one_digest_and_prints_one_json_line
     assert identity["checked"] == 5 and identity["identical"] == 5
     assert result["baseline"]["sent"] == 10 and result["baseline"]["digests_per_s"] > 0
     assert result["bytes_sent"] > 200 * 5000 and result["peak_rss_mb"] > 0
-    assert Delivery.objects.filter(status="sent").count() == 200
+    # --history-days: three earlier digests each, kept apart from this morning's and left in place
+    assert result["history_days"] == 3
+    history = Delivery.objects.filter(subject="bench history")
+    assert history.count() == 600 and history.filter(status="sent").count() == 600
+    assert Delivery.objects.filter(status="sent").exclude(subject="bench history").count() == 200
     # --profile-dir: a profile per worker process that ran a chunk, readable, with the chunk task in it
     profiles = sorted(tmp_path.glob("worker-*.prof"))
     assert profiles

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--identity-sample", type=int, default=20, help="messages compared byte for byte")
         parser.add_argument("--profile-dir", default="", help="write a cProfile file per worker process here")
         parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
+        parser.add_argument(
+            "--history-days", type=int, default=0, help="earlier daily digests per subscriber (Postgres)"
+        )
 
     def handle(self, *args, **options):
         if options["subscribers"] < 1 or options["topics"] < 1 or options["papers"] < 1:
@@ -39,6 +42,7 @@ class Command(BaseCommand):
             identity_sample=options["identity_sample"],
             profile_dir=options["profile_dir"],
             timeout=options["timeout"],
+            history_days=max(0, options["history_days"]),
         )
         # A SIGTERM unwinds like Ctrl-C, so that the workers and the provider this run started stop too.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
