@@ -18,7 +18,7 @@ hour that happens twice on a fall-back day is served once (the second pass finds
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,6 +117,16 @@ def _ids_without_row(subscribers: QuerySet, *, edition_date: date) -> QuerySet:
     )
 
 
+def delivery_insert_values(template: Delivery, *, given: Sequence[str]) -> tuple[str, list]:
+    """For an INSERT ... SELECT of Deliveries like `template`: the column list (the `given` columns,
+    which the SELECT supplies first, then every other column but the id) and the database values of
+    the other columns, as the ORM would save them (defaults, auto_now, JSON)."""
+    supplied = [Delivery._meta.get_field(name) for name in given]
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f not in supplied]
+    values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
+    return ", ".join(f.column for f in [*supplied, *fields]), values
+
+
 def _insert_planned(subscribers: QuerySet, *, edition_date: date) -> Iterator[list[int]]:
     """Postgres: INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id, PLAN_SLICE due subscribers
     at a time in id order; yields each slice's new row ids as soon as it is committed.
@@ -134,11 +144,8 @@ def _insert_planned(subscribers: QuerySet, *, edition_date: date) -> Iterator[li
     every row of the morning for each subscriber: 30 s for the second slice of 10,000 instead of
     0.3 s, and growing with the square of the list."""
     query = subscribers.order_by("pk").values_list("pk", flat=True)
-    template = Delivery(edition_date=edition_date)
-    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f.attname != "subscriber_id"]
-    values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
-    columns = ", ".join(["subscriber_id"] + [f.column for f in fields])
-    placeholders = ", ".join(["%s"] * len(fields))
+    columns, values = delivery_insert_values(Delivery(edition_date=edition_date), given=["subscriber"])
+    placeholders = ", ".join(["%s"] * len(values))
     last = 0
     while True:
         select_sql, select_params = query.filter(pk__gt=last)[:PLAN_SLICE].query.sql_with_params()

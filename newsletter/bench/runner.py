@@ -30,6 +30,7 @@ from django.utils import timezone
 from newsletter.celery import app as celery_app
 from newsletter.composing import render_digest, select_papers_for
 from newsletter.models import Delivery
+from newsletter.planning import delivery_insert_values
 from papers.models import Paper, PaperTopic
 from subscriptions.models import Subscriber
 from testsupport.processes import process_env, stop_process_group, test_database_url
@@ -163,14 +164,11 @@ def _insert_history(days: int) -> int:
         raise BenchError("--history-days needs Postgres")
     last = _morning_start() - timedelta(days=1)
     first = last - timedelta(days=days - 1)
-    template = Delivery(status=Delivery.Status.SENT, subject=_HISTORY_SUBJECT, attempts=1, paper_ids=[])
-    skip = {"subscriber_id", "edition_date", "sending_started_at", "sent_at"}
-    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f.attname not in skip]
-    values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
-    columns = ", ".join(
-        ["subscriber_id", "edition_date", "sending_started_at", "sent_at"] + [f.column for f in fields]
+    columns, values = delivery_insert_values(
+        Delivery(status=Delivery.Status.SENT, subject=_HISTORY_SUBJECT, attempts=1, paper_ids=[]),
+        given=["subscriber", "edition_date", "sending_started_at", "sent_at"],
     )
-    placeholders = ", ".join(["%s"] * len(fields))
+    placeholders = ", ".join(["%s"] * len(values))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Delivery._meta.db_table} ({columns}) "  # noqa: S608 - names from _meta
