@@ -25,8 +25,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.filebased import FileBasedCache
 
 # Not a *.djcache name, so clear() and culling leave it alone: deleting a lock file while it is held
-# would let the next caller lock a new file and run alongside. Not subscriptions.ratelimit's
-# "ratelimit.lock" either, which is held around calls to add and incr (the same file would deadlock).
+# would let the next caller lock a new file and run alongside.
 LOCK_FILE_NAME = "atomic.lock"
 
 

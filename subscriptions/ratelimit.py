@@ -1,18 +1,14 @@
 """Fixed-window counters on Django's cache, shared by every web process.
 
-Production uses Redis, where `add` and `incr` are atomic. The embedded default is FileBasedCache,
-where both are a read and a write: racing requests each saw "no counter yet" and all got through
-(48 of 50 concurrent signups from one address past a limit of 20, in the load test). There a file
-lock beside the cache files makes each count a critical section across threads and processes.
-Keys hold an HMAC of the address or IP, never the value itself.
+Counting relies on `add` and `incr` being atomic. They are on Redis, and on the embedded default's
+file cache (newsletter.filecache): Django's own FileBasedCache does a read and a write for each, and
+racing requests each saw "no counter yet" and all got through (48 of 50 concurrent signups from one
+address past a limit of 20, in the load test). Keys hold an HMAC of the address or IP, never the value
+itself.
 """
 
-import fcntl
 import ipaddress
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
@@ -27,27 +23,8 @@ def _key(scope: str, value: str, window: int) -> str:
     return f"subs:rl:{scope}:{digest}:{window}"
 
 
-@contextmanager
-def _counting() -> Iterator[None]:
-    """Exclusive while counting, on caches whose add/incr are not atomic (the file cache)."""
-    directory = getattr(cache, "_dir", None)  # FileBasedCache's folder; Redis and memory have none
-    if directory is None:
-        yield
-        return
-    os.makedirs(directory, exist_ok=True)
-    # Not a *.djcache file: the cache's clear() and culling leave it alone.
-    with open(os.path.join(directory, "ratelimit.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        yield
-
-
 def hit(scope: str, value: str, *, limit: int) -> bool:
     """Count one attempt; True while the attempts in this window are within `limit`."""
-    with _counting():
-        return _count(scope, value, limit=limit)
-
-
-def _count(scope: str, value: str, *, limit: int) -> bool:
     window = int(time.time()) // WINDOW_SECONDS
     key = _key(scope, value, window)
     # add() is a no-op when the key exists, so the first attempt in a window starts the count.
