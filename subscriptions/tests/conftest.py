@@ -30,6 +30,20 @@ def eager_tasks():
     app.conf.task_always_eager, app.conf.task_eager_propagates = before
 
 
+def service_signup(email: str, topics):
+    """subscriber_signup as the signup view calls it, with test values for the consent record."""
+    from subscriptions import services
+
+    return services.subscriber_signup(
+        email=email,
+        preferences=services.Preferences(topics=tuple(topics)),
+        ip_address="192.0.2.1",
+        user_agent="test",
+        form_version="v-test",
+        consent_text="I agree.",
+    )
+
+
 def signup_data(email: str = "ada@example.com", **overrides) -> dict:
     """What the signup form sends when a person filled it in a while after the page was served."""
     data = {

@@ -7,20 +7,10 @@ from django.utils import timezone
 
 from subscriptions import services
 from subscriptions.models import ConsentRecord, Subscriber
+from subscriptions.tests.conftest import service_signup
 from subscriptions.tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _signup(email: str, topics) -> services.SignupOutcome:
-    return services.subscriber_signup(
-        email=email,
-        preferences=services.Preferences(topics=tuple(topics)),
-        ip_address="192.0.2.1",
-        user_agent="test",
-        form_version="v-test",
-        consent_text="I agree.",
-    )
 
 
 def test_signup_outcomes_follow_the_address_state(topics, django_capture_on_commit_callbacks):
@@ -28,9 +18,10 @@ def test_signup_outcomes_follow_the_address_state(topics, django_capture_on_comm
     SubscriberFactory(email="bounced@example.com", status=Subscriber.Status.SUPPRESSED)
     with django_capture_on_commit_callbacks() as enqueued:
         outcomes = [
-            _signup(e, topics[:1]) for e in ("new@example.com", "active@example.com", "bounced@example.com")
+            service_signup(e, topics[:1])
+            for e in ("new@example.com", "active@example.com", "bounced@example.com")
         ]
-        outcomes.append(_signup("NEW@example.com", topics[:1]))
+        outcomes.append(service_signup("NEW@example.com", topics[:1]))
     assert outcomes == [
         services.SignupOutcome.CONFIRMATION_SENT,
         services.SignupOutcome.MANAGE_LINK_SENT,
@@ -49,7 +40,7 @@ def test_suppress_is_final_and_idempotent(topics):
     again = Subscriber.objects.get(pk=subscriber.pk)
     assert again.status == Subscriber.Status.SUPPRESSED
     assert again.suppressed_at == first.suppressed_at and again.suppressed_reason.startswith("hard bounce")
-    assert _signup(subscriber.email, topics[:1]) == services.SignupOutcome.SUPPRESSED
+    assert service_signup(subscriber.email, topics[:1]) == services.SignupOutcome.SUPPRESSED
     with pytest.raises(services.SubscriberSuppressed):
         services.subscriber_resubscribe(subscriber=again, ip_address=None, user_agent="", consent_text="")
 
@@ -82,7 +73,7 @@ def test_preferences_never_reactivate_and_revoking_changes_the_key(topics):
 
 
 def test_admin_resend_makes_a_fresh_link_even_within_the_day(topics, django_capture_on_commit_callbacks):
-    _signup("ada@example.com", topics[:1])
+    service_signup("ada@example.com", topics[:1])
     subscriber = Subscriber.objects.get()
     with django_capture_on_commit_callbacks() as enqueued:
         assert services.subscriber_send_confirmation(subscriber=subscriber) is True

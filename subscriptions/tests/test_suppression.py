@@ -8,20 +8,10 @@ from django.urls import reverse
 
 from subscriptions import services
 from subscriptions.models import Subscriber, SuppressedAddress
+from subscriptions.tests.conftest import service_signup
 from subscriptions.tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _signup(email: str, topics) -> services.SignupOutcome:
-    return services.subscriber_signup(
-        email=email,
-        preferences=services.Preferences(topics=tuple(topics)),
-        ip_address="192.0.2.1",
-        user_agent="test",
-        form_version="v-test",
-        consent_text="I agree.",
-    )
 
 
 def _erased_after_bounce(email: str) -> None:
@@ -37,12 +27,12 @@ def test_an_erased_suppressed_address_gets_no_mail_when_it_signs_up_again(
     assert not Subscriber.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True) as enqueued:
-        outcome = _signup("gone.reader@EXAMPLE.com", topics[:1])  # the same address, typed otherwise
+        outcome = service_signup("gone.reader@EXAMPLE.com", topics[:1])  # the same address, typed otherwise
 
     assert outcome == services.SignupOutcome.SUPPRESSED
     assert enqueued == [] and mail.outbox == []
     assert not Subscriber.objects.exists()  # nothing new about the person is stored either
-    assert _signup("someone.else@example.com", topics[:1]) == services.SignupOutcome.CONFIRMATION_SENT
+    assert service_signup("someone.else@example.com", topics[:1]) == services.SignupOutcome.CONFIRMATION_SENT
 
 
 def test_what_erasure_keeps_does_not_show_the_address():
@@ -59,14 +49,14 @@ def test_an_erased_reader_who_had_only_unsubscribed_may_sign_up_again(topics):
     services.subscriber_unsubscribe(subscriber=reader, reason="no longer interested")
     services.subscriber_erase(subscriber=Subscriber.objects.get(pk=reader.pk))
     assert not SuppressedAddress.objects.exists()
-    assert _signup("left@example.com", topics[:1]) == services.SignupOutcome.CONFIRMATION_SENT
+    assert service_signup("left@example.com", topics[:1]) == services.SignupOutcome.CONFIRMATION_SENT
 
 
 def test_the_list_still_holds_after_secret_key_rotation(settings, topics):
     _erased_after_bounce("gone.reader@example.com")
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-secret-key-after-rotation-0123456789-abcdefghij"
-    assert _signup("gone.reader@example.com", topics[:1]) == services.SignupOutcome.SUPPRESSED
+    assert service_signup("gone.reader@example.com", topics[:1]) == services.SignupOutcome.SUPPRESSED
 
 
 def test_an_admin_finds_a_kept_address_by_typing_it_and_deleting_it_lets_it_back(admin_client, topics):
@@ -82,5 +72,5 @@ def test_an_admin_finds_a_kept_address_by_typing_it_and_deleting_it_lets_it_back
     row = found.context["cl"].result_list[0]
     delete = reverse("admin:subscriptions_suppressedaddress_delete", args=[row.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
-    assert _signup("gone.reader@example.com", topics[:1]) == services.SignupOutcome.CONFIRMATION_SENT
+    assert service_signup("gone.reader@example.com", topics[:1]) == services.SignupOutcome.CONFIRMATION_SENT
     assert SuppressedAddress.objects.count() == 1  # the other address stays
