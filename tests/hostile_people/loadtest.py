@@ -154,7 +154,12 @@ def fetch_forms(base: str, addresses: list[tuple[str, str]], *, clients: int) ->
 
     def _get(client: httpx.Client, job):
         index, (email, ip) = job
-        response = client.get(f"{base}/", headers={"X-Forwarded-For": ip})
+        try:
+            response = client.get(f"{base}/", headers={"X-Forwarded-For": ip})
+        except httpx.TransportError:
+            # gunicorn closes a kept-alive connection that waited in its queue past its keep-alive
+            # time; the request sent on it gets no answer. A browser sends such a GET again, once.
+            response = client.get(f"{base}/", headers={"X-Forwarded-For": ip})
         html = response.text
         cookie = response.cookies.get("csrftoken", "")
         token, stamp = _CSRF_INPUT.search(html), _STAMP_INPUT.search(html)
