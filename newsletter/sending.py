@@ -4,11 +4,12 @@ Failure semantics (the Delivery docstring has the state machine):
 
 1. Select papers for every planned row of the chunk (no writes). Rows with nothing to send -> `skipped`.
 2. Per group (one provider batch call of PAPERBOY_SEND_BATCH_SIZE messages, or PAPERBOY_SEND_GROUP_SIZE
-   one-by-one sends), composed while the previous group is on the wire: claim with one conditional
-   UPDATE planned -> sending (attempts + 1, a claim token) once the previous group's outcome is
-   recorded; only rows this worker won are sent. The claim commits before any network I/O; nothing
-   is sent inside a transaction; at most one provider call is in flight.
-3. Send through Django's mail API on one connection for the whole chunk.
+   one-by-one sends), composed while earlier groups are on the wire: claim with one conditional
+   UPDATE planned -> sending (attempts + 1, a claim token) once there is room on the wire; only rows
+   this worker won are sent. The claim commits before any network I/O; nothing is sent inside a
+   transaction. At most `calls_in_flight` calls are on the wire (PAPERBOY_SEND_CALLS_IN_FLIGHT for a
+   backend that can take several, as the Postmark batch backend; one for SMTP and the rest).
+3. Send through Django's mail API, each call slot on its own connection kept for the whole chunk.
 4. Record each outcome right after the provider answered:
    - accepted                                  -> `sent` (provider message id, subject, papers);
    - recipient refused/invalid (permanent)     -> `failed`, and the subscriber is suppressed;
@@ -18,7 +19,10 @@ Failure semantics (the Delivery docstring has the state machine):
    - maybe sent (timeout after the request went out, connection lost mid-message, anything not
      understood)                               -> `unknown`, never sent again without a person.
    After a transient or unknown outcome the rest of the chunk is not attempted now: its rows stay (or
-   go back to) `planned` and are retried; a provider that is down is not hammered.
+   go back to) `planned` and are retried; a provider that is down is not hammered (calls already on
+   the wire beside the failed one are answered and recorded like any other).
+5. A chunk still going after PAPERBOY_SEND_CHUNK_SECONDS claims no more groups: the rows it did not
+   reach stay `planned` and go on in a new task (not a retry: nothing failed).
 
 A worker killed between claim and record leaves its group in `sending`; the sweeper turns those rows
 into `unknown` after PAPERBOY_SENDING_TIMEOUT. Rows of the chunk it had not claimed stay `planned`.
@@ -32,6 +36,7 @@ import smtplib
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -89,6 +94,8 @@ class ChunkReport:
     suppressed: int = 0
     not_claimed: int = 0  # another worker had them, or they were no longer planned
     retry_ids: list[int] = field(default_factory=list)  # back to / still `planned`: try again
+    # Still `planned` because the chunk ran out of time (PAPERBOY_SEND_CHUNK_SECONDS): queue again now.
+    continue_ids: list[int] = field(default_factory=list)
     retry_after: float | None = None  # the provider asked for this many seconds (429 Retry-After)
     errors: list[str] = field(default_factory=list)
 
@@ -96,6 +103,7 @@ class ChunkReport:
         for name in ("sent", "skipped", "failed", "unknown", "suppressed", "not_claimed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.retry_ids += other.retry_ids
+        self.continue_ids += other.continue_ids
         self.errors += other.errors
 
 
@@ -435,15 +443,28 @@ def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
     return skipped
 
 
+def calls_in_flight(connection) -> int:
+    """How many provider calls one chunk may have on the wire at once: PAPERBOY_SEND_CALLS_IN_FLIGHT
+    for a backend that can take them (it says how many in `max_calls_in_flight` and makes the extra
+    connections with `parallel_connection()`), one for any other (SMTP, anymail's own backends)."""
+    capable = getattr(connection, "max_calls_in_flight", 1) or 1
+    if not callable(getattr(connection, "parallel_connection", None)):
+        capable = 1
+    return max(1, min(settings.PAPERBOY_SEND_CALLS_IN_FLIGHT, capable))
+
+
 def deliveries_send_chunk(
     *, delivery_ids: Sequence[int], now: datetime | None = None, connection=None
 ) -> ChunkReport:
     """Send the planned rows among `delivery_ids` (others are left alone); see the module docstring.
 
-    Group by group: while one group is on the wire (a thread does the provider call and nothing
-    else), the next group is composed. A group is claimed only after the previous group's outcome
-    is recorded, so at most one provider call is in flight and a struggling provider stops the
-    chunk exactly as it would without the overlap.
+    Group by group: while groups are on the wire (threads do the provider calls and nothing else),
+    the next group is composed. At most `calls_in_flight` calls are on the wire, each on its own
+    connection, and their outcomes are recorded in the order they were made. A group is claimed
+    only once there is room on the wire, which is after the outcome of the call `calls_in_flight`
+    places before it is recorded: a provider that starts failing sees at most that many calls more
+    from this chunk, and the rest of the chunk is left `planned`. With one call in flight (SMTP and
+    other backends) a group goes only after the previous group's outcome is recorded.
     """
     now = now or timezone.now()
     report = ChunkReport()
@@ -467,19 +488,34 @@ def deliveries_send_chunk(
     size = group_size(connection)
     batch_capable = getattr(connection, "batch_size", 1) > 1
     send = _send_batch if batch_capable else _send_one_by_one
-    opened = connected = False
-    in_flight: tuple[list[Composed], Future] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provider") as wire:
+    depth = calls_in_flight(connection)
+    # Connections not on the wire now; each is opened on its first call and closed at the end.
+    idle = [connection] + [connection.parallel_connection() for _ in range(depth - 1)]
+    opened, connected = [], set()
+    on_wire: deque[tuple[list[Composed], object, Future]] = deque()
+
+    def finish_oldest() -> bool:
+        group, used, sending = on_wire.popleft()
+        try:
+            return _finish(group, sending, report=report)
+        finally:
+            idle.append(used)
+
+    deadline = time.monotonic() + settings.PAPERBOY_SEND_CHUNK_SECONDS
+    with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="provider") as wire:
         try:
             try:
                 for start in range(0, len(to_send), size):
+                    if start and time.monotonic() > deadline:
+                        # Slow going (a provider's rate limit shared by many workers): the rest of the
+                        # chunk goes back to the queue as a new task, well before the time limit.
+                        report.continue_ids += [row.pk for row in to_send[start:]]
+                        break
                     group = [composer.compose(row) for row in to_send[start : start + size]]
-                    if in_flight is not None:
-                        finishing, in_flight = in_flight, None
-                        if _finish(*finishing, report=report):
-                            # The provider is struggling: leave the rest of the chunk planned.
-                            report.retry_ids += [row.pk for row in to_send[start:]]
-                            break
+                    if len(on_wire) >= depth and finish_oldest():
+                        # The provider is struggling: leave the rest of the chunk planned.
+                        report.retry_ids += [row.pk for row in to_send[start:]]
+                        break
                     # The provider's rate limit is waited for before the claim: should the limiter fail
                     # (its Redis restarting), the rows are still `planned` and go again, not stuck.
                     _throttle(connection, messages=len(group), calls=1 if batch_capable else len(group))
@@ -488,31 +524,45 @@ def deliveries_send_chunk(
                     group = [c for c in group if c.delivery.pk in claimed]
                     if not group:
                         continue
-                    if not connected:
+                    free = idle.pop()
+                    if id(free) not in connected:
                         try:
-                            # One connection (SMTP session, HTTP keep-alive) for the whole chunk.
-                            opened = bool(connection.open())
-                            connected = True
+                            # One connection (SMTP session, HTTP keep-alive) per call slot for the chunk.
+                            if free.open():
+                                opened.append(free)
+                            connected.add(id(free))
                         except Exception as exc:  # could not even connect: nothing was sent
+                            idle.append(free)
                             failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
                             _record(failed, now=now, report=report)
                             report.retry_after = _retry_after(exc)
                             report.retry_ids += [row.pk for row in to_send[start + size :]]
                             break
-                    in_flight = (group, wire.submit(send, connection, group))
+                    on_wire.append((group, free, wire.submit(send, free, group)))
             finally:
-                # However the loop ended (the last group, or an error composing or claiming the next
-                # one), a group on the wire gets its outcome recorded: never left to become `unknown`.
-                if in_flight is not None:
-                    finishing, in_flight = in_flight, None
-                    _finish(*finishing, report=report)
+                # However the loop ended (the last group, a struggling provider, or an error composing
+                # or claiming the next group), every group on the wire gets its outcome recorded:
+                # never left to become `unknown`.
+                _finish_all(finish_oldest, on_wire)
         finally:
-            if opened:
+            for used in opened:
                 try:
-                    connection.close()
+                    used.close()
                 except Exception:  # closing a broken connection must not hide what happened
                     logger.warning("closing the email connection failed", exc_info=True)
     return report
+
+
+def _finish_all(finish_oldest: Callable[[], bool], on_wire: deque) -> None:
+    """Record every call still on the wire, each even if recording an earlier one failed."""
+    failure = None
+    while on_wire:
+        try:
+            finish_oldest()
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def _finish(group: list[Composed], sending: Future, *, report: ChunkReport) -> bool:

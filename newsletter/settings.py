@@ -345,11 +345,20 @@ PAPERBOY_DIGEST_SIZE = env.int("PAPERBOY_DIGEST_SIZE", default=10)
 PAPERBOY_QUIET_DAY = env("PAPERBOY_QUIET_DAY", default="skip")
 if PAPERBOY_QUIET_DAY not in ("skip", "email"):
     raise ImproperlyConfigured("PAPERBOY_QUIET_DAY must be 'skip' or 'email'")
-# Delivery ids per `mail` task.
-PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=500)
+# Delivery ids per `mail` task. A chunk waits for its last provider call with nothing left to
+# compose, so fewer, larger chunks keep workers busier; a chunk still running after
+# PAPERBOY_SEND_CHUNK_SECONDS (a low provider rate limit) hands its unsent rows to a new task, so
+# the size never runs a task into CELERY_TASK_SOFT_TIME_LIMIT.
+PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=2000)
+PAPERBOY_SEND_CHUNK_SECONDS = env.float("PAPERBOY_SEND_CHUNK_SECONDS", default=90.0)
 # Messages per call to a provider with a batch endpoint (at most the provider's own limit: Postmark
-# 500). Two calls per chunk: the second group is composed while the first is on the wire.
+# 500). Two calls per chunk of 500.
 PAPERBOY_SEND_BATCH_SIZE = env.int("PAPERBOY_SEND_BATCH_SIZE", default=250)
+# Provider calls one chunk may have on the wire at once, for a backend that can take them (the Postmark
+# batch backend: each call on its own HTTP connection). The next group is composed meanwhile; a
+# provider that starts failing sees at most this many calls more before the chunk stops. 1 = a
+# group goes only after the previous group's outcome is recorded (always so for SMTP).
+PAPERBOY_SEND_CALLS_IN_FLIGHT = env.int("PAPERBOY_SEND_CALLS_IN_FLIGHT", default=2)
 # Rows claimed at once for providers without a batch endpoint (SMTP, most ESP APIs): a crash
 # mid-send leaves at most this many rows in `sending` (they become `unknown`).
 PAPERBOY_SEND_GROUP_SIZE = env.int("PAPERBOY_SEND_GROUP_SIZE", default=25)

@@ -75,6 +75,12 @@ def send_digest_chunk(self, delivery_ids: list[int]) -> dict:
     """Compose and send a chunk of planned deliveries (ids only cross the broker)."""
     report = deliveries_send_chunk(delivery_ids=[int(i) for i in delivery_ids])
     release_freed_memory()
+    if report.continue_ids:
+        if report.retry_ids:  # the provider is struggling too: all of it waits for the retry
+            report.retry_ids += report.continue_ids
+        else:
+            # Out of time, not failing: the rest goes on in a new task (its own time limit and retries).
+            deliveries_enqueue(delivery_ids=report.continue_ids)
     if report.retry_ids and self.request.retries < self.max_retries:
         # When retries run out the rows stay `planned` and the sweeper queues them again later.
         raise self.retry(

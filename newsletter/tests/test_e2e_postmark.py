@@ -1,6 +1,7 @@
 """End to end over HTTP: a real Celery worker on Redis sends through anymail's Postmark backend (with
 the batch endpoint) to a loopback server speaking the Postmark API, which first answers 500."""
 
+import re
 import time
 
 import pytest
@@ -62,3 +63,42 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
     assert html_problems(q.html) == [] and unsafe_markup(q.html) == []
     assert HOSTILE_TITLE in visible_text(q.html) and 'href="javascript:alert(3)"' in visible_text(q.html)
     assert "42 upvotes" in q.html
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_out_of_time_hands_its_rest_to_new_tasks_and_each_digest_goes_once(tmp_path):
+    """A real worker with no time for more than one call per task: each task sends one group and
+    queues the rest as a new task, until every digest is sent exactly once."""
+    redis = require_redis()
+    redis.flushdb()
+    provider = PostmarkServer(script=Script())
+    quant, _code, _agents = topics()
+    paper((quant, 1.0), title="Low-bit attention kernels")
+    emails = [f"r{n}@example.com" for n in range(5)]
+    for email in emails:
+        subscriber(quant, email=email, delivery_hour=0, timezone="UTC")
+    env = {
+        "EMAIL_PROVIDER": "postmark",
+        "EMAIL_BACKEND": None,
+        "EMAIL_URL": None,
+        "ANYMAIL_POSTMARK_API_URL": provider.url,
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": "loopback-token",
+        "PAPERBOY_SEND_BATCH_SIZE": "2",
+        "PAPERBOY_SEND_CHUNK_SECONDS": "0",
+    }
+    with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
+        plan_due_digests.delay("2026-04-28T12:00:00+00:00")
+        wait_for(
+            lambda: Delivery.objects.filter(status="sent").count() == 5,
+            timeout=60,
+            message="every digest sent, one group per task",
+        )
+        log = (tmp_path / "worker.log").read_text()
+
+    assert dict(provider.per_recipient) == dict.fromkeys(emails, 1)
+    assert provider.calls == 3  # groups of 2, 2 and 1: one call per task
+    # Three tasks, each one call, none of them a retry (a retry would wait its backoff first).
+    assert len(re.findall(r"send_digest_chunk\[[0-9a-f-]+\] succeeded", log)) == 3
+    assert "retry" not in log.lower()
+    assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}

@@ -144,41 +144,56 @@ def test_batch_json_built_directly_is_what_anymail_builds(loopback):
     assert connection.send_messages(messages) == 3
     (call,) = loopback.requests_to("/email/batch")
     assert call.json() == expected
+    # The body goes out as it is joined, but with its length up front (not chunked encoding).
+    assert call.headers["Content-Length"] == str(len(call.body)) and "Transfer-Encoding" not in call.headers
     assert call.json()[1]["To"] == expected[1]["To"] and "Zo" in call.json()[1]["To"]
     assert call.json()[2]["TextBody"] == "changed after composing"
 
 
-def test_groups_go_one_call_at_a_time_and_a_failed_call_stops_the_chunk(loopback, settings):
-    """The next group is composed while one is on the wire, but claimed only once the previous
-    group's outcome is recorded: a 500 on the second call leaves the third group never claimed."""
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_groups_go_at_most_n_calls_at_a_time_and_a_failed_call_stops_the_chunk(loopback, settings, in_flight):
+    """The next group is composed while calls are on the wire, but claimed only when there is room on
+    the wire: once the outcome of the call `in_flight` places before it is recorded. A 500 on the
+    second group's call stops the chunk; a call already on the wire then is recorded as answered,
+    and the groups after it are never claimed."""
     settings.PAPERBOY_SEND_BATCH_SIZE = 2
-    in_flight, most, calls = [0], [0], []
+    settings.PAPERBOY_SEND_CALLS_IN_FLIGHT = in_flight
+    emails = [f"r{n}@example.com" for n in range(8)]
+    in_flight_now, most, calls = [0], [0], []
     lock = threading.Lock()
 
     def answer(request: Request) -> Response:
+        recipients = [item["To"] for item in request.json()]
         with lock:
-            in_flight[0] += 1
-            most[0] = max(most[0], in_flight[0])
-            calls.append([item["To"] for item in request.json()])
+            in_flight_now[0] += 1
+            most[0] = max(most[0], in_flight_now[0])
+            calls.append(recipients)
         time.sleep(0.2)
         with lock:
-            in_flight[0] -= 1
-        if len(calls) == 2:
+            in_flight_now[0] -= 1
+        if recipients == emails[2:4]:
             return Response(500, '{"ErrorCode": 500, "Message": "oops"}')
         return postmark_batch_answer(request)
 
     loopback.route("/email/batch", answer)
-    emails = [f"r{n}@example.com" for n in range(6)]
     ids = planned(emails)
     report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
-    assert calls == [emails[0:2], emails[2:4]] and most[0] == 1
-    assert report.sent == 2 and sorted(report.retry_ids) == ids[2:]
+    went = 1 + in_flight  # the failing second call, and the calls that were on the wire beside it
+    assert sorted(calls) == [emails[n : n + 2] for n in range(0, 2 * went, 2)] and most[0] == in_flight
+    answered = [0, 1] if in_flight == 1 else [0, 1, 4, 5]
+    assert report.sent == len(answered) and sorted(report.retry_ids) == [
+        i for n, i in enumerate(ids) if n not in answered
+    ]
     rows = {d.pk: (d.status, d.attempts) for d in Delivery.objects.filter(pk__in=ids)}
-    assert [rows[pk] for pk in ids] == [("sent", 1)] * 2 + [("planned", 1)] * 2 + [("planned", 0)] * 2
+    expected = [("sent", 1)] * 2 + [("planned", 1)] * 2 + [("planned", 0)] * 4
+    if in_flight == 2:
+        expected[4:6] = [("sent", 1)] * 2
+    assert [rows[pk] for pk in ids] == expected
 
     loopback.route("/email/batch", postmark_batch_answer)
-    assert deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback)).sent == 4
-    assert Delivery.objects.filter(pk__in=ids, status="sent").count() == 6
+    retried = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert retried.sent == 8 - len(answered)
+    assert Delivery.objects.filter(pk__in=ids, status="sent").count() == 8
 
 
 def test_sending_a_chunk_takes_the_same_queries_for_4_or_40_rows(loopback):

@@ -132,6 +132,23 @@ def test_concurrent_claimers_split_the_rows_between_them():
 
 
 @pytest.mark.django_db
+def test_a_chunk_out_of_time_leaves_the_rest_planned_to_continue_without_a_retry(settings, scripted):
+    """Past PAPERBOY_SEND_CHUNK_SECONDS a chunk claims no more groups: the rows it did not reach are
+    handed on untouched (still planned, no attempt counted), not put down as failures."""
+    settings.PAPERBOY_SEND_GROUP_SIZE = 2
+    settings.PAPERBOY_SEND_CHUNK_SECONDS = 0
+    ids = planned(5)
+    report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
+    assert report.sent == 2 and report.retry_ids == [] and sorted(report.continue_ids) == ids[2:]
+    assert statuses(ids) == [Status.SENT] * 2 + [Status.PLANNED] * 3
+    assert list(Delivery.objects.filter(pk__in=ids[2:]).values_list("attempts", flat=True)) == [0] * 3
+    settings.PAPERBOY_SEND_CHUNK_SECONDS = 90
+    rest = deliveries_send_chunk(delivery_ids=report.continue_ids, connection=scripted())
+    assert rest.sent == 3 and rest.continue_ids == [] and statuses(ids) == [Status.SENT] * 5
+    assert len({m.to[0] for m in scripted.accepted}) == 5 == len(scripted.accepted)
+
+
+@pytest.mark.django_db
 def test_transient_failure_puts_rows_back_to_planned_and_leaves_the_rest_for_the_retry(settings, scripted):
     settings.PAPERBOY_SEND_GROUP_SIZE = 3
     ids = planned(6)
