@@ -462,8 +462,9 @@ def deliveries_send_chunk(
     the next group is composed. At most `calls_in_flight` calls are on the wire, each on its own
     connection, and their outcomes are recorded in the order they were made. A group is claimed
     only once there is room on the wire, which is after the outcome of the call `calls_in_flight`
-    places before it is recorded: a provider that starts failing sees at most that many calls more
-    from this chunk, and the rest of the chunk is left `planned`. With one call in flight (SMTP and
+    places before it is recorded: when a call fails, at most `calls_in_flight - 1` calls made before
+    its answer came are still on the wire (they are recorded as answered), and the rest of the chunk
+    is left `planned`. With one call in flight (SMTP and
     other backends) a group goes only after the previous group's outcome is recorded.
     """
     now = now or timezone.now()
@@ -584,12 +585,17 @@ def deliveries_send(
     chunk_size: int | None = None,
     connection=None,
 ):
-    """Send many deliveries in-process, chunk by chunk (yields each chunk's report)."""
+    """Send many deliveries in-process, chunk by chunk: yields (the ids a chunk finished with, its
+    report). Rows a chunk ran out of time for (PAPERBOY_SEND_CHUNK_SECONDS) go on in the next one:
+    in-process there is no task time limit to keep inside, only the order of the work."""
     chunk_size = chunk_size or settings.PAPERBOY_SEND_CHUNK_SIZE
     ids = list(delivery_ids)
-    for start in range(0, len(ids), chunk_size):
-        chunk = ids[start : start + chunk_size]
-        yield chunk, deliveries_send_chunk(delivery_ids=chunk, now=now, connection=connection)
+    while ids:
+        chunk, ids = ids[:chunk_size], ids[chunk_size:]
+        report = deliveries_send_chunk(delivery_ids=chunk, now=now, connection=connection)
+        ids = report.continue_ids + ids
+        handed_on = set(report.continue_ids)
+        yield [pk for pk in chunk if pk not in handed_on], report
 
 
 __all__ = [

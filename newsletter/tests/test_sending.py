@@ -14,7 +14,7 @@ from newsletter import services
 from newsletter.celery import app as celery_app
 from newsletter.composing import SKIP_NOTHING_NEW, select_papers_for
 from newsletter.models import Delivery
-from newsletter.sending import deliveries_claim, deliveries_send_chunk
+from newsletter.sending import deliveries_claim, deliveries_send, deliveries_send_chunk
 from newsletter.services import deliveries_sweep, delivery_send_again
 from subscriptions.models import Subscriber
 from testsupport.processes import free_port
@@ -145,6 +145,21 @@ def test_a_chunk_out_of_time_leaves_the_rest_planned_to_continue_without_a_retry
     settings.PAPERBOY_SEND_CHUNK_SECONDS = 90
     rest = deliveries_send_chunk(delivery_ids=report.continue_ids, connection=scripted())
     assert rest.sent == 3 and rest.continue_ids == [] and statuses(ids) == [Status.SENT] * 5
+    assert len({m.to[0] for m in scripted.accepted}) == 5 == len(scripted.accepted)
+
+
+@pytest.mark.django_db
+def test_sending_in_process_goes_on_with_what_a_chunk_had_no_time_for(settings, scripted):
+    """`send_digests --now` sends in-process: rows a chunk hands on are sent by the next chunk, and
+    each id is reported finished once."""
+    settings.PAPERBOY_SEND_GROUP_SIZE = 2
+    settings.PAPERBOY_SEND_CHUNK_SECONDS = 0
+    ids = planned(5)
+    finished = []
+    for chunk, report in deliveries_send(delivery_ids=ids, chunk_size=4, connection=scripted()):
+        assert report.sent == len(chunk) == 2 or (report.sent == len(chunk) == 1 and not report.continue_ids)
+        finished += chunk
+    assert sorted(finished) == ids and statuses(ids) == [Status.SENT] * 5
     assert len({m.to[0] for m in scripted.accepted}) == 5 == len(scripted.accepted)
 
 
