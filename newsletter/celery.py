@@ -1,9 +1,10 @@
 """The Celery application. All configuration lives in settings (CELERY_* names)."""
 
+import gc
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
 
@@ -23,3 +24,19 @@ def release_stale_connections(task=None, **_kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_process_init.connect
+def collect_garbage_less_often(**_kwargs) -> None:
+    """Raise the young generation's threshold in each worker process (PAPERBOY_WORKER_GC_THRESHOLD).
+
+    Measured at 100k digests: with Python's default of 700 objects, 3,300 collections, 27 of them
+    full ones over ~170k live objects, took 4 s of a worker's 22 s of CPU; at 50,000, 18 collections
+    took 0.7 s. Reference counting still frees everything that is not in a cycle at once; cyclic
+    garbage waits a little longer (tens of thousands of allocations), which costs a few MB."""
+    from django.conf import settings
+
+    threshold = settings.PAPERBOY_WORKER_GC_THRESHOLD
+    if threshold > 0:
+        _young, middle, old = gc.get_threshold()
+        gc.set_threshold(threshold, middle, old)

@@ -1,8 +1,11 @@
-"""A worker's database connection between tasks: kept by CONN_MAX_AGE, checked before reuse."""
+"""A worker process's set-up: its database connection between tasks (kept by CONN_MAX_AGE, checked
+before reuse) and its garbage collector's threshold."""
+
+import gc
 
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.db import connection
 
 from newsletter.celery import app as celery_app
@@ -50,3 +53,19 @@ def test_a_kept_connection_that_died_between_tasks_is_replaced():
             assert cursor.fetchone()[0] != pid
 
     run_task_hooks(send_digest_chunk, body)
+
+
+@pytest.mark.parametrize(("setting", "expected_young"), [(50_000, 50_000), (0, 700)])
+def test_a_worker_process_collects_young_garbage_at_the_configured_threshold(
+    settings, setting, expected_young
+):
+    """Each pool process raises the young generation's threshold when it starts (Celery's
+    worker_process_init); 0 leaves Python's default."""
+    before = gc.get_threshold()
+    settings.PAPERBOY_WORKER_GC_THRESHOLD = setting
+    try:
+        gc.set_threshold(700, before[1], before[2])
+        worker_process_init.send(sender=None)
+        assert gc.get_threshold() == (expected_young, before[1], before[2])
+    finally:
+        gc.set_threshold(*before)
