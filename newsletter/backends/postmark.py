@@ -131,7 +131,8 @@ class EmailBackend(AnymailPostmarkBackend):
         first = kept[0]
         batch_payload = self.build_message_payload(first, self.send_defaults)
         pieces[-1] = b"]"  # the last comma closes the list
-        body = BatchBody(pieces)
+        # anymail's request dump (ANYMAIL debug_api_requests) prints the body as bytes after the call.
+        body = b"".join(pieces) if self.debug_api_requests else BatchBody(pieces)
         del pieces
         batch_payload.serialize_data = lambda: body
         batch_payload.get_api_endpoint = lambda: "email/batch"

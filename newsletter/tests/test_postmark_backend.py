@@ -239,3 +239,19 @@ def test_an_error_composing_the_next_group_still_records_the_group_on_the_wire(
     statuses = dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "status"))
     assert [statuses[pk] for pk in ids] == ["sent", "sent", "planned", "planned", "planned"]
     assert len(loopback.requests_to("/email/batch")) == 1
+
+
+def test_a_batch_is_sent_and_printed_when_anymail_dumps_requests(loopback, capsys):
+    """ANYMAIL debug_api_requests prints each request's body after the call: a batch then goes as
+    one bytes body, which it can print, rather than streamed."""
+    loopback.route("/email/batch", postmark_batch_answer)
+    ids = planned(["a@example.com", "b@example.com"])
+    connection = get_connection(
+        "newsletter.backends.postmark.EmailBackend",
+        api_url=loopback.url("/"),
+        server_token="test-token",
+        debug_api_requests=True,
+    )
+    assert deliveries_send_chunk(delivery_ids=ids, connection=connection).sent == 2
+    printed = capsys.readouterr().out
+    assert "/email/batch" in printed and '"To": "b@example.com"' in printed.replace('"To":"', '"To": "')
