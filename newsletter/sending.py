@@ -462,10 +462,10 @@ def deliveries_send_chunk(
     the next group is composed. At most `calls_in_flight` calls are on the wire, each on its own
     connection, and their outcomes are recorded in the order they were made. A group is claimed
     only once there is room on the wire, which is after the outcome of the call `calls_in_flight`
-    places before it is recorded: when a call fails, at most `calls_in_flight - 1` calls made before
-    its answer came are still on the wire (they are recorded as answered), and the rest of the chunk
-    is left `planned`. With one call in flight (SMTP and
-    other backends) a group goes only after the previous group's outcome is recorded.
+    places before it is recorded; calls that have already answered are recorded first. When a call
+    fails, at most `calls_in_flight - 1` calls made before its answer came are still on the wire
+    (they are recorded as answered), and the rest of the chunk is left `planned`. With one call in
+    flight (SMTP and other backends) a group goes only after the previous group's outcome is recorded.
     """
     now = now or timezone.now()
     report = ChunkReport()
@@ -490,8 +490,9 @@ def deliveries_send_chunk(
     batch_capable = getattr(connection, "batch_size", 1) > 1
     send = _send_batch if batch_capable else _send_one_by_one
     depth = calls_in_flight(connection)
-    # Connections not on the wire now; each is opened on its first call and closed at the end.
-    idle = [connection] + [connection.parallel_connection() for _ in range(depth - 1)]
+    # Connections not on the wire now (the caller's first); each is opened on its first call and
+    # closed at the end.
+    idle = deque([connection] + [connection.parallel_connection() for _ in range(depth - 1)])
     opened, connected = [], set()
     on_wire: deque[tuple[list[Composed], object, Future]] = deque()
 
@@ -513,7 +514,7 @@ def deliveries_send_chunk(
                         report.continue_ids += [row.pk for row in to_send[start:]]
                         break
                     group = [composer.compose(row) for row in to_send[start : start + size]]
-                    if len(on_wire) >= depth and finish_oldest():
+                    if _make_room(on_wire, depth, finish_oldest):
                         # The provider is struggling: leave the rest of the chunk planned.
                         report.retry_ids += [row.pk for row in to_send[start:]]
                         break
@@ -525,7 +526,7 @@ def deliveries_send_chunk(
                     group = [c for c in group if c.delivery.pk in claimed]
                     if not group:
                         continue
-                    free = idle.pop()
+                    free = idle.popleft()
                     if id(free) not in connected:
                         try:
                             # One connection (SMTP session, HTTP keep-alive) per call slot for the chunk.
@@ -533,7 +534,7 @@ def deliveries_send_chunk(
                                 opened.append(free)
                             connected.add(id(free))
                         except Exception as exc:  # could not even connect: nothing was sent
-                            idle.append(free)
+                            idle.appendleft(free)
                             failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
                             _record(failed, now=now, report=report)
                             report.retry_after = _retry_after(exc)
@@ -552,6 +553,15 @@ def deliveries_send_chunk(
                 except Exception:  # closing a broken connection must not hide what happened
                     logger.warning("closing the email connection failed", exc_info=True)
     return report
+
+
+def _make_room(on_wire: deque, depth: int, finish_oldest: Callable[[], bool]) -> bool:
+    """Record the calls that have answered, and the oldest one while the wire is full: a failure
+    already back stops the chunk before another call goes out. True when the chunk should stop."""
+    while on_wire and (len(on_wire) >= depth or on_wire[0][2].done()):
+        if finish_oldest():
+            return True
+    return False
 
 
 def _finish_all(finish_oldest: Callable[[], bool], on_wire: deque) -> None:

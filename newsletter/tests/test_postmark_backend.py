@@ -168,7 +168,8 @@ def test_groups_go_at_most_n_calls_at_a_time_and_a_failed_call_stops_the_chunk(l
             in_flight_now[0] += 1
             most[0] = max(most[0], in_flight_now[0])
             calls.append(recipients)
-        time.sleep(0.2)
+        # The failing call answers last, so the call after it is out before its failure is known.
+        time.sleep(0.6 if recipients == emails[2:4] else 0.2)
         with lock:
             in_flight_now[0] -= 1
         if recipients == emails[2:4]:
@@ -194,6 +195,41 @@ def test_groups_go_at_most_n_calls_at_a_time_and_a_failed_call_stops_the_chunk(l
     retried = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
     assert retried.sent == 8 - len(answered)
     assert Delivery.objects.filter(pk__in=ids, status="sent").count() == 8
+
+
+def test_a_failure_already_answered_stops_the_chunk_before_another_call_goes_out(
+    loopback, settings, monkeypatch
+):
+    """With room for two calls, a call whose 500 is already back when the next group is ready is
+    recorded first, and the chunk stops there: the provider sees no second call."""
+    from newsletter import composing
+
+    settings.PAPERBOY_SEND_BATCH_SIZE = 2
+    settings.PAPERBOY_SEND_CALLS_IN_FLIGHT = 2
+    emails = [f"r{n}@example.com" for n in range(6)]
+    answered, calls = threading.Event(), []
+
+    def answer(request: Request) -> Response:
+        calls.append([item["To"] for item in request.json()])
+        answered.set()
+        return Response(500, '{"ErrorCode": 500, "Message": "oops"}')
+
+    compose = composing.ChunkComposer.compose
+
+    def compose_after_the_answer(self, delivery):
+        if delivery.subscriber.email == emails[2]:  # the second group: the first call's answer is back
+            assert answered.wait(10)
+            time.sleep(0.3)
+        return compose(self, delivery)
+
+    monkeypatch.setattr(composing.ChunkComposer, "compose", compose_after_the_answer)
+    loopback.route("/email/batch", answer)
+    ids = planned(emails)
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert calls == [emails[0:2]]
+    assert report.sent == 0 and sorted(report.retry_ids) == ids
+    rows = {d.pk: (d.status, d.attempts) for d in Delivery.objects.filter(pk__in=ids)}
+    assert [rows[pk] for pk in ids] == [("planned", 1)] * 2 + [("planned", 0)] * 4
 
 
 def test_sending_a_chunk_takes_the_same_queries_for_4_or_40_rows(loopback):
