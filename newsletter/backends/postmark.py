@@ -76,9 +76,6 @@ class BatchBody:
         if block:
             yield b"".join(block)
 
-    def __bytes__(self) -> bytes:
-        return b"".join(self._pieces)
-
 
 class EmailBackend(AnymailPostmarkBackend):
     batch_size = BATCH_SIZE
