@@ -148,7 +148,7 @@ def reader_profiles_load(
     choices: dict[int, dict[int, int]] = {}
     versions: dict[int, datetime] = {}
     rows = (
-        PaperFeedback.objects.filter(subscriber_id__in=list(subscriber_ids))
+        PaperFeedback.objects.filter(subscriber_id__any_of=list(subscriber_ids))
         .order_by("subscriber_id", "-updated_at")
         .values_list("subscriber_id", "paper_id", "value", "paper__updated_at")
     )
