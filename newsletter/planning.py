@@ -70,14 +70,17 @@ def due_subscriber_ids(
     *, now: datetime, subscriber_ids: Iterable[int] | None = None, ignore_hour: bool = False
 ) -> dict[date, list[int]]:
     """Subscribers due at `now` without a Delivery for their local date, by that date."""
-    due: dict[date, list[int]] = {}
-    for local_date, subscribers in _due_queries(
-        now=now, subscriber_ids=subscriber_ids, ignore_hour=ignore_hour
-    ).items():
+    return _ids_by_date(_due_queries(now=now, subscriber_ids=subscriber_ids, ignore_hour=ignore_hour))
+
+
+def _ids_by_date(due: dict[date, QuerySet]) -> dict[date, list[int]]:
+    """Per local date, the ids of the due subscribers without a row for it (dates with none left out)."""
+    found = {}
+    for local_date, subscribers in due.items():
         ids = list(_ids_without_row(subscribers, edition_date=local_date))
         if ids:
-            due[local_date] = ids
-    return due
+            found[local_date] = ids
+    return found
 
 
 def _due_queries(
@@ -198,11 +201,7 @@ def deliveries_plan(
     else:
         due = _due_queries(now=now, subscriber_ids=subscriber_ids, ignore_hour=ignore_hour)
     if dry_run or connection.vendor != "postgresql":
-        due_ids = {
-            d: ids
-            for d, subscribers in due.items()
-            if (ids := list(_ids_without_row(subscribers, edition_date=d)))
-        }
+        due_ids = _ids_by_date(due)
         result.edition_dates = set(due_ids)
         if dry_run:
             result.created = sum(len(ids) for ids in due_ids.values())

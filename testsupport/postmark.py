@@ -88,6 +88,18 @@ class _HtmlCheck(HTMLParser):
     handle_startendtag = handle_starttag
 
 
+def worker_env(api_url: str) -> dict[str, str | None]:
+    """The environment a worker process needs to send through anymail's Postmark backend (with the
+    batch endpoint) to the loopback at `api_url`: any other email setting of this process removed."""
+    return {
+        "EMAIL_PROVIDER": "postmark",
+        "EMAIL_BACKEND": None,
+        "EMAIL_URL": None,
+        "ANYMAIL_POSTMARK_API_URL": api_url,
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": "loopback-token",  # any token: the loopback checks there is one
+    }
+
+
 def body_problems(item: dict) -> list[str]:
     """What is wrong with one Postmark message: missing parts, or live markup in its HTML."""
     problems = [f"no {key}" for key in ("From", "To", "Subject", "HtmlBody", "TextBody") if not item.get(key)]

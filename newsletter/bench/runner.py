@@ -33,6 +33,7 @@ from newsletter.models import Delivery
 from newsletter.planning import delivery_insert_values
 from papers.models import Paper, PaperTopic
 from subscriptions.models import Subscriber
+from testsupport.postmark import worker_env
 from testsupport.processes import process_env, stop_process_group, test_database_url
 
 from .baseline import naive_send
@@ -337,11 +338,7 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
 
         env = {
             "DATABASE_URL": test_database_url(),  # the database this process uses
-            "EMAIL_PROVIDER": "postmark",
-            "EMAIL_BACKEND": None,
-            "EMAIL_URL": None,
-            "ANYMAIL_POSTMARK_API_URL": api_url,
-            "ANYMAIL_POSTMARK_SERVER_TOKEN": "bench",
+            **worker_env(api_url),
             "PAPERBOY_BENCH_RUN": run_id,
             # Workers as in production: DEBUG off. With DEBUG on (the laptop default without a
             # SECRET_KEY) Django renders every statement's SQL and keeps the last 9,000 in memory, which

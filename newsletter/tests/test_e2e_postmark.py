@@ -8,7 +8,7 @@ import pytest
 
 from newsletter.models import Delivery
 from newsletter.tasks import plan_due_digests
-from testsupport.postmark import PostmarkServer, Script
+from testsupport.postmark import PostmarkServer, Script, worker_env
 from testsupport.processes import celery_worker, wait_for
 from testsupport.services import require_redis
 
@@ -28,14 +28,7 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
     paper((code, 1.0), title="Agents that write tests")
     subscriber(quant, email="q@example.com", delivery_hour=0, timezone="UTC")
     subscriber(code, email="c@example.com", delivery_hour=0, timezone="UTC")
-    env = {
-        "EMAIL_PROVIDER": "postmark",
-        "EMAIL_BACKEND": None,
-        "EMAIL_URL": None,
-        "ANYMAIL_POSTMARK_API_URL": provider.url,
-        "ANYMAIL_POSTMARK_SERVER_TOKEN": "loopback-token",
-        "PAPERBOY_SEND_RETRY_BASE_SECONDS": "1",
-    }
+    env = {**worker_env(provider.url), "PAPERBOY_SEND_RETRY_BASE_SECONDS": "1"}
     with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
         plan_due_digests.delay("2026-04-28T12:00:00+00:00")
         wait_for(
@@ -78,15 +71,7 @@ def test_a_chunk_out_of_time_hands_its_rest_to_new_tasks_and_each_digest_goes_on
     emails = [f"r{n}@example.com" for n in range(5)]
     for email in emails:
         subscriber(quant, email=email, delivery_hour=0, timezone="UTC")
-    env = {
-        "EMAIL_PROVIDER": "postmark",
-        "EMAIL_BACKEND": None,
-        "EMAIL_URL": None,
-        "ANYMAIL_POSTMARK_API_URL": provider.url,
-        "ANYMAIL_POSTMARK_SERVER_TOKEN": "loopback-token",
-        "PAPERBOY_SEND_BATCH_SIZE": "2",
-        "PAPERBOY_SEND_CHUNK_SECONDS": "0",
-    }
+    env = {**worker_env(provider.url), "PAPERBOY_SEND_BATCH_SIZE": "2", "PAPERBOY_SEND_CHUNK_SECONDS": "0"}
     with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
         plan_due_digests.delay("2026-04-28T12:00:00+00:00")
         wait_for(

@@ -33,7 +33,7 @@ from django.utils import timezone
 from newsletter.bench.dataset import DatasetSpec, dataset_build
 from newsletter.models import Delivery
 from subscriptions.models import Subscriber
-from testsupport.postmark import PostmarkServer, Script
+from testsupport.postmark import PostmarkServer, Script, worker_env
 from testsupport.processes import (
     ROOT,
     celery_worker,
@@ -241,11 +241,7 @@ class FaultCase:
             "DATABASE_URL": _conninfo(application_name),
             "REDIS_URL": self.redis.url,
             "CELERY_BROKER_URL": self.redis.url,
-            "EMAIL_PROVIDER": "postmark",
-            "EMAIL_BACKEND": None,
-            "EMAIL_URL": None,
-            "ANYMAIL_POSTMARK_API_URL": self.provider.url,
-            "ANYMAIL_POSTMARK_SERVER_TOKEN": "loopback-token",
+            **worker_env(self.provider.url),
             "PAPERBOY_SEND_CHUNK_SIZE": str(self.chunk_size),
             "PAPERBOY_SEND_RETRY_BASE_SECONDS": "0.5",
             **extra,
