@@ -21,8 +21,10 @@ https://postmarkapp.com/developer/user-guide/send-email-with-api/batch-emails
 """
 
 import copy
+import itertools
 import json
 import re
+from json.encoder import encode_basestring
 
 from anymail.backends.postmark import EmailBackend as AnymailPostmarkBackend
 from anymail.exceptions import AnymailRequestsAPIError
@@ -46,35 +48,59 @@ def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
+def _json_str(value: str) -> bytes:
+    # What json.dumps(value, ensure_ascii=False) gives for a str, without the encoder's set-up per call.
+    return encode_basestring(value).encode()
+
+
+def _json_str_pairs(pairs, key_name: str, value_name: str) -> bytes:
+    """json.dumps([{key_name: k, value_name: v}, …], ensure_ascii=False) for str pairs."""
+    start, middle = f'{{"{key_name}": '.encode(), f', "{value_name}": '.encode()
+    encoded = (start + _json_str(k) + middle + _json_str(v) + b"}" for k, v in pairs)
+    return b"[%s]" % b", ".join(encoded)
+
+
+def _json_str_dict(mapping: dict[str, str]) -> bytes:
+    """json.dumps(mapping, ensure_ascii=False) for a dict of str to str."""
+    return b"{%s}" % b", ".join(_json_str(k) + b": " + _json_str(v) for k, v in mapping.items())
+
+
 class BatchBody:
     """A batch request's body, sent as it is joined: a known length (so the request carries a
-    Content-Length, not chunked encoding) and the pieces joined a block at a time while they go out.
+    Content-Length, not chunked encoding) and the messages joined a block at a time while they go out.
 
     A batch of 500 digests is ~20 MB; joined into one bytes object up front, each call on the wire
     held a copy of all of it, which is what a worker's resident size grew by per call in flight.
     Bytes are sent once: a request is never replayed (requests' adapters do not retry a request
     that was sent), and a retried group is a new call with a new body.
+
+    `items` are the messages' pieces, one list per message (a digest's is ~130 pieces, mostly the
+    shared paper fragments): a block is joined by one C-level join over a few whole messages, so
+    the Python work per call is per message, not per piece.
     """
 
     BLOCK = 256 * 1024
 
-    def __init__(self, pieces: list[bytes]) -> None:
-        self._pieces = pieces
-        self._length = sum(map(len, pieces))
+    def __init__(self, items: list[list[bytes]]) -> None:
+        self._items = items
+        self._sizes = [sum(map(len, item)) for item in items]
+        self._length = sum(self._sizes)
 
     def __len__(self) -> int:
         return self._length
 
     def __iter__(self):
-        block, size = [], 0
-        for piece in self._pieces:
-            block.append(piece)
-            size += len(piece)
+        items, sizes, start, size = self._items, self._sizes, 0, 0
+        for end, item_size in enumerate(sizes, 1):
+            size += item_size
             if size >= self.BLOCK:
-                yield b"".join(block)
-                block, size = [], 0
-        if block:
-            yield b"".join(block)
+                yield b"".join(itertools.chain.from_iterable(items[start:end]))
+                start, size = end, 0
+        if start < len(items):
+            yield b"".join(itertools.chain.from_iterable(items[start:]))
+
+    def joined(self) -> bytes:
+        return b"".join(itertools.chain.from_iterable(self._items))
 
 
 class EmailBackend(AnymailPostmarkBackend):
@@ -105,9 +131,9 @@ class EmailBackend(AnymailPostmarkBackend):
                 self.close()
 
     def _send_batch(self, messages) -> int:
-        # The batch body's pieces, joined once: each message's JSON is a list of pieces too, mostly
-        # the digest fragments the assembler shares between messages.
-        pieces, kept = [b"["], []
+        # The batch body's pieces, joined once: each message's JSON is a list of pieces, mostly the
+        # digest fragments the assembler shares between messages.
+        items, kept = [], []
         template = None  # anymail's JSON for the first plain message: its From is every plain one's
         for message in messages:
             message.anymail_status = AnymailStatus()
@@ -120,17 +146,20 @@ class EmailBackend(AnymailPostmarkBackend):
                     template = (message.from_email, _json(data["From"]))
                 item = [_json(data)]
             # The single-message JSON of each message; the batch is the list of them.
-            pieces += item
-            pieces.append(b",")
+            item.append(b",")
+            items.append(item)
             kept.append(message)
         if not kept:
             return 0
         first = kept[0]
         batch_payload = self.build_message_payload(first, self.send_defaults)
-        pieces[-1] = b"]"  # the last comma closes the list
-        # anymail's request dump (ANYMAIL debug_api_requests) prints the body as bytes after the call.
-        body = b"".join(pieces) if self.debug_api_requests else BatchBody(pieces)
-        del pieces
+        items[0].insert(0, b"[")
+        items[-1][-1] = b"]"  # the last comma closes the list
+        body = BatchBody(items)
+        del items
+        if self.debug_api_requests:
+            # anymail's request dump (ANYMAIL debug_api_requests) prints the body as bytes after the call.
+            body = body.joined()
         batch_payload.serialize_data = lambda: body
         batch_payload.get_api_endpoint = lambda: "email/batch"
         response = self.post_to_esp(batch_payload, first)
@@ -163,7 +192,7 @@ class EmailBackend(AnymailPostmarkBackend):
     def _is_plain(self, message) -> bool:
         if self.send_defaults or message.cc or message.bcc or message.reply_to or message.attachments:
             return False
-        if message.content_subtype != "plain":
+        if message.content_subtype != "plain" or not isinstance(message.subject, str):
             return False
         unread = getattr(message, "bodies_unread", None)
         if unread is None or not unread():  # an assembled digest's are a text and one HTML part
@@ -175,9 +204,11 @@ class EmailBackend(AnymailPostmarkBackend):
         if any(getattr(message, name, UNSET) is not UNSET for name in _UNSET_ATTRIBUTES):
             return False
         metadata, tags = getattr(message, "metadata", UNSET), getattr(message, "tags", UNSET)
-        if metadata is not UNSET and not all(isinstance(v, str) for v in metadata.values()):
+        if metadata is not UNSET and not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        ):
             return False
-        if tags is not UNSET and len(tags) != 1:
+        if tags is not UNSET and (len(tags) != 1 or not isinstance(tags[0], str)):
             return False  # Postmark takes one tag; anymail warns or refuses on more
         headers = message.extra_headers
         return all(isinstance(v, str) and k.lower() in _PLAIN_HEADERS for k, v in headers.items())
@@ -194,15 +225,17 @@ class EmailBackend(AnymailPostmarkBackend):
             html_json, text_json = prepared
         else:
             html_json, text_json = [_json(message.alternatives[0][0])], [_json(message.body)]
-        headers = [{"Name": k, "Value": v} for k, v in message.extra_headers.items()]
+        # Every value here is a str (_is_plain checked), so each is one C-level JSON string escape.
+        headers = _json_str_pairs(message.extra_headers.items(), "Name", "Value")
         parts = [
-            b'{"From":', from_json, b',"To":', _json(message.to[0]), b',"Subject":', _json(message.subject),
-            b',"Headers":', _json(headers), b',"TextBody":', *text_json, b',"HtmlBody":', *html_json,
+            b'{"From":', from_json, b',"To":', _json_str(message.to[0]), b',"Subject":',
+            _json_str(message.subject), b',"Headers":', headers, b',"TextBody":', *text_json,
+            b',"HtmlBody":', *html_json,
         ]  # fmt: skip
         if message.metadata is not UNSET:
-            parts += [b',"Metadata":', _json(message.metadata)]
+            parts += [b',"Metadata":', _json_str_dict(message.metadata)]
         if message.tags is not UNSET:
-            parts += [b',"Tag":', _json(message.tags[0])]
+            parts += [b',"Tag":', _json_str(message.tags[0])]
         parts.append(b"}")
         return parts
 

@@ -139,6 +139,9 @@ def test_batch_json_built_directly_is_what_anymail_builds(loopback):
     messages[1].to = ["Zoë Example <r1@example.com>"]
     # A body changed after composing: the JSON prepared with the old one must not be sent.
     messages[2].body = "changed after composing"
+    # Values JSON must escape, in the fields built directly.
+    messages[2].subject = 'A "quoted" back\\slash, tab\t and Zoë — 3 papers'
+    messages[2].metadata = {"delivery_id": 'x"y\\z', "naïve": "ü\u2028"}
     assert all(hasattr(m, "prepared_json") for m in messages)
     expected = [connection.build_message_payload(m, connection.send_defaults).data for m in messages]
     assert connection.send_messages(messages) == 3
@@ -148,6 +151,7 @@ def test_batch_json_built_directly_is_what_anymail_builds(loopback):
     assert call.headers["Content-Length"] == str(len(call.body)) and "Transfer-Encoding" not in call.headers
     assert call.json()[1]["To"] == expected[1]["To"] and "Zo" in call.json()[1]["To"]
     assert call.json()[2]["TextBody"] == "changed after composing"
+    assert call.json()[2]["Subject"] == 'A "quoted" back\\slash, tab\t and Zoë — 3 papers'
 
 
 @pytest.mark.parametrize("in_flight", [1, 2])
@@ -291,3 +295,16 @@ def test_a_batch_is_sent_and_printed_when_anymail_dumps_requests(loopback, capsy
     assert deliveries_send_chunk(delivery_ids=ids, connection=connection).sent == 2
     printed = capsys.readouterr().out
     assert "/email/batch" in printed and '"To": "b@example.com"' in printed.replace('"To":"', '"To": "')
+
+
+def test_a_batch_body_streams_exactly_its_messages_bytes_in_blocks(monkeypatch):
+    from newsletter.backends.postmark import BatchBody
+
+    monkeypatch.setattr(BatchBody, "BLOCK", 100)
+    items = [[b"[", b"x" * 30, b"y" * 50, b","], [b"z" * 7, b","], [b"w" * 250, b","], [b"v", b"]"]]
+    whole = b"".join(b"".join(item) for item in items)
+    body = BatchBody([list(item) for item in items])
+    blocks = list(body)
+    assert b"".join(blocks) == whole == body.joined() and len(body) == len(whole)
+    # Whole messages per block, a block closed once it reaches BLOCK bytes.
+    assert [len(b) for b in blocks] == [82 + 8 + 251, 2]
