@@ -13,13 +13,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from email.utils import formataddr, parseaddr
-from functools import lru_cache
-from urllib.parse import urlsplit
 
-from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail.message import EmailAlternative
+from django.core.mail import EmailMessage
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 
@@ -30,6 +26,7 @@ from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
 from .links import digest_view_url
+from .messages import DigestMessages, digest_message
 from .models import Delivery
 from .rendering import AssembledDigest, DigestAssembler, DigestLinks, RenderedDigest, render_digest_direct
 from .selectors import parse_keywords, select_papers_bulk
@@ -112,132 +109,6 @@ def render_digest(
     )
 
 
-# --- The email message ------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _domain_of(site_url: str) -> str:
-    return urlsplit(site_url).hostname or "localhost"
-
-
-def _site_domain() -> str:
-    return _domain_of(settings.SITE_URL)
-
-
-def digest_message_id(delivery_id: int, edition_date: date) -> str:
-    """Stable per delivery: a copy sent again by a person carries the same Message-ID, so receivers
-    that de-duplicate on it show one message."""
-    return f"<digest.{delivery_id}.{edition_date:%Y%m%d}@{_site_domain()}>"
-
-
-def _unsubscribe_mailto() -> str:
-    return _mailto(settings.PAPERBOY_UNSUBSCRIBE_MAILTO, settings.DEFAULT_FROM_EMAIL)
-
-
-@lru_cache(maxsize=8)
-def _mailto(configured: str, from_email: str) -> str:
-    # Parsed once per setting value: address parsing cost more than the rest of a message.
-    return f"mailto:{configured or parseaddr(from_email)[1]}?subject=unsubscribe"
-
-
-@lru_cache(maxsize=8)
-def _list_id(site_name: str, domain: str) -> str:
-    return formataddr((f"{site_name} digest", f"digest.{domain}"))
-
-
-class DigestMessage(AnymailMessage):
-    """A digest email whose bodies stay the assembler's JSON until something reads them as text.
-
-    `body` and `alternatives` behave as on any EmailMultiAlternatives; the first read decodes them
-    (SMTP, the outbox, anymail's builder). A JSON backend asks `prepared_json()` instead and sends the
-    assembled bytes as they are, which it may only while nothing could have changed the bodies: never
-    read, or read and still the very strings decoded from those pieces.
-    """
-
-    def __init__(self, *, rendered, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._rendered = rendered
-        self._body = self._alternatives = _UNREAD
-
-    @property
-    def body(self):
-        if self._body is _UNREAD:
-            self._body = self._rendered.text
-        return self._body
-
-    @body.setter
-    def body(self, value) -> None:
-        self._body = value
-
-    @property
-    def alternatives(self):
-        if self._alternatives is _UNREAD:
-            self._alternatives = [EmailAlternative(self._rendered.html, "text/html")]
-        return self._alternatives
-
-    @alternatives.setter
-    def alternatives(self, value) -> None:
-        self._alternatives = value
-
-    def bodies_unread(self) -> bool:
-        """True while body and alternatives are the assembled ones, untouched (a text body plus one
-        text/html alternative)."""
-        return self._body is _UNREAD and self._alternatives is _UNREAD
-
-    def prepared_json(self) -> tuple[list[bytes], list[bytes]] | None:
-        """The pieces of the (HTML, text) bodies as JSON string literals, while they still are this
-        message's bodies (see AssembledDigest)."""
-        rendered = self._rendered
-        if self.bodies_unread():
-            return rendered.html_parts, rendered.text_parts
-        alternatives = self.alternatives
-        if (
-            self.body is rendered.text
-            and len(alternatives) == 1
-            and alternatives[0][0] is rendered.html
-            and alternatives[0][1] == "text/html"
-        ):
-            return rendered.html_parts, rendered.text_parts
-        return None
-
-
-_UNREAD = object()
-
-
-def digest_message(
-    *,
-    subscriber: Subscriber,
-    rendered: RenderedDigest | AssembledDigest,
-    delivery_id: int,
-    edition_date: date,
-    links: DigestLinks,
-) -> AnymailMessage:
-    """The email: HTML with a plain-text alternative, list headers, provider metadata and tag."""
-    domain = _site_domain()
-    fields = {
-        "subject": rendered.subject,
-        "from_email": settings.DEFAULT_FROM_EMAIL,
-        "to": [subscriber.email],
-        "headers": {
-            # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs one click.
-            "List-Unsubscribe": f"<{links.unsubscribe_url}>, <{_unsubscribe_mailto()}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": _list_id(settings.SITE_NAME, domain),
-            "Message-ID": digest_message_id(delivery_id, edition_date),
-        },
-        # Provider events (bounces, opens) come back carrying these, which ties them to the Delivery.
-        "metadata": {"delivery_id": str(delivery_id)},
-        "tags": ["digest"],
-    }
-    if isinstance(rendered, AssembledDigest):
-        message = DigestMessage(rendered=rendered, **fields)
-    else:
-        message = AnymailMessage(body=rendered.text, **fields)
-        message.attach_alternative(rendered.html, "text/html")
-    message.delivery_id = delivery_id
-    return message
-
-
 # --- A chunk of deliveries --------------------------------------------------------------------
 
 
@@ -246,7 +117,7 @@ class Composed:
     """One delivery, composed: a message to send, or the reason to skip it."""
 
     delivery: Delivery
-    message: AnymailMessage | None = None
+    message: EmailMessage | None = None
     subject: str = ""
     paper_ids: list[int] = field(default_factory=list)
     skip_reason: str = ""
@@ -285,6 +156,7 @@ class ChunkComposer:
             # rendered yet, rather than one per digest that meets a new paper.
             self._renderer.warm(paper for papers in self._selection.papers.values() for paper in papers)
         self._signer = _LinkSigner()
+        self._messages = DigestMessages()
 
     def skip_reason(self, delivery: Delivery) -> str:
         """Why this delivery gets no email ("" when it gets one); decided without rendering."""
@@ -315,13 +187,22 @@ class ChunkComposer:
             keywords=reader.keywords,
             links=links,
         )
-        message = digest_message(
-            subscriber=subscriber,
-            rendered=rendered,
-            delivery_id=delivery.pk,
-            edition_date=delivery.edition_date,
-            links=links,
-        )
+        if isinstance(rendered, AssembledDigest):
+            message = self._messages.make(
+                email=subscriber.email,
+                rendered=rendered,
+                delivery_id=delivery.pk,
+                edition_date=delivery.edition_date,
+                unsubscribe_url=links.unsubscribe_url,
+            )
+        else:  # the reference render (a value the assembler does not take)
+            message = digest_message(
+                subscriber=subscriber,
+                rendered=rendered,
+                delivery_id=delivery.pk,
+                edition_date=delivery.edition_date,
+                links=links,
+            )
         return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.id for p in papers])
 
 

@@ -11,7 +11,9 @@ from newsletter.composing import (
     compose_deliveries,
     render_digest,
     select_papers_for,
+    subscriber_links,
 )
+from newsletter.messages import DigestMessage, digest_message
 from newsletter.models import Delivery
 from newsletter.rendering import DigestAssembler
 from newsletter.selectors import previous_digest_starts
@@ -246,6 +248,31 @@ def test_message_headers_metadata_and_alternative():
     assert message.alternatives[0][1] == "text/html"
     parsed = message.message()
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_chunks_messages_are_what_the_constructor_makes_and_share_nothing_mutable():
+    quant, _code, _agents = topics()
+    paper((quant, 1.0))
+    readers = [subscriber(quant), subscriber(quant)]
+    rows = [Delivery.objects.create(subscriber=r, edition_date=TODAY) for r in readers]
+    loaded = Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related("subscriber").order_by("pk")
+    first, second = (c.message for c in compose_deliveries(list(loaded)))
+    assert type(first) is DigestMessage and first._rendered is not None
+    plain = digest_message(
+        subscriber=readers[0],
+        rendered=first._rendered,
+        delivery_id=rows[0].pk,
+        edition_date=TODAY,
+        links=subscriber_links(readers[0], rows[0].pk),
+    )
+    by_value = lambda m: {**vars(m), "anymail_status": vars(m.anymail_status)}  # noqa: E731
+    assert by_value(first) == by_value(plain)
+    for name, value in vars(first).items():
+        if isinstance(value, (list, dict)) or name == "anymail_status":
+            assert value is not getattr(second, name), name
+    # What sending reads of it: the bodies decode, the SMTP form has the list headers.
+    assert first.body == first._rendered.text and first.alternatives[0][1] == "text/html"
+    assert first.message()["List-Id"] == plain.message()["List-Id"]
 
 
 def test_nothing_new_is_skipped_or_a_quiet_day_email_by_setting(settings):
