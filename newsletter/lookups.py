@@ -1,9 +1,10 @@
 """`field__any_of=ids`: a list of ids as one parameter.
 
-A chunk filters by its 500 delivery or subscriber ids several times. With `__in`, each id is a
+A chunk filters by its 2,000 delivery or subscriber ids several times. With `__in`, each id is a
 placeholder that Django prepares one by one and the Postgres driver parses and binds one by one
-(psycopg binds on the client); on Postgres, `field = ANY(%s)` sends the whole list as one array. On
-other databases it is the same SQL as `__in`.
+(psycopg binds on the client); on Postgres, `field = ANY(%s)` sends the whole list as one array,
+written here as Postgres's array literal (`{1,2,3}`): psycopg dumps a Python list element by
+element, five times the CPU of one join. On other databases it is the same SQL as `__in`.
 """
 
 from django.core.exceptions import EmptyResultSet
@@ -22,8 +23,14 @@ class AnyOf(Lookup):
         if not self.rhs:
             raise EmptyResultSet  # matches nothing, as `__in=[]` does
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, self.rhs]  # the project's keys are bigint
+            # The project's keys are bigint; the values are ints (get_prep_lookup).
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, bigint_array(self.rhs)]
         return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*lhs_params, *self.rhs]
+
+
+def bigint_array(ids) -> str:
+    """Postgres's array literal for integer ids, for a `%s::bigint[]` parameter."""
+    return "{" + ",".join(map(str, map(int, ids))) + "}"
 
 
 BigAutoField.register_lookup(AnyOf)

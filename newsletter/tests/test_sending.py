@@ -325,3 +325,34 @@ def test_a_chunk_finds_its_rows_by_primary_key_whatever_the_table_statistics():
         explained = plan(statement)
         assert "newsletter_delivery_pkey" in explained, explained
         assert "delivery_unfinished_idx" not in explained, explained
+
+
+@pytest.mark.django_db
+def test_recording_a_group_writes_each_rows_own_values_as_they_are():
+    """The outcome write (one statement per outcome on Postgres, from one JSON document) keeps
+    every character of subjects and errors and each row's own paper list."""
+    from django.utils import timezone
+
+    from newsletter.sending import _update_rows
+
+    quant, _code, _agents = topics()
+    sending = Delivery.Status.SENDING
+    rows = [
+        Delivery.objects.create(subscriber=subscriber(quant), edition_date=TODAY, status=sending)
+        for _ in range(3)
+    ]
+    odd = ['"Quoted", back\\slash, tab\t, Zoë — ✓ {x}', "two\nlines", "'single' and ' -- ;"]
+    for n, row in enumerate(rows):
+        row.subject, row.last_error = odd[n], odd[-1 - n]
+        row.paper_ids = [10 * n + 1, 10 * n + 2][: n + 1]
+        row.provider_message_id = f"pm-{n}"
+        row.status, row.sent_at, row.updated_at = Delivery.Status.SENT, timezone.now(), timezone.now()
+    _update_rows(
+        rows,
+        ["provider_message_id", "subject", "paper_ids", "last_error"],
+        same=["status", "sent_at", "updated_at"],
+    )
+    for n, row in enumerate(rows):
+        stored = Delivery.objects.get(pk=row.pk)
+        assert (stored.subject, stored.last_error, stored.paper_ids) == (odd[n], odd[-1 - n], row.paper_ids)
+        assert (stored.provider_message_id, stored.status) == (f"pm-{n}", Delivery.Status.SENT)
