@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import css_inline
@@ -160,6 +161,7 @@ def paper_card(paper) -> dict:
     }
 
 
+@lru_cache(maxsize=64)  # a morning has one or two dates; strftime per digest showed
 def date_label(edition_date: date) -> str:
     return f"{edition_date:%b} {edition_date.day}"
 
@@ -196,7 +198,12 @@ def digest_headings(*, papers, edition_date: date, your_topics: Sequence[str]) -
         headline = f"{count} new paper{plural} on {about}"
     else:
         subject, headline = f"A quiet day on {about} — {when}", ""
-    return plain_text(subject, limit=250), headline, when
+    return _subject_text(subject), headline, when
+
+
+@lru_cache(maxsize=4096)  # subjects recur across readers: the same counts, topics and date
+def _subject_text(subject: str) -> str:
+    return plain_text(subject, limit=250)
 
 
 def _preheader(cards: Sequence[dict]) -> str:
@@ -403,7 +410,7 @@ class DigestAssembler:
         try:
             if links.feedback is None:
                 raise AssemblyError("fragments are cut with feedback links; previews go without")
-            if any(_PARSER_REWRITES.search(v) for v in values.values()):
+            if _PARSER_REWRITES.search("".join(values.values())):  # one search: none of them has one
                 raise AssemblyError("a value an HTML parser would rewrite")
             fragments = self.fragments(papers)
             paper_links = _paper_link_values([links.feedback(p.id) for p in papers])
