@@ -2,9 +2,9 @@
 
 - `digest_message(...)` makes one message, the plain way (DigestMessage's constructor);
 - `DigestMessages()` makes a chunk's messages: the settings it needs are read once, and each
-  message is a copy of a prototype the constructor made, its containers fresh. Django's and
-  anymail's constructors together took a third of composing a digest; a test holds both ways to
-  the same message.
+  message is a copy of a prototype the constructor made, its containers fresh (Django's and
+  anymail's constructors set ~25 attributes: 5.9 µs a message, against 1.4). A test holds both ways
+  to the same message.
 """
 
 from __future__ import annotations
@@ -110,6 +110,16 @@ class DigestMessage(AnymailMessage):
 _UNREAD = object()
 
 
+def _headers(*, unsubscribe_url: str, mailto: str, list_id: str, message_id: str) -> dict[str, str]:
+    return {
+        # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs one click.
+        "List-Unsubscribe": f"<{unsubscribe_url}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": list_id,
+        "Message-ID": message_id,
+    }
+
+
 def digest_message(
     *,
     subscriber,
@@ -119,18 +129,16 @@ def digest_message(
     links: DigestLinks,
 ) -> AnymailMessage:
     """The email: HTML with a plain-text alternative, list headers, provider metadata and tag."""
-    domain = _site_domain()
     fields = {
         "subject": rendered.subject,
         "from_email": settings.DEFAULT_FROM_EMAIL,
         "to": [subscriber.email],
-        "headers": {
-            # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs one click.
-            "List-Unsubscribe": f"<{links.unsubscribe_url}>, <{_unsubscribe_mailto()}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": _list_id(settings.SITE_NAME, domain),
-            "Message-ID": digest_message_id(delivery_id, edition_date),
-        },
+        "headers": _headers(
+            unsubscribe_url=links.unsubscribe_url,
+            mailto=_unsubscribe_mailto(),
+            list_id=_list_id(settings.SITE_NAME, _site_domain()),
+            message_id=digest_message_id(delivery_id, edition_date),
+        ),
         # Provider events (bounces, opens) come back carrying these, which ties them to the Delivery.
         "metadata": {"delivery_id": str(delivery_id)},
         "tags": ["digest"],
@@ -198,12 +206,13 @@ class DigestMessages:
         day = self._dates.get(edition_date)
         if day is None:
             day = self._dates[edition_date] = f"{edition_date:%Y%m%d}"
-        headers = {
-            "List-Unsubscribe": f"<{unsubscribe_url}>, <{self._mailto}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": self._list_id,
-            "Message-ID": f"<digest.{delivery_id}.{day}@{self._domain}>",
-        }
+        headers = _headers(
+            unsubscribe_url=unsubscribe_url,
+            mailto=self._mailto,
+            list_id=self._list_id,
+            # digest_message_id's, with the date formatted once per chunk
+            message_id=f"<digest.{delivery_id}.{day}@{self._domain}>",
+        )
         metadata = {"delivery_id": str(delivery_id)}
         if self._shared is None:
             message = DigestMessage(
