@@ -2,7 +2,9 @@
 
 import multiprocessing
 import os
+import pickle
 import threading
+import time
 
 import pytest
 
@@ -124,3 +126,26 @@ def test_incr_and_decr_keep_the_expiry_set_by_add(tmp_path):
     assert cache.add("forever", 1, None)
     assert cache.incr("forever") == 2
     assert cache.get("forever") == 2
+
+
+def test_an_expired_entry_is_not_deleted_once_another_process_replaced_it(tmp_path):
+    reader, writer = LockedFileBasedCache(str(tmp_path), {}), LockedFileBasedCache(str(tmp_path), {})
+    writer.set("slot", "old", timeout=0)  # expired as soon as written
+    with open(reader._key_to_file("slot"), "rb") as seen_expired:  # a get() opened it, then ...
+        assert writer.add("slot", "fresh", timeout=60)  # ... another process took the free slot
+        assert reader._is_expired(seen_expired)  # what the get() read had expired
+    assert writer.get("slot") == "fresh" and not reader.add("slot", "third", timeout=60)
+
+
+def test_expired_entries_are_still_found_expired_and_removed(tmp_path):
+    cache = LockedFileBasedCache(str(tmp_path), {})
+    cache.set("gone", 1, timeout=0)
+    assert cache.get("gone", "default") == "default" and not os.path.exists(cache._key_to_file("gone"))
+    cache.set("again", 1, timeout=0)
+    assert cache.add("again", 2, timeout=60) and cache.get("again") == 2  # add() holds the lock already
+    cache.set("late", 1, timeout=0)
+    assert cache.touch("late", 60) is False and cache.get("late") is None
+    cache.set("live", 5, timeout=1)
+    assert cache.touch("live", 3600) and cache.get("live") == 5
+    with open(cache._key_to_file("live"), "rb") as f:
+        assert pickle.load(f) > time.time() + 3000  # noqa: S301 - the new expiry, not the old one
