@@ -33,6 +33,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 import smtplib
 import socket
 import time
@@ -163,8 +164,19 @@ def classify(exc: BaseException) -> Outcome:
     return Outcome.UNKNOWN
 
 
+# What a Postgres text column cannot hold: NUL, and lone surrogates (which do not encode to UTF-8).
+# Provider answers are JSON, where "\u0000" and "\ud800" decode to exactly these.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """Provider or server text as it can be stored: one such character made the whole group's
+    outcomes unrecordable, leaving even its sent rows to become `unknown`."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    return _storable(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
 
 
 # --- Claiming and recording ------------------------------------------------------------------
@@ -341,9 +353,9 @@ def _message_outcome(message) -> tuple[Outcome, str, str]:
     statuses = status.status
     if statuses & {"sent", "queued"} or statuses == {"unknown"}:
         message_id = status.message_id if isinstance(status.message_id, str) else ""
-        return Outcome.SENT, message_id or "", ""
+        return Outcome.SENT, _storable(message_id or ""), ""
     item = getattr(status, "esp_response_item", None) or {}
-    detail = f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip()
+    detail = _storable(f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip())
     if statuses & {"rejected", "invalid"}:
         return Outcome.REJECTED, "", f"provider refused the recipient: {detail}"[:MAX_ERROR_CHARS]
     return Outcome.TRANSIENT, "", f"provider did not accept the message: {detail}"[:MAX_ERROR_CHARS]

@@ -308,3 +308,20 @@ def test_a_batch_body_streams_exactly_its_messages_bytes_in_blocks(monkeypatch):
     assert b"".join(blocks) == whole == body.joined() and len(body) == len(whole)
     # Whole messages per block, a block closed once it reaches BLOCK bytes.
     assert [len(b) for b in blocks] == [82 + 8 + 251, 2]
+
+
+def test_a_per_message_error_with_characters_a_database_refuses_is_still_recorded(loopback):
+    """A provider's error text and message ids go into the rows: a NUL or a lone surrogate in them
+    (which Postgres text cannot hold) must not make the group's outcomes unrecordable, leaving even
+    its sent rows stuck in `sending`."""
+    answer = [
+        {"ErrorCode": 0, "Message": "OK", "MessageID": "pm-\u0000\ud800-1", "To": "a@example.com"},
+        {"ErrorCode": 300, "Message": "Invalid 'To' address: bad\u0000byte"},
+    ]
+    loopback.route("/email/batch", Response(200, json.dumps(answer), {"Content-Type": "application/json"}))
+    ids = planned(["a@example.com", "b@example.com"])
+    report = deliveries_send_chunk(delivery_ids=ids, connection=connection_to(loopback))
+    assert (report.sent, report.failed) == (1, 1)
+    sent, failed = Delivery.objects.filter(pk__in=ids).order_by("pk")
+    assert (sent.status, sent.provider_message_id) == ("sent", "pm-\ufffd\ufffd-1")
+    assert failed.status == "failed" and "bad\ufffdbyte" in failed.last_error
