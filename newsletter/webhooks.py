@@ -37,7 +37,9 @@ logger = logging.getLogger(__name__)
 
 _EVENT_ID_MAX = 200  # ProviderEvent.event_id max_length
 _URL_MAX = 2000  # ProviderEvent.url max_length
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and lone surrogates (JSON's "\ud800" decodes to one; it cannot be encoded to
+# UTF-8, so Postgres would refuse the whole event and the provider would retry it without end).
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class MalformedWebhook(SuspiciousOperation):
@@ -140,7 +142,8 @@ urlpatterns = _tracking_urlpatterns()
 
 
 def _text(value, limit: int) -> str:
-    # Postgres text cannot hold NUL, and no id, address or link of ours contains control characters.
+    # Postgres text cannot hold NUL (nor a lone surrogate), and no id, address or link of ours
+    # contains control characters.
     return _CONTROL_CHARS.sub("", value)[:limit] if isinstance(value, str) else ""
 
 

@@ -335,11 +335,12 @@ def test_replayed_events_are_processed_once(client, delivery):
 
 
 def test_control_characters_in_ids_never_reach_the_database(client, delivery):
-    body = clicked(delivery, link="https://arxiv.org/abs/1\u0000") | {"ID": "a\u0000b"}
+    body = clicked(delivery, link="https://arxiv.org/abs/1\u0000\udc80") | {"ID": "a\u0000b\ud800"}
     body["MessageID"] = delivery.provider_message_id[:4] + "\u0000" + delivery.provider_message_id[4:]
     assert post(client, body).status_code == 200
     event = ProviderEvent.objects.get()
-    assert "\x00" not in event.event_id + event.url + event.message_id
+    stored = event.event_id + event.url + event.message_id
+    assert "\x00" not in stored and not any("\ud800" <= c <= "\udfff" for c in stored)
     assert event.delivery == delivery
 
 
