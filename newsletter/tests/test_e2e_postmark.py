@@ -15,6 +15,14 @@ from testsupport.services import require_redis
 from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_problems, paper, subscriber, topics
 from .html_safety import unsafe_markup, visible_text
 
+MORNING = "2026-04-28T12:00:00+00:00"  # when both tests plan (their readers are due from hour 0, UTC)
+
+
+def plan_and_wait_until_sent(count: int, *, message: str) -> None:
+    """Plan the morning through the worker and wait until `count` digests are sent."""
+    plan_due_digests.delay(MORNING)
+    wait_for(lambda: Delivery.objects.filter(status="sent").count() == count, timeout=60, message=message)
+
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
@@ -30,13 +38,8 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
     subscriber(code, email="c@example.com", delivery_hour=0, timezone="UTC")
     env = {**worker_env(provider.url), "PAPERBOY_SEND_RETRY_BASE_SECONDS": "1"}
     with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
-        plan_due_digests.delay("2026-04-28T12:00:00+00:00")
-        wait_for(
-            lambda: Delivery.objects.filter(status="sent").count() == 2,
-            timeout=60,
-            message="both digests sent after the provider recovered",
-        )
-        plan_due_digests.delay("2026-04-28T12:00:00+00:00")  # a second run: nothing new
+        plan_and_wait_until_sent(2, message="both digests sent after the provider recovered")
+        plan_due_digests.delay(MORNING)  # a second run: nothing new
         time.sleep(3)
 
     # one 500, one successful batch; nothing after the second run
@@ -73,12 +76,7 @@ def test_a_chunk_out_of_time_hands_its_rest_to_new_tasks_and_each_digest_goes_on
         subscriber(quant, email=email, delivery_hour=0, timezone="UTC")
     env = {**worker_env(provider.url), "PAPERBOY_SEND_BATCH_SIZE": "2", "PAPERBOY_SEND_CHUNK_SECONDS": "0"}
     with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
-        plan_due_digests.delay("2026-04-28T12:00:00+00:00")
-        wait_for(
-            lambda: Delivery.objects.filter(status="sent").count() == 5,
-            timeout=60,
-            message="every digest sent, one group per task",
-        )
+        plan_and_wait_until_sent(5, message="every digest sent, one group per task")
         log = (tmp_path / "worker.log").read_text()
 
     assert dict(provider.per_recipient) == dict.fromkeys(emails, 1)
