@@ -357,7 +357,7 @@ if PAPERBOY_QUIET_DAY not in ("skip", "email"):
 PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=2000)
 PAPERBOY_SEND_CHUNK_SECONDS = env.float("PAPERBOY_SEND_CHUNK_SECONDS", default=90.0)
 # Messages per call to a provider with a batch endpoint (at most the provider's own limit: Postmark
-# 500). Two calls per chunk of 500.
+# 500). Eight calls per chunk of 2,000, up to PAPERBOY_SEND_CALLS_IN_FLIGHT of them on the wire at once.
 PAPERBOY_SEND_BATCH_SIZE = env.int("PAPERBOY_SEND_BATCH_SIZE", default=250)
 # Provider calls one chunk may have on the wire at once, for a backend that can take them (the Postmark
 # batch backend: each call on its own HTTP connection). The next group is composed meanwhile; when a

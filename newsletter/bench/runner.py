@@ -322,7 +322,7 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-digests-")))
         # About twenty of the run's provider calls (one per PAPERBOY_SEND_BATCH_SIZE messages) are
         # parsed in full, five messages of each checked; the rest are counted per recipient. Parsing
-        # one call in five (as when chunks and calls were one) cost the machine ~1 s per 100k.
+        # one call in five (as when chunks and calls were one) cost ~1.4 core-seconds per 100k.
         calls = options.subscribers // max(1, settings.PAPERBOY_SEND_BATCH_SIZE)
         sample_every = max(1, calls // 20)
         api_url = stack.enter_context(postmark_process(latency, log_dir, sample_every=sample_every))
