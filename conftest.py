@@ -1,8 +1,46 @@
-"""Fixtures shared by every app's tests."""
+"""Fixtures shared by every app's tests, and the rule for tests that need Postgres or Redis.
+
+`@pytest.mark.postgres` (about Postgres behaviour: plans, COPY, json_to_recordset) and
+`@pytest.mark.redis` (needs the Redis of REDIS_URL) are skipped with their reason in a run that was
+not given the service, and a skip of such a test in a run that was given it is a failure: a Postgres
+run can never turn green by skipping what it is there to prove.
+"""
 
 import pytest
 
 from testsupport.http import LoopbackServer
+from testsupport.services import POSTGRES_MISSING, REDIS_MISSING, TEST_REDIS_URL, on_postgres
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = {}
+    if not on_postgres():
+        missing["postgres"] = POSTGRES_MISSING
+    if TEST_REDIS_URL is None:
+        missing["redis"] = REDIS_MISSING
+    for item in items:
+        for marker, reason in missing.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _given_services(item) -> list[str]:
+    given = []
+    if item.get_closest_marker("postgres") and on_postgres():
+        given.append("Postgres")
+    if item.get_closest_marker("redis") and TEST_REDIS_URL is not None:
+        given.append("Redis")
+    return given
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail") and (given := _given_services(item)):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in a run that was given {' and '.join(given)}, which it needs: {reason}"
+    return report
 
 
 @pytest.fixture

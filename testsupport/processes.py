@@ -96,6 +96,14 @@ def celery_worker(
             log.close()
 
 
+def purge_queues() -> int:
+    """Drop every task waiting on the run's broker (Redis when given, else the embedded folder), so a
+    worker a test starts sees no task an earlier test left behind; returns how many were dropped."""
+    from newsletter.celery import app
+
+    return app.control.purge()
+
+
 def wait_for(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
     """Poll until predicate() is truthy and return its value; fail with `message` after `timeout`."""
     deadline = time.monotonic() + timeout

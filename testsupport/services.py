@@ -1,28 +1,38 @@
-"""Access to the real services tests need. Missing services fail the test under CI and skip it elsewhere."""
+"""Access to the real services tests need.
+
+The rule: a test that needs Postgres or Redis carries the `postgres` or `redis` marker. It is skipped,
+with its reason, only when the run was not given that service (nothing set: SQLite, no Redis), and it
+fails when the run was given the service and the service is not there (conftest.py turns such a skip
+into a failure). Tests never pick a Redis nobody named, so a developer's own Redis keeps its data.
+"""
 
 import os
 
 import pytest
 import redis
 
-# Tests that need Redis use REDIS_URL when set (CI), else a local server on its default port.
-TEST_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+# The Redis the run was given (the one settings use for the cache and the broker), or None.
+TEST_REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+
+POSTGRES_MISSING = "about Postgres behaviour; this run is on SQLite (set DATABASE_URL=postgres://… to run it)"
+REDIS_MISSING = "needs Redis, and this run was given none (set REDIS_URL=redis://… to run it)"
 
 
-def service_missing(what: str) -> None:
-    """Fail under CI (a missing service must never turn green by skipping); skip on a laptop."""
-    message = f"{what} is not reachable"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message}, and CI is set: start it (see DEVELOPERS.md)")
-    pytest.skip(message)
+def on_postgres() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
-def require_redis(url: str = TEST_REDIS_URL) -> redis.Redis:
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+def require_redis() -> redis.Redis:
+    """A client of the Redis this run was given; the test fails if it does not answer."""
+    if TEST_REDIS_URL is None:
+        pytest.skip(REDIS_MISSING)
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
-    except redis.RedisError:
-        service_missing(f"Redis at {url}")
+    except redis.RedisError as error:
+        pytest.fail(f"REDIS_URL={TEST_REDIS_URL} was given but does not answer ({error}): start it")
     return client
 
 

@@ -183,6 +183,7 @@ def test_growing_lists_count_up_to_a_bound_and_never_scan_the_whole_table(boss, 
     assert _whole_table_scans([q["sql"] for q in queries.captured_queries]) == []
 
 
+@pytest.mark.postgres  # Postgres query plans
 def test_provider_events_are_read_newest_first_and_by_month_through_their_time_index(boss, monkeypatch):
     """Events grow by tens of millions a year: the admin list (newest first) and the dashboard's
     month must not sort or scan all of them."""

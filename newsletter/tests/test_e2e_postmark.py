@@ -1,5 +1,6 @@
-"""End to end over HTTP: a real Celery worker on Redis sends through anymail's Postmark backend (with
-the batch endpoint) to a loopback server speaking the Postmark API, which first answers 500."""
+"""End to end over HTTP: a real Celery worker (on Redis when the run has one, else the embedded broker)
+sends through anymail's Postmark backend (with the batch endpoint) to a loopback server speaking the
+Postmark API, which first answers 500."""
 
 import re
 import time
@@ -9,8 +10,7 @@ import pytest
 from newsletter.models import Delivery
 from newsletter.tasks import plan_due_digests
 from testsupport.postmark import PostmarkServer, Script, worker_env
-from testsupport.processes import celery_worker, wait_for
-from testsupport.services import require_redis
+from testsupport.processes import celery_worker, purge_queues, wait_for
 
 from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_problems, paper, subscriber, topics
 from .html_safety import unsafe_markup, visible_text
@@ -27,8 +27,7 @@ def plan_and_wait_until_sent(count: int, *, message: str) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
-    redis = require_redis()
-    redis.flushdb()
+    purge_queues()  # no task left over from an earlier test
     provider = PostmarkServer(script=Script(fail_next=[500]))
     quant, code, _agents = topics()
     paper((quant, 1.0), title=HOSTILE_TITLE, abstract=HOSTILE_ABSTRACT)
@@ -66,8 +65,7 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
 def test_a_chunk_out_of_time_hands_its_rest_to_new_tasks_and_each_digest_goes_once(tmp_path):
     """A real worker with no time for more than one call per task: each task sends one group and
     queues the rest as a new task, until every digest is sent exactly once."""
-    redis = require_redis()
-    redis.flushdb()
+    purge_queues()  # no task left over from an earlier test
     provider = PostmarkServer(script=Script())
     quant, _code, _agents = topics()
     paper((quant, 1.0), title="Low-bit attention kernels")

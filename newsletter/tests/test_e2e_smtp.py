@@ -1,4 +1,5 @@
-"""End to end over a real SMTP wire: beat's task -> real Celery worker on Redis -> aiosmtpd on loopback."""
+"""End to end over a real SMTP wire: beat's task -> a real Celery worker (on Redis when the run has one,
+else the embedded broker) -> aiosmtpd on loopback."""
 
 import asyncio
 import email
@@ -10,8 +11,7 @@ from aiosmtpd.controller import Controller
 
 from newsletter.models import Delivery
 from newsletter.tasks import plan_due_digests
-from testsupport.processes import celery_worker, free_port, wait_for
-from testsupport.services import require_redis
+from testsupport.processes import celery_worker, free_port, purge_queues, wait_for
 
 from .digest_data import HOSTILE_TITLE, html_problems, paper, subscriber, topics
 from .html_safety import unsafe_markup, visible_text
@@ -50,8 +50,7 @@ def parts(message):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_digests_go_over_smtp_once_each_in_every_time_zone(smtp_inbox, tmp_path):
-    redis = require_redis()
-    redis.flushdb()  # this test's own Redis db (REDIS_URL): no task left over from an earlier run
+    purge_queues()  # no task left over from an earlier test
     inbox, port = smtp_inbox
     quant, code, _agents = topics()
     paper((quant, 2.0), title="Four-bit weights for everyone")

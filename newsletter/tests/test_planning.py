@@ -209,7 +209,7 @@ def test_a_large_list_is_planned_in_slices_each_fanned_out_as_soon_as_it_is_comm
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a Postgres query plan")
+@pytest.mark.postgres  # a Postgres query plan
 def test_each_planning_slice_leaves_existing_rows_to_the_unique_index_instead_of_rereading_the_morning(
     monkeypatch,
 ):

@@ -41,6 +41,7 @@ def _assert_within_limit(stamps: list[float]) -> None:
     assert len(stamps) >= RATE * span * 0.8, (len(stamps), span)
 
 
+@pytest.mark.redis
 def test_threads_and_processes_together_stay_within_the_rate():
     require_redis()
     name = f"test-{uuid.uuid4().hex}"
@@ -66,6 +67,7 @@ def test_threads_and_processes_together_stay_within_the_rate():
     assert len(stamps) > 60
 
 
+@pytest.mark.redis
 def test_a_reservation_larger_than_the_wait_allowed_is_refused_and_too_large_is_an_error():
     require_redis()
     limit = RedisTokenBucket(name=f"test-{uuid.uuid4().hex}", rate=10, burst=10, redis_url=TEST_REDIS_URL)
@@ -88,6 +90,7 @@ def test_without_redis_the_cache_counter_limits_per_second(settings):
     assert max(Counter(seconds).values()) <= 5 and len(set(seconds)) >= 3
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_sending_takes_its_messages_from_the_shared_bucket(settings):
     require_redis()

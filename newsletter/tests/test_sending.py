@@ -279,7 +279,7 @@ def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the claim's retry is the Postgres path")
+@pytest.mark.postgres  # the claim's retry is the Postgres path
 def test_a_claim_survives_its_connection_being_dropped():
     """A worker's connection terminated before the claim (a failover, an idle kill): the claim
     reconnects and wins its rows instead of failing the chunk."""
@@ -292,7 +292,7 @@ def test_a_claim_survives_its_connection_being_dropped():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a Postgres query plan")
+@pytest.mark.postgres  # a Postgres query plan
 def test_a_chunk_finds_its_rows_by_primary_key_whatever_the_table_statistics():
     """The morning's rows were planned after the last ANALYZE, which saw no unfinished row: the
     claim, the chunk's row load and its skips must still go by primary key, not AND in a scan of

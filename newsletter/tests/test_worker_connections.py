@@ -39,7 +39,7 @@ def test_a_worker_keeps_its_database_connection_from_task_to_task():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="CONN_MAX_AGE is 0 on SQLite: none is kept")
+@pytest.mark.postgres  # CONN_MAX_AGE is 0 on SQLite: none is kept
 def test_a_kept_connection_that_died_between_tasks_is_replaced():
     """A connection terminated while the worker waited for its next task (a failover, an idle kill):
     the health check before the first query replaces it, and the task runs."""

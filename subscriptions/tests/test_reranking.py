@@ -5,6 +5,7 @@ import pytest
 from papers.devset.evaluate import load_devset
 from papers.relevance import loading
 from papers.tests.factories import PaperFactory
+from subscriptions import reranking
 from subscriptions.models import PaperFeedback
 from subscriptions.reranking import paper_vectors, reader_profiles_load, rerank
 from subscriptions.tests.factories import SubscriberFactory
@@ -13,8 +14,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_tagger():
+def _fresh_tagger(monkeypatch):
+    """A fresh tagger and vector cache: on SQLite a rolled-back test's paper ids are used again, so
+    rows another test cached under the same id would be another paper's."""
     loading.forget_tagger()
+    monkeypatch.setattr(reranking, "_vectors", None)
     yield
     loading.forget_tagger()
 

@@ -19,7 +19,7 @@ from testsupport.processes import stop_process_group, wait_for
 
 from .harness import BackendTerminator, FaultCase, HookedProvider, terminate_backends
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 DIGESTS = 5000
 Status = Delivery.Status
