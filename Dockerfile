@@ -18,4 +18,4 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 
 USER paperboy
 EXPOSE 8000
-CMD ["gunicorn", "newsletter.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "newsletter.accesslog.RedactingLogger"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "config.accesslog.RedactingLogger"]

@@ -28,7 +28,7 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py seed_demo
 	@echo "Paperboy on http://127.0.0.1:$(PORT)/ — mail lands in var/outbox/ (open the .eml files)"
 # The demo has four readers: with the archive's default threshold (5 digests) it would stay empty.
-	PATH="$(CURDIR)/$(BIN):$$PATH" PAPERBOY_ARCHIVE_MIN_DIGESTS=$${PAPERBOY_ARCHIVE_MIN_DIGESTS:-1} \
+	PATH="$(CURDIR)/$(BIN):$$PATH" NEWSLETTER_ARCHIVE_MIN_DIGESTS=$${NEWSLETTER_ARCHIVE_MIN_DIGESTS:-1} \
 	  $(BIN)/honcho start --port $(PORT) --procfile Procfile
 
 ## browser: Debian's Chromium for the browser tests (never a downloaded browser)

@@ -4,7 +4,7 @@ Nothing here names a subscriber: an edition is the set of papers that went out o
 by how many digests carried each one. Small numbers would still give readers away: on a day only
 one digest went out, the edition is that reader's own selection (their topics, keywords, feedback),
 and a paper only one digest carried tells that someone has that niche interest. So a date is an
-edition only when at least PAPERBOY_ARCHIVE_MIN_DIGESTS digests were sent on it, and an edition
+edition only when at least NEWSLETTER_ARCHIVE_MIN_DIGESTS digests were sent on it, and an edition
 shows only the papers at least that many digests carried; everything below the threshold is left
 out of the archive, not merely unranked.
 """
@@ -15,7 +15,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
 
+from .conf import setting
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def papers_in_order(paper_ids) -> list[Paper]:
 
 def min_digests() -> int:
     """Digests that must have gone out on a date, or carried a paper, for the archive to show it."""
-    return max(1, settings.PAPERBOY_ARCHIVE_MIN_DIGESTS)
+    return max(1, setting("ARCHIVE_MIN_DIGESTS"))
 
 
 def edition_dates(*, until: date) -> list[date]:

@@ -25,6 +25,7 @@ from subscriptions.hmacs import PreparedHmac
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
+from .conf import setting
 from .links import digest_view_url
 from .messages import DigestMessages, digest_message
 from .models import Delivery
@@ -141,7 +142,7 @@ class ChunkComposer:
         renderer: DigestAssembler | None = None,
     ) -> None:
         self._renderer = renderer or _renderer
-        self._quiet_day_email = settings.PAPERBOY_QUIET_DAY == "email"
+        self._quiet_day_email = setting("QUIET_DAY") == "email"
         live = [d for d in deliveries if _is_live(d.subscriber)]
         self._selection = None
         if live:

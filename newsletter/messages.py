@@ -18,6 +18,7 @@ from anymail.message import AnymailMessage, AnymailStatus
 from django.conf import settings
 from django.core.mail.message import EmailAlternative
 
+from .conf import setting
 from .rendering import AssembledDigest, DigestLinks, RenderedDigest
 
 
@@ -37,7 +38,7 @@ def digest_message_id(delivery_id: int, edition_date: date) -> str:
 
 
 def _unsubscribe_mailto() -> str:
-    return _mailto(settings.PAPERBOY_UNSUBSCRIBE_MAILTO, settings.DEFAULT_FROM_EMAIL)
+    return _mailto(setting("UNSUBSCRIBE_MAILTO"), settings.DEFAULT_FROM_EMAIL)
 
 
 @lru_cache(maxsize=8)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from .conf import setting
+
 # KEYS[1] bucket; ARGV rate (tokens/s), burst, tokens wanted. Returns the seconds to wait, as text
 # (Redis would truncate a Lua number to an integer).
 _RESERVE = """
@@ -132,8 +134,8 @@ class ProviderLimits:
     """The provider's per-second limits on messages and on API calls, for one sending process."""
 
     def __init__(self, provider: str) -> None:
-        messages = settings.PAPERBOY_SEND_RATE_PER_SECOND
-        calls = settings.PAPERBOY_SEND_CALLS_PER_SECOND
+        messages = setting("SEND_RATE_PER_SECOND")
+        calls = setting("SEND_CALLS_PER_SECOND")
         self.messages = bucket(f"{provider}:messages", rate=messages) if messages > 0 else None
         self.calls = bucket(f"{provider}:calls", rate=calls) if calls > 0 else None
 
@@ -153,8 +155,8 @@ def provider_limits(provider: str) -> ProviderLimits:
     """The limits for a provider (one Redis connection per process and provider)."""
     key = (
         provider,
-        settings.PAPERBOY_SEND_RATE_PER_SECOND,
-        settings.PAPERBOY_SEND_CALLS_PER_SECOND,
+        setting("SEND_RATE_PER_SECOND"),
+        setting("SEND_CALLS_PER_SECOND"),
         settings.REDIS_URL,
     )
     found = _limits.get(key)

@@ -4,7 +4,7 @@ A digest holds papers first seen since the subscriber's previous digest (at most
 one period when there was none), not hidden, that carry one of the subscriber's topics (a PaperTopic
 not excluded by a curator) or match one of their keywords. Ranking: featured first, then relevance
 (sum of the matching topics' scores, plus one per matching keyword), then trending score, then
-recency. The top PAPERBOY_DIGEST_SIZE are kept.
+recency. The top NEWSLETTER_DIGEST_SIZE are kept.
 
 Readers who told us "more / less like this" (subscriptions.reranking) get their topic ranking's top
 FEEDBACK_POOL_FACTOR times N re-ordered by their profile, featured papers still first, and keep the top N:
@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
@@ -34,6 +33,7 @@ from papers.models import Paper, PaperTopic, Topic
 from subscriptions.models import Subscriber
 from subscriptions.reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank
 
+from .conf import setting
 from .models import Delivery
 
 # Fields a digest shows or ranks by; the rest of a paper row stays in the database.
@@ -530,7 +530,7 @@ def select_papers_bulk(
     """Ranked papers for each subscriber, in three queries whatever the number of subscribers (six when
     the pool is loaded afresh)."""
     now = now or timezone.now()
-    limit = limit or settings.PAPERBOY_DIGEST_SIZE
+    limit = limit or setting("DIGEST_SIZE")
     if not subscribers:
         return Selection({}, {}, None)
     readers = readers_for(subscribers, edition_dates=edition_dates, now=now)

@@ -3,11 +3,11 @@
 Failure semantics (the Delivery docstring has the state machine):
 
 1. Select papers for every planned row of the chunk (no writes). Rows with nothing to send -> `skipped`.
-2. Per group (one provider batch call of PAPERBOY_SEND_BATCH_SIZE messages, or PAPERBOY_SEND_GROUP_SIZE
+2. Per group (one provider batch call of NEWSLETTER_SEND_BATCH_SIZE messages, or NEWSLETTER_SEND_GROUP_SIZE
    one-by-one sends), composed while earlier groups are on the wire: claim with one conditional
    UPDATE planned -> sending (attempts + 1, a claim token) once there is room on the wire; only rows
    this worker won are sent. The claim commits before any network I/O; nothing is sent inside a
-   transaction. At most `calls_in_flight` calls are on the wire (PAPERBOY_SEND_CALLS_IN_FLIGHT for a
+   transaction. At most `calls_in_flight` calls are on the wire (NEWSLETTER_SEND_CALLS_IN_FLIGHT for a
    backend that can take several, as the Postmark batch backend; one for SMTP and the rest).
 3. Send through Django's mail API, each call slot on its own connection kept for the whole chunk.
 4. Record each outcome right after the provider answered:
@@ -21,11 +21,11 @@ Failure semantics (the Delivery docstring has the state machine):
    After a transient or unknown outcome the rest of the chunk is not attempted now: its rows stay (or
    go back to) `planned` and are retried; a provider that is down is not hammered (calls already on
    the wire beside the failed one are answered and recorded like any other).
-5. A chunk still going after PAPERBOY_SEND_CHUNK_SECONDS claims no more groups: the rows it did not
+5. A chunk still going after NEWSLETTER_SEND_CHUNK_SECONDS claims no more groups: the rows it did not
    reach stay `planned` and go on in a new task (not a retry: nothing failed).
 
 A worker killed between claim and record leaves its group in `sending`; the sweeper turns those rows
-into `unknown` after PAPERBOY_SENDING_TIMEOUT. Rows of the chunk it had not claimed stay `planned`.
+into `unknown` after NEWSLETTER_SENDING_TIMEOUT_MINUTES. Rows of the chunk it had not claimed stay `planned`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ from anymail.exceptions import (
     AnymailRecipientsRefused,
     AnymailRequestsAPIError,
 )
-from django.conf import settings
 from django.core.mail import get_connection
 from django.db import InterfaceError, OperationalError, close_old_connections, models
 from django.db import connection as db_connection
@@ -62,6 +61,7 @@ from django.utils import timezone
 from subscriptions.models import Subscriber
 
 from .composing import ChunkComposer, Composed
+from .conf import setting
 from .lookups import bigint_array
 from .models import Delivery
 from .ratelimit import provider_limits
@@ -97,7 +97,7 @@ class ChunkReport:
     suppressed: int = 0
     not_claimed: int = 0  # another worker had them, or they were no longer planned
     retry_ids: list[int] = field(default_factory=list)  # back to / still `planned`: try again
-    # Still `planned` because the chunk ran out of time (PAPERBOY_SEND_CHUNK_SECONDS): queue again now.
+    # Still `planned` because the chunk ran out of time (NEWSLETTER_SEND_CHUNK_SECONDS): queue again now.
     continue_ids: list[int] = field(default_factory=list)
     retry_after: float | None = None  # the provider asked for this many seconds (429 Retry-After)
     errors: list[str] = field(default_factory=list)
@@ -407,16 +407,17 @@ def _provider_name(connection) -> str:
 
 def _throttle(connection, *, messages: int, calls: int) -> None:
     """Hold back so that all workers together stay within the provider's per-second limits
-    (PAPERBOY_SEND_RATE_PER_SECOND messages, PAPERBOY_SEND_CALLS_PER_SECOND calls; newsletter.ratelimit)."""
-    if settings.PAPERBOY_SEND_RATE_PER_SECOND <= 0 and settings.PAPERBOY_SEND_CALLS_PER_SECOND <= 0:
+    (NEWSLETTER_SEND_RATE_PER_SECOND messages, NEWSLETTER_SEND_CALLS_PER_SECOND calls;
+    newsletter.ratelimit)."""
+    if setting("SEND_RATE_PER_SECOND") <= 0 and setting("SEND_CALLS_PER_SECOND") <= 0:
         return
     provider_limits(_provider_name(connection)).acquire(messages=messages, calls=calls)
 
 
 def group_size(connection) -> int:
     batch = getattr(connection, "batch_size", 1) or 1
-    size = min(batch, settings.PAPERBOY_SEND_BATCH_SIZE) if batch > 1 else settings.PAPERBOY_SEND_GROUP_SIZE
-    limit = settings.PAPERBOY_SEND_RATE_PER_SECOND
+    size = min(batch, setting("SEND_BATCH_SIZE")) if batch > 1 else setting("SEND_GROUP_SIZE")
+    limit = setting("SEND_RATE_PER_SECOND")
     return max(1, min(size, limit)) if limit > 0 else max(1, size)
 
 
@@ -462,13 +463,13 @@ def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
 
 
 def calls_in_flight(connection) -> int:
-    """How many provider calls one chunk may have on the wire at once: PAPERBOY_SEND_CALLS_IN_FLIGHT
+    """How many provider calls one chunk may have on the wire at once: NEWSLETTER_SEND_CALLS_IN_FLIGHT
     for a backend that can take them (it says how many in `max_calls_in_flight` and makes the extra
     connections with `parallel_connection()`), one for any other (SMTP, anymail's own backends)."""
     capable = getattr(connection, "max_calls_in_flight", 1) or 1
     if not callable(getattr(connection, "parallel_connection", None)):
         capable = 1
-    return max(1, min(settings.PAPERBOY_SEND_CALLS_IN_FLIGHT, capable))
+    return max(1, min(setting("SEND_CALLS_IN_FLIGHT"), capable))
 
 
 def deliveries_send_chunk(
@@ -521,7 +522,7 @@ def deliveries_send_chunk(
         finally:
             idle.append(used)
 
-    deadline = time.monotonic() + settings.PAPERBOY_SEND_CHUNK_SECONDS
+    deadline = time.monotonic() + setting("SEND_CHUNK_SECONDS")
     with ThreadPoolExecutor(max_workers=depth, thread_name_prefix="provider") as wire:
         try:
             try:
@@ -614,9 +615,9 @@ def deliveries_send(
     connection=None,
 ):
     """Send many deliveries in-process, chunk by chunk: yields (the ids a chunk finished with, its
-    report). Rows a chunk ran out of time for (PAPERBOY_SEND_CHUNK_SECONDS) go on in the next one:
+    report). Rows a chunk ran out of time for (NEWSLETTER_SEND_CHUNK_SECONDS) go on in the next one:
     in-process there is no task time limit to keep inside, only the order of the work."""
-    chunk_size = chunk_size or settings.PAPERBOY_SEND_CHUNK_SIZE
+    chunk_size = chunk_size or setting("SEND_CHUNK_SIZE")
     ids = list(delivery_ids)
     while ids:
         chunk, ids = ids[:chunk_size], ids[chunk_size:]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .conf import digest_expires_after, planned_stale_after, sending_timeout, setting
 from .models import Delivery
 
 Status = Delivery.Status
@@ -18,7 +18,7 @@ def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
     """Queue ids for sending in chunks, once the current transaction (if any) commits."""
     from .tasks import send_digest_chunk  # tasks import this module; import at call time
 
-    size = settings.PAPERBOY_SEND_CHUNK_SIZE
+    size = setting("SEND_CHUNK_SIZE")
     for start in range(0, len(delivery_ids), size):
         send_digest_chunk.delay_on_commit(delivery_ids[start : start + size])
 
@@ -51,33 +51,31 @@ class SweepReport:
 def deliveries_sweep(*, now: datetime | None = None) -> SweepReport:
     """The periodic repair pass: the queue is only a nudge, the rows are the truth.
 
-    - `sending` for longer than PAPERBOY_SENDING_TIMEOUT: the worker died or lost its answer; the
+    - `sending` for longer than NEWSLETTER_SENDING_TIMEOUT_MINUTES: the worker died or lost its answer; the
       provider may have the message, so the row becomes `unknown` (never re-sent by itself).
-    - `planned` for longer than PAPERBOY_DIGEST_EXPIRES_AFTER: `failed` with the reason kept, so a
+    - `planned` for longer than NEWSLETTER_DIGEST_EXPIRES_HOURS: `failed` with the reason kept, so a
       digest that could not go out all day shows up in admin instead of arriving tomorrow.
-    - `planned` and untouched for PAPERBOY_PLANNED_STALE_AFTER: its task was lost (broker restart,
+    - `planned` and untouched for NEWSLETTER_PLANNED_STALE_MINUTES: its task was lost (broker restart,
       retries exhausted); queue it again. Claiming makes a duplicate task harmless.
     """
     now = now or timezone.now()
     report = SweepReport()
     report.timed_out = Delivery.objects.filter(
-        status=Status.SENDING, sending_started_at__lt=now - settings.PAPERBOY_SENDING_TIMEOUT
+        status=Status.SENDING, sending_started_at__lt=now - sending_timeout()
     ).update(
         status=Status.UNKNOWN,
         last_error="no answer recorded within the sending timeout (worker lost?); not re-sent",
         updated_at=now,
     )
     report.expired = Delivery.objects.filter(
-        status=Status.PLANNED, created_at__lt=now - settings.PAPERBOY_DIGEST_EXPIRES_AFTER
+        status=Status.PLANNED, created_at__lt=now - digest_expires_after()
     ).update(
         status=Status.FAILED,
         last_error="not sent in time (the provider kept failing, or no worker ran)",
         updated_at=now,
     )
     stale = list(
-        Delivery.objects.filter(
-            status=Status.PLANNED, updated_at__lt=now - settings.PAPERBOY_PLANNED_STALE_AFTER
-        )
+        Delivery.objects.filter(status=Status.PLANNED, updated_at__lt=now - planned_stale_after())
         .order_by("pk")
         .values_list("pk", flat=True)[:100_000]
     )

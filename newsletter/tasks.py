@@ -6,9 +6,9 @@ import socket
 from datetime import datetime
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
+from .conf import setting
 from .models import WorkerHeartbeat, WorkerPing
 from .planning import deliveries_plan
 from .sending import deliveries_send_chunk
@@ -63,7 +63,7 @@ def plan_due_digests(now_iso: str | None = None) -> int:
 
 def retry_countdown(retries: int, retry_after: float | None) -> float:
     """Exponential backoff with jitter, at least what the provider asked for, at most 10 minutes."""
-    base = settings.PAPERBOY_SEND_RETRY_BASE_SECONDS
+    base = setting("SEND_RETRY_BASE_SECONDS")
     backoff = min(600.0, base * 2**retries) * random.uniform(0.8, 1.2)
     return max(backoff, min(retry_after or 0.0, 3600.0))
 

@@ -1,16 +1,18 @@
-"""Root URLconf: the admin, the health check, and each app's pages."""
+"""The newsletter's own pages (digests on the web, archive, feeds, webhooks)."""
 
-from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from .health import healthz
+from . import feeds, views
+
+app_name = "newsletter"
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
-    path("", include("newsletter.site_urls")),
-    path("", include("papers.urls")),
-    path("", include("subscriptions.urls")),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path("digest/<str:token>/", views.digest_in_browser, name="digest"),
+    path("archive/", views.archive_index, name="archive"),
+    re_path(r"^archive/(?P<iso_date>[0-9]{4}-[0-9]{2}-[0-9]{2})/$", views.archive_day, name="archive_day"),
+    path("topics/<slug:slug>/feed/", feeds.TopicFeed(), name="topic_feed"),
+    path("topics/<slug:slug>/feed/atom/", feeds.TopicAtomFeed(), name="topic_feed_atom"),
+    # Each ESP's tracking webhook at the URL anymail documents, e.g. /webhooks/anymail/postmark/tracking/
+    path("webhooks/anymail/", include("newsletter.webhooks")),
 ]
-
-handler400 = "newsletter.views.bad_request"

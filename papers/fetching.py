@@ -20,6 +20,7 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache
 
+from .conf import setting
 from .exceptions import FeedFetchError, FeedFormatError
 from .models import Source
 
@@ -82,7 +83,7 @@ def wait_for_arxiv_slot() -> None:
     The slot is a cache key that lives N seconds; `cache.add` succeeds for exactly one caller while it
     is absent (atomic SET NX on Redis), so requests start at least N seconds apart.
     """
-    interval = settings.PAPERS_ARXIV_MIN_INTERVAL
+    interval = setting("ARXIV_MIN_INTERVAL")
     if interval <= 0:
         return
     deadline = time.monotonic() + ARXIV_SLOT_MAX_WAIT
@@ -133,10 +134,10 @@ def _ssl_context() -> ssl.SSLContext:
 
 def _timeout() -> httpx.Timeout:
     return httpx.Timeout(
-        connect=settings.PAPERS_FETCH_CONNECT_TIMEOUT,
-        read=settings.PAPERS_FETCH_READ_TIMEOUT,
-        write=settings.PAPERS_FETCH_READ_TIMEOUT,
-        pool=settings.PAPERS_FETCH_CONNECT_TIMEOUT,
+        connect=setting("FETCH_CONNECT_TIMEOUT"),
+        read=setting("FETCH_READ_TIMEOUT"),
+        write=setting("FETCH_READ_TIMEOUT"),
+        pool=setting("FETCH_CONNECT_TIMEOUT"),
     )
 
 
@@ -167,7 +168,7 @@ def _body_chunks(response: httpx.Response) -> Iterator[bytes]:
 
 def _read_capped(response: httpx.Response, *, deadline: float) -> bytes:
     """The (decompressed) body, refusing more than PAPERS_FETCH_MAX_BYTES and overall slowness."""
-    limit = settings.PAPERS_FETCH_MAX_BYTES
+    limit = setting("FETCH_MAX_BYTES")
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
         raise FeedFormatError(
@@ -184,7 +185,7 @@ def _read_capped(response: httpx.Response, *, deadline: float) -> bytes:
             )
         if time.monotonic() > deadline:
             raise FeedFetchError(
-                f"download took longer than {settings.PAPERS_FETCH_TOTAL_TIMEOUT:.0f}s",
+                f"download took longer than {setting('FETCH_TOTAL_TIMEOUT'):.0f}s",
                 http_status=response.status_code,
             )
         chunks.append(chunk)
@@ -192,7 +193,7 @@ def _read_capped(response: httpx.Response, *, deadline: float) -> bytes:
 
 
 def _get_once(client: httpx.Client, *, url: str, kind: str, headers: dict[str, str]) -> FetchResult:
-    deadline = time.monotonic() + settings.PAPERS_FETCH_TOTAL_TIMEOUT
+    deadline = time.monotonic() + setting("FETCH_TOTAL_TIMEOUT")
     try:
         with client.stream("GET", url, headers=headers) as response:
             status = response.status_code
@@ -263,13 +264,10 @@ def fetch_feed(*, url: str, kind: str, etag: str = "", last_modified: str = "") 
             try:
                 return _get_once(client, url=url, kind=kind, headers=headers)
             except FeedFetchError as exc:
-                if (
-                    exc.http_status not in _RETRY_IN_PLACE_STATUSES
-                    or attempt >= settings.PAPERS_FETCH_RETRIES
-                ):
+                if exc.http_status not in _RETRY_IN_PLACE_STATUSES or attempt >= setting("FETCH_RETRIES"):
                     raise
                 pause = exc.retry_after if exc.retry_after is not None else 2.0**attempt
-                if pause > settings.PAPERS_FETCH_MAX_INLINE_WAIT:
+                if pause > setting("FETCH_MAX_INLINE_WAIT"):
                     raise
                 logger.info("%s answered %s; retrying in %.1fs", url, exc.http_status, pause)
                 time.sleep(pause)

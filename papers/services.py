@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .conf import fetch_max_backoff, setting
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .parsing.records import PaperRecord
 from .relevance.loading import active_tagger
@@ -608,7 +608,7 @@ def papers_rank(*, papers: Sequence[Paper], now: datetime | None = None) -> int:
 def trending_recompute(*, now: datetime | None = None) -> int:
     """Decay every recent paper's score; papers past the window drop to 0 (they no longer trend)."""
     now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.PAPERS_TRENDING_WINDOW_DAYS)
+    cutoff = now - timedelta(days=setting("TRENDING_WINDOW_DAYS"))
     recent = list(
         Paper.objects.filter(first_seen_at__gte=cutoff)
         .exclude(hf_upvotes__isnull=True, hf_comments__isnull=True)
@@ -625,7 +625,7 @@ def trending_recompute(*, now: datetime | None = None) -> int:
 def source_backoff(*, source: Source, failures: int, retry_after: float | None) -> timedelta:
     """How long a failing source rests: its interval, doubled per consecutive failure, capped."""
     interval = source.fetch_interval or timedelta(hours=1)
-    pause = min(interval * (2 ** max(failures - 1, 0)), settings.PAPERS_FETCH_MAX_BACKOFF)
+    pause = min(interval * (2 ** max(failures - 1, 0)), fetch_max_backoff())
     if retry_after is not None:
         pause = max(pause, timedelta(seconds=retry_after))
     return pause

@@ -9,7 +9,7 @@ separately (Paper.featured) and never need a high score.
 
 from datetime import datetime
 
-from django.conf import settings
+from .conf import setting
 
 # A comment takes more effort than an upvote and signals discussion.
 COMMENT_WEIGHT = 2.0
@@ -18,7 +18,7 @@ COMMENT_WEIGHT = 2.0
 def trending_score(
     *, upvotes: int | None, comments: int | None, since: datetime, now: datetime, half_life_hours=None
 ) -> float:
-    half_life = half_life_hours or settings.PAPERS_TRENDING_HALF_LIFE_HOURS
+    half_life = half_life_hours or setting("TRENDING_HALF_LIFE_HOURS")
     engagement = (upvotes or 0) + COMMENT_WEIGHT * (comments or 0)
     if engagement <= 0:
         return 0.0

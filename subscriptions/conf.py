@@ -1,39 +1,39 @@
-"""The one accessor for subscription settings: `settings.SUBSCRIPTIONS` over these defaults.
-
-Each key is documented in README.md ("Subscribing"); tests override single keys.
-"""
+"""The subscriptions app's settings: each is the Django setting and environment variable
+`SUBSCRIPTIONS_<NAME>` (config.settings reads the environment), over these defaults.
+docs/configuration.md lists them; tests override single settings."""
 
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 
+PREFIX = "SUBSCRIPTIONS"
 DEFAULTS: dict[str, Any] = {
-    # Stored on every consent record: which wording of the form a person agreed to.
+    # Stored on every consent record: which wording of the form a person agreed to. Change it whenever
+    # the form's wording changes.
     "FORM_VERSION": "signup-2026-11",
-    # Fixed one-hour windows on the cache (Redis in production, files on the embedded default).
+    # Signup attempts per client IP (IPv6: per /64) and per address, in fixed one-hour windows on the
+    # shared cache (Redis in production, files on the embedded default).
     "SIGNUPS_PER_IP_PER_HOUR": 20,
     "SIGNUPS_PER_ADDRESS_PER_HOUR": 5,
     # Confirmation and "manage your subscription" emails share this one limit per address.
     "EMAIL_INTERVAL_HOURS": 24,
     # A form sent back sooner than this after it was served was filled by a script.
-    "MIN_SUBMIT_SECONDS": 3,
+    "MIN_SUBMIT_SECONDS": 3.0,
     "CONFIRM_MAX_AGE_DAYS": 7,
     "PURGE_UNCONFIRMED_AFTER_DAYS": 30,
-    # Origins (https://blog.example.com) whose plain HTML forms may post without a CSRF token.
+    # Origins (https://blog.example.com) whose plain HTML signup forms may post without a CSRF token.
     "EMBED_ORIGINS": [],
-    # Reverse proxies in front of the web process that append to X-Forwarded-For (0: none).
+    # Reverse proxies in front of the web process that append to X-Forwarded-For (0: trust none).
     "TRUSTED_PROXY_HOPS": 0,
     "DEFAULT_TIMEZONE": "UTC",
     "DEFAULT_DELIVERY_HOUR": 7,
 }
+CHOICES: dict[str, tuple] = {}
 
 
 def setting(name: str) -> Any:
-    configured = getattr(settings, "SUBSCRIPTIONS", {}) or {}
-    if name not in DEFAULTS:
-        raise KeyError(f"unknown subscriptions setting {name!r}")
-    return configured.get(name, DEFAULTS[name])
+    return getattr(settings, f"{PREFIX}_{name}", DEFAULTS[name])
 
 
 def confirm_max_age() -> timedelta:

@@ -1,7 +1,7 @@
 """Fixed-window counters on Django's cache, shared by every web process.
 
 Counting relies on `add` and `incr` being atomic. They are on Redis, and on the embedded default's
-file cache (newsletter.filecache): Django's own FileBasedCache does a read and a write for each, and
+file cache (config.filecache): Django's own FileBasedCache does a read and a write for each, and
 racing requests each saw "no counter yet" and all got through (48 of 50 concurrent signups from one
 address past a limit of 20, in the load test). Keys hold an HMAC of the address or IP, never the value
 itself.

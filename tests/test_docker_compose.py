@@ -9,11 +9,17 @@ import yaml
 from testsupport.processes import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SETTINGS_SOURCE = (ROOT / "newsletter" / "settings.py").read_text()
+SETTINGS_SOURCE = (ROOT / "config" / "settings.py").read_text()
 
 
 def _settings_variables() -> set[str]:
+    import newsletter.conf
+    import papers.conf
+    import subscriptions.conf
+
     names = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', SETTINGS_SOURCE))
+    for conf in (papers.conf, subscriptions.conf, newsletter.conf):
+        names |= {f"{conf.PREFIX}_{name}" for name in conf.DEFAULTS}
     return names | {"ANYMAIL_*"}
 
 
@@ -44,7 +50,7 @@ def test_commands_name_real_modules():
     assert hasattr(importlib.import_module(module), attr)
     for name in ("worker", "beat"):
         command = services[name]["command"]
-        assert command[:3] == ["celery", "-A", "newsletter"]
+        assert command[:3] == ["celery", "-A", "config"]
         assert hasattr(importlib.import_module(command[2]), "celery_app")
     assert "ingest,mail" in services["worker"]["command"]
     assert (ROOT / services["migrate"]["command"][1]).exists()

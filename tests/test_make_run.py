@@ -122,7 +122,7 @@ def _demo_counts(env) -> str:
         " if m._meta.app_label in ('auth', 'papers', 'subscriptions', 'newsletter')"
         " and m._meta.model_name not in ('workerheartbeat', 'workerping')))"
     )
-    env = {**env, "DJANGO_SETTINGS_MODULE": "newsletter.settings"}
+    env = {**env, "DJANGO_SETTINGS_MODULE": "config.settings"}
     return subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout

@@ -10,7 +10,7 @@ _PROBE = """
 import json, django
 from django.conf import settings
 django.setup()
-from newsletter.celery import app
+from config.celery import app
 print(json.dumps({
     "db_engine": settings.DATABASES["default"]["ENGINE"],
     "db_name": str(settings.DATABASES["default"]["NAME"]),
@@ -32,6 +32,10 @@ print(json.dumps({
     "hard_limit": app.conf.task_time_limit,
     "visibility": (app.conf.broker_transport_options or {}).get("visibility_timeout"),
     "queues": sorted(q.name for q in app.conf.task_queues),
+    "knobs": {name: getattr(settings, name) for name in (
+        "NEWSLETTER_DIGEST_SIZE", "NEWSLETTER_QUIET_DAY", "PAPERS_TRENDING_HALF_LIFE_HOURS",
+        "SUBSCRIPTIONS_EMBED_ORIGINS") if hasattr(settings, name)},
+    "renamed": settings.PAPERBOY_RENAMED_VARIABLES,
 }))
 """
 
@@ -43,7 +47,7 @@ _SETTINGS_VARS = (
 
 def _settings_under(tmp_path, **env) -> dict:
     clean = dict.fromkeys(_SETTINGS_VARS)
-    overrides = {**clean, "PAPERBOY_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "newsletter.settings"}
+    overrides = {**clean, "PAPERBOY_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings"}
     overrides.update(env)
     out = subprocess.run(
         [sys.executable, "-c", _PROBE],
@@ -62,7 +66,7 @@ def test_nothing_set_means_embedded_defaults_under_var(tmp_path):
     assert s["db_name"] == str(tmp_path / "paperboy.sqlite3")
     assert s["email_backend"] == "newsletter.outbox.OutboxEmailBackend"
     assert s["broker"].startswith("filesystem://")
-    assert s["cache"] == "newsletter.filecache.LockedFileBasedCache"  # add and incr atomic across processes
+    assert s["cache"] == "config.filecache.LockedFileBasedCache"  # add and incr atomic across processes
     assert s["site_url"] == "http://127.0.0.1:8000"
     assert s["debug"] is True
 
@@ -167,3 +171,73 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "System check identified no issues" in proc.stdout
+
+
+def _refused(tmp_path, **env) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        env=process_env(PAPERBOY_VAR_DIR=str(tmp_path), **env),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    return proc.stderr
+
+
+def test_each_apps_knobs_come_from_the_environment_typed_by_their_defaults(tmp_path):
+    s = _settings_under(
+        tmp_path,
+        NEWSLETTER_DIGEST_SIZE="7",
+        PAPERS_TRENDING_HALF_LIFE_HOURS="12",
+        SUBSCRIPTIONS_EMBED_ORIGINS="https://blog.example.org,https://example.net",
+    )
+    assert s["knobs"] == {
+        "NEWSLETTER_DIGEST_SIZE": 7,
+        "PAPERS_TRENDING_HALF_LIFE_HOURS": 12.0,
+        "SUBSCRIPTIONS_EMBED_ORIGINS": ["https://blog.example.org", "https://example.net"],
+    }  # what the environment does not set is left to the app's conf.py
+    assert s["renamed"] == {}
+
+
+def test_a_knob_of_the_wrong_type_or_choice_stops_the_start_naming_the_variable(tmp_path):
+    assert "NEWSLETTER_DIGEST_SIZE must be a whole number" in _refused(tmp_path, NEWSLETTER_DIGEST_SIZE="ten")
+    assert "NEWSLETTER_QUIET_DAY must be one of skip, email" in _refused(
+        tmp_path, NEWSLETTER_QUIET_DAY="loud"
+    )
+
+
+def test_old_variable_names_still_work_and_the_check_names_the_new_one(tmp_path):
+    s = _settings_under(tmp_path, PAPERBOY_DIGEST_SIZE="6", SIGNUP_EMBED_ORIGINS="https://old.example.org")
+    assert s["knobs"]["NEWSLETTER_DIGEST_SIZE"] == 6
+    assert s["knobs"]["SUBSCRIPTIONS_EMBED_ORIGINS"] == ["https://old.example.org"]
+    assert s["renamed"] == {
+        "PAPERBOY_DIGEST_SIZE": "NEWSLETTER_DIGEST_SIZE",
+        "SIGNUP_EMBED_ORIGINS": "SUBSCRIPTIONS_EMBED_ORIGINS",
+    }
+    # The new name wins over the old one.
+    both = _settings_under(tmp_path, PAPERBOY_DIGEST_SIZE="6", NEWSLETTER_DIGEST_SIZE="8")
+    assert both["knobs"]["NEWSLETTER_DIGEST_SIZE"] == 8 and both["renamed"] == {}
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=process_env(PAPERBOY_VAR_DIR=str(tmp_path), PAPERBOY_DIGEST_SIZE="6"),
+        capture_output=True,
+        text=True,
+    )
+    assert "paperboy.W003" in check.stderr + check.stdout
+    assert "PAPERBOY_DIGEST_SIZE is an old name of NEWSLETTER_DIGEST_SIZE" in check.stderr + check.stdout
+
+
+def test_importing_the_settings_writes_nothing_and_starting_django_makes_the_embedded_folders(tmp_path):
+    var = tmp_path / "var"
+    script = (
+        "import importlib, os, sys; importlib.import_module('config.settings');"
+        f"sys.stdout.write(str(os.path.exists({str(var)!r})));"
+        "import django; django.setup();"
+        f"sys.stdout.write(' ' + str(sorted(os.listdir({str(var / 'broker')!r}))))"
+    )
+    env = process_env(**dict.fromkeys(_SETTINGS_VARS), PAPERBOY_VAR_DIR=str(var))
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.stdout == "False ['control', 'queue']", out.stderr

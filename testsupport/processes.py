@@ -75,7 +75,7 @@ def celery_worker(
     overrides = {"DATABASE_URL": test_database_url(), **(env or {})}
     name = hostname or f"test-{os.getpid()}-{free_port()}@%h"
     cmd = [
-        sys.executable, "-m", "celery", "-A", "newsletter", "worker",
+        sys.executable, "-m", "celery", "-A", "config", "worker",
         "-Q", queues, "-c", str(concurrency), "-P", pool, "-n", name,
         "--without-gossip", "--without-mingle", "-l", "info",
     ]  # fmt: skip
@@ -99,7 +99,7 @@ def celery_worker(
 def purge_queues() -> int:
     """Drop every task waiting on the run's broker (Redis when given, else the embedded folder), so a
     worker a test starts sees no task an earlier test left behind; returns how many were dropped."""
-    from newsletter.celery import app
+    from config.celery import app
 
     return app.control.purge()
 

@@ -27,8 +27,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from newsletter.celery import app as celery_app
+from config.celery import app as celery_app
 from newsletter.composing import render_digest, select_papers_for
+from newsletter.conf import setting
 from newsletter.models import Delivery
 from newsletter.planning import delivery_insert_values
 from papers.models import Paper, PaperTopic
@@ -102,7 +103,7 @@ def workers(count: int, *, env: dict, log_dir: Path):
             log = open(path, "wb")  # noqa: SIM115 - closed below
             logs.append((path, log))
             cmd = [
-                sys.executable, "-m", "celery", "-A", "newsletter", "worker", "-Q", "mail", "-c", "1",
+                sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "mail", "-c", "1",
                 "-P", "prefork", "-n", f"bench{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
                 "--without-heartbeat", "-I", "newsletter.bench.instrument", "-l", "info",
             ]  # fmt: skip
@@ -320,10 +321,10 @@ def run_benchmark(options: BenchOptions, *, log=print) -> dict:
 
     with ExitStack() as stack:
         log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-digests-")))
-        # About twenty of the run's provider calls (one per PAPERBOY_SEND_BATCH_SIZE messages) are
+        # About twenty of the run's provider calls (one per NEWSLETTER_SEND_BATCH_SIZE messages) are
         # parsed in full, five messages of each checked; the rest are counted per recipient. Parsing
         # one call in five (as when chunks and calls were one) cost ~1.4 core-seconds per 100k.
-        calls = options.subscribers // max(1, settings.PAPERBOY_SEND_BATCH_SIZE)
+        calls = options.subscribers // max(1, setting("SEND_BATCH_SIZE"))
         sample_every = max(1, calls // 20)
         api_url = stack.enter_context(postmark_process(latency, log_dir, sample_every=sample_every))
         control = stack.enter_context(httpx.Client(base_url=api_url, timeout=120))

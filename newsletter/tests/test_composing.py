@@ -114,7 +114,7 @@ def test_the_previous_digest_is_found_without_reading_the_readers_whole_history(
 
 
 def test_ranking_featured_first_then_topic_score_then_trending_then_recency(settings):
-    settings.PAPERBOY_DIGEST_SIZE = 4
+    settings.NEWSLETTER_DIGEST_SIZE = 4
     quant, code, _agents = topics()
     now = timezone.now()
     low = paper((quant, 1.0), seen=now - timedelta(hours=1))
@@ -299,13 +299,13 @@ def test_nothing_new_is_skipped_or_a_quiet_day_email_by_setting(settings):
     gone = subscriber(quant, status=Subscriber.Status.UNSUBSCRIBED)
     rows = [Delivery.objects.create(subscriber=s, edition_date=TODAY) for s in (reader, gone)]
     load = lambda: list(Delivery.objects.filter(pk__in=[r.pk for r in rows]).select_related("subscriber"))  # noqa: E731
-    settings.PAPERBOY_QUIET_DAY = "skip"
+    settings.NEWSLETTER_QUIET_DAY = "skip"
     by_subscriber = {c.delivery.subscriber_id: c for c in compose_deliveries(load())}
     assert (
         by_subscriber[reader.pk].skip_reason == SKIP_NOTHING_NEW and by_subscriber[reader.pk].message is None
     )
     assert by_subscriber[gone.pk].skip_reason == SKIP_INACTIVE
-    settings.PAPERBOY_QUIET_DAY = "email"
+    settings.NEWSLETTER_QUIET_DAY = "email"
     by_subscriber = {c.delivery.subscriber_id: c for c in compose_deliveries(load())}
     quiet = by_subscriber[reader.pk].message
     assert quiet.subject == "A quiet day on Quantization — Apr 28"

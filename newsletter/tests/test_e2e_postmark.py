@@ -35,7 +35,7 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
     paper((code, 1.0), title="Agents that write tests")
     subscriber(quant, email="q@example.com", delivery_hour=0, timezone="UTC")
     subscriber(code, email="c@example.com", delivery_hour=0, timezone="UTC")
-    env = {**worker_env(provider.url), "PAPERBOY_SEND_RETRY_BASE_SECONDS": "1"}
+    env = {**worker_env(provider.url), "NEWSLETTER_SEND_RETRY_BASE_SECONDS": "1"}
     with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
         plan_and_wait_until_sent(2, message="both digests sent after the provider recovered")
         plan_due_digests.delay(MORNING)  # a second run: nothing new
@@ -72,7 +72,11 @@ def test_a_chunk_out_of_time_hands_its_rest_to_new_tasks_and_each_digest_goes_on
     emails = [f"r{n}@example.com" for n in range(5)]
     for email in emails:
         subscriber(quant, email=email, delivery_hour=0, timezone="UTC")
-    env = {**worker_env(provider.url), "PAPERBOY_SEND_BATCH_SIZE": "2", "PAPERBOY_SEND_CHUNK_SECONDS": "0"}
+    env = {
+        **worker_env(provider.url),
+        "NEWSLETTER_SEND_BATCH_SIZE": "2",
+        "NEWSLETTER_SEND_CHUNK_SECONDS": "0",
+    }
     with provider, celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
         plan_and_wait_until_sent(5, message="every digest sent, one group per task")
         log = (tmp_path / "worker.log").read_text()

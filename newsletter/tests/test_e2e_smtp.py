@@ -74,7 +74,7 @@ def test_digests_go_over_smtp_once_each_in_every_time_zone(smtp_inbox, tmp_path)
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
         "EMAIL_PROVIDER": None,
         "EMAIL_BACKEND": None,
-        "PAPERBOY_SEND_RETRY_BASE_SECONDS": "1",
+        "NEWSLETTER_SEND_RETRY_BASE_SECONDS": "1",
     }
     with celery_worker(queues="mail", env=env, log_path=tmp_path / "worker.log"):
         plan_due_digests.delay("2026-04-29T06:30:00+00:00")

@@ -81,7 +81,7 @@ def _send(readers, *, edition_date, now, outbox) -> dict[int, tuple[list[int], s
 
 
 def test_feedback_reorders_the_next_digest_within_the_readers_topics(settings, client, mailoutbox, devset):
-    settings.PAPERBOY_DIGEST_SIZE = 6
+    settings.NEWSLETTER_DIGEST_SIZE = 6
     diffusion = _topic("diffusion", "Diffusion models")
     robots = _topic("robot-learning", "Robot learning")
     other = _topic("digest-feedback-other", "Somebody else's topic")

@@ -160,8 +160,8 @@ def test_groups_go_at_most_n_calls_at_a_time_and_a_failed_call_stops_the_chunk(l
     the wire: once the outcome of the call `in_flight` places before it is recorded. A 500 on the
     second group's call stops the chunk; a call already on the wire then is recorded as answered,
     and the groups after it are never claimed."""
-    settings.PAPERBOY_SEND_BATCH_SIZE = 2
-    settings.PAPERBOY_SEND_CALLS_IN_FLIGHT = in_flight
+    settings.NEWSLETTER_SEND_BATCH_SIZE = 2
+    settings.NEWSLETTER_SEND_CALLS_IN_FLIGHT = in_flight
     emails = [f"r{n}@example.com" for n in range(8)]
     in_flight_now, most, calls = [0], [0], []
     lock = threading.Lock()
@@ -208,8 +208,8 @@ def test_a_failure_already_answered_stops_the_chunk_before_another_call_goes_out
     recorded first, and the chunk stops there: the provider sees no second call."""
     from newsletter import composing
 
-    settings.PAPERBOY_SEND_BATCH_SIZE = 2
-    settings.PAPERBOY_SEND_CALLS_IN_FLIGHT = 2
+    settings.NEWSLETTER_SEND_BATCH_SIZE = 2
+    settings.NEWSLETTER_SEND_CALLS_IN_FLIGHT = 2
     emails = [f"r{n}@example.com" for n in range(6)]
     answered, calls = threading.Event(), []
 
@@ -263,7 +263,7 @@ def test_an_error_composing_the_next_group_still_records_the_group_on_the_wire(
     outcome is recorded (sent), the rest stays planned for the retry, and the error is raised."""
     from newsletter.composing import ChunkComposer
 
-    settings.PAPERBOY_SEND_BATCH_SIZE = 2
+    settings.NEWSLETTER_SEND_BATCH_SIZE = 2
     loopback.route("/email/batch", postmark_batch_answer)
     ids = planned([f"r{n}@example.com" for n in range(5)])
     compose = ChunkComposer.compose

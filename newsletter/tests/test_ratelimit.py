@@ -95,8 +95,8 @@ def test_without_redis_the_cache_counter_limits_per_second(settings):
 def test_sending_takes_its_messages_from_the_shared_bucket(settings):
     require_redis()
     settings.REDIS_URL = TEST_REDIS_URL
-    settings.PAPERBOY_SEND_RATE_PER_SECOND = 40
-    settings.PAPERBOY_SEND_GROUP_SIZE = 500  # capped by the rate: groups of 40
+    settings.NEWSLETTER_SEND_RATE_PER_SECOND = 40
+    settings.NEWSLETTER_SEND_GROUP_SIZE = 500  # capped by the rate: groups of 40
     quant, _code, _agents = topics()
     paper((quant, 1.0))
     ids = [

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from newsletter import services
-from newsletter.celery import app as celery_app
 from newsletter.composing import SKIP_NOTHING_NEW, select_papers_for
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_claim, deliveries_send, deliveries_send_chunk
@@ -133,16 +133,16 @@ def test_concurrent_claimers_split_the_rows_between_them():
 
 @pytest.mark.django_db
 def test_a_chunk_out_of_time_leaves_the_rest_planned_to_continue_without_a_retry(settings, scripted):
-    """Past PAPERBOY_SEND_CHUNK_SECONDS a chunk claims no more groups: the rows it did not reach are
+    """Past NEWSLETTER_SEND_CHUNK_SECONDS a chunk claims no more groups: the rows it did not reach are
     handed on untouched (still planned, no attempt counted), not put down as failures."""
-    settings.PAPERBOY_SEND_GROUP_SIZE = 2
-    settings.PAPERBOY_SEND_CHUNK_SECONDS = 0
+    settings.NEWSLETTER_SEND_GROUP_SIZE = 2
+    settings.NEWSLETTER_SEND_CHUNK_SECONDS = 0
     ids = planned(5)
     report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
     assert report.sent == 2 and report.retry_ids == [] and sorted(report.continue_ids) == ids[2:]
     assert statuses(ids) == [Status.SENT] * 2 + [Status.PLANNED] * 3
     assert list(Delivery.objects.filter(pk__in=ids[2:]).values_list("attempts", flat=True)) == [0] * 3
-    settings.PAPERBOY_SEND_CHUNK_SECONDS = 90
+    settings.NEWSLETTER_SEND_CHUNK_SECONDS = 90
     rest = deliveries_send_chunk(delivery_ids=report.continue_ids, connection=scripted())
     assert rest.sent == 3 and rest.continue_ids == [] and statuses(ids) == [Status.SENT] * 5
     assert len({m.to[0] for m in scripted.accepted}) == 5 == len(scripted.accepted)
@@ -152,8 +152,8 @@ def test_a_chunk_out_of_time_leaves_the_rest_planned_to_continue_without_a_retry
 def test_sending_in_process_goes_on_with_what_a_chunk_had_no_time_for(settings, scripted):
     """`send_digests --now` sends in-process: rows a chunk hands on are sent by the next chunk, and
     each id is reported finished once."""
-    settings.PAPERBOY_SEND_GROUP_SIZE = 2
-    settings.PAPERBOY_SEND_CHUNK_SECONDS = 0
+    settings.NEWSLETTER_SEND_GROUP_SIZE = 2
+    settings.NEWSLETTER_SEND_CHUNK_SECONDS = 0
     ids = planned(5)
     finished = []
     for chunk, report in deliveries_send(delivery_ids=ids, chunk_size=4, connection=scripted()):
@@ -165,7 +165,7 @@ def test_sending_in_process_goes_on_with_what_a_chunk_had_no_time_for(settings, 
 
 @pytest.mark.django_db
 def test_transient_failure_puts_rows_back_to_planned_and_leaves_the_rest_for_the_retry(settings, scripted):
-    settings.PAPERBOY_SEND_GROUP_SIZE = 3
+    settings.NEWSLETTER_SEND_GROUP_SIZE = 3
     ids = planned(6)
     scripted.script = {2: smtplib.SMTPResponseException(451, b"try again later")}
     report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
@@ -182,7 +182,7 @@ def test_transient_failure_puts_rows_back_to_planned_and_leaves_the_rest_for_the
 
 @pytest.mark.django_db
 def test_connection_lost_mid_message_is_unknown_and_never_resent_by_itself(settings, scripted):
-    settings.PAPERBOY_SEND_GROUP_SIZE = 10
+    settings.NEWSLETTER_SEND_GROUP_SIZE = 10
     ids = planned(3)
     scripted.script = {2: smtplib.SMTPServerDisconnected("connection unexpectedly closed")}
     report = deliveries_send_chunk(delivery_ids=ids, connection=scripted())
@@ -196,7 +196,7 @@ def test_connection_lost_mid_message_is_unknown_and_never_resent_by_itself(setti
 def test_an_unreachable_rate_limiter_leaves_the_rows_planned(settings, scripted):
     # The shared limit lives in Redis. Reached after the claim, a Redis restart left the group in
     # `sending` (then `unknown`, though nothing was sent); waited for before it, the rows go again.
-    settings.PAPERBOY_SEND_RATE_PER_SECOND = 100
+    settings.NEWSLETTER_SEND_RATE_PER_SECOND = 100
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     ids = planned(3)
     with pytest.raises(redis.ConnectionError):
@@ -264,7 +264,7 @@ def test_send_again_moves_unknown_back_to_planned_and_sends_it(
 
 @pytest.mark.django_db
 def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
-    settings.PAPERBOY_SEND_GROUP_SIZE = 500
+    settings.NEWSLETTER_SEND_GROUP_SIZE = 500
     counts = []
     for size in (10, 100):
         ids = planned(size)

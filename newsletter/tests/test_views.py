@@ -161,7 +161,7 @@ def test_view_in_browser_refuses_post(client):
 @pytest.fixture
 def every_digest_public(settings):
     """Every sent date and paper is public (the threshold has tests of its own, below)."""
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 1
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 1
 
 
 @pytest.mark.usefixtures("every_digest_public")
@@ -220,7 +220,7 @@ def test_archive_escapes_hostile_feed_text_and_drops_script_links(client):
 def test_archive_is_paginated_by_edition_date_in_constant_queries(
     client, settings, django_assert_max_num_queries
 ):
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 4
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 4
     today = timezone.localdate()
     readers = [SubscriberFactory() for _ in range(4)]
     paper = PaperFactory()  # in every digest, so every public date has a paper to show
@@ -279,7 +279,7 @@ def test_archive_shows_plain_text_that_looks_like_markup_as_written(client):
 
 def test_a_date_with_fewer_sent_digests_than_the_threshold_is_no_edition(client, settings):
     """On a day few digests went out, the edition would be those readers' own selections."""
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 3
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 3
     today = timezone.localdate()
     quiet, busy = today - timedelta(days=2), today - timedelta(days=1)
     readers = [SubscriberFactory() for _ in range(3)]
@@ -304,7 +304,7 @@ def test_a_date_with_fewer_sent_digests_than_the_threshold_is_no_edition(client,
 
 def test_a_paper_fewer_digests_carried_than_the_threshold_is_not_shown(client, settings):
     """A paper one reader got tells that reader's niche interest: neither archive page shows it."""
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 3
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 3
     day = timezone.localdate() - timedelta(days=1)
     everyone = PaperFactory(title="Sent to everyone")
     widely = PaperFactory(title="Sent to three readers")
@@ -330,7 +330,7 @@ def test_a_paper_fewer_digests_carried_than_the_threshold_is_not_shown(client, s
 
 
 def test_a_public_date_without_a_widely_sent_paper_has_no_day_page(client, settings):
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 2
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 2
     day = timezone.localdate() - timedelta(days=1)
     _sent(SubscriberFactory(), [PaperFactory(title="First reader's pick")], day)
     _sent(SubscriberFactory(), [PaperFactory(title="Second reader's pick")], day)
@@ -351,7 +351,7 @@ def _rows_read(plan_node: dict, table: str) -> int:
 
 
 def _a_dozen_dates_of_digests(settings):
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 5
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 5
     today = timezone.localdate()
     rows = []
     for back in range(1, 13):
@@ -393,7 +393,7 @@ def test_edition_dates_step_through_the_dates_instead_of_reading_every_digest(se
 
 
 def test_a_dates_reach_is_counted_once_and_papers_are_read_fresh(client, settings):
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 2
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 2
     day = timezone.localdate() - timedelta(days=3)
     kept, hidden = PaperFactory(title="Widely read kernels"), PaperFactory(title="Widely read but hidden")
     for _ in range(3):
@@ -409,7 +409,7 @@ def test_a_dates_reach_is_counted_once_and_papers_are_read_fresh(client, setting
 
 
 def test_the_archive_answers_from_the_database_while_the_cache_is_down(client, settings, caplog):
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 2
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 2
     day = timezone.localdate() - timedelta(days=3)
     paper = PaperFactory(title="Read while Redis is away")
     for _ in range(2):

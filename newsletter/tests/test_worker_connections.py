@@ -8,7 +8,7 @@ from celery.fixups.django import DjangoWorkerFixup
 from celery.signals import task_postrun, task_prerun, worker_process_init
 from django.db import connection
 
-from newsletter.celery import app as celery_app
+from config.celery import app as celery_app
 from newsletter.models import Delivery
 from newsletter.tasks import send_digest_chunk
 from testsupport.services import terminate_django_connection

@@ -10,7 +10,7 @@ from testsupport.processes import process_env
 def test_loading_the_celery_app_and_every_task_does_not_import_scikit_learn():
     script = (
         "import django, sys; django.setup()\n"
-        "from newsletter.celery import app\n"
+        "from config.celery import app\n"
         "app.loader.import_default_modules()\n"
         "import newsletter.sending, papers.tasks, subscriptions.tasks\n"
         "assert 'newsletter.tasks' in sys.modules and 'papers.services' in sys.modules\n"

@@ -152,7 +152,7 @@ def _import_tagging():
         # It may reach for Django models: configure settings (no database connection) and retry once.
         import django
 
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         django.setup()
         return importlib.import_module("papers.tagging")
 

@@ -130,7 +130,7 @@ def _text_of(html: str) -> str:
 @pytest.fixture(autouse=True)
 def _every_digest_makes_an_edition(settings):
     # One reader's digest makes an archive page here; the small-number threshold has its own tests.
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 1
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 1
 
 
 def _get(http, url: str) -> str:

@@ -22,7 +22,7 @@ def topics(db):
 @pytest.fixture
 def eager_tasks():
     """Run tasks in this process (with Django's test mail outbox); real-worker tests use a worker."""
-    from newsletter.celery import app
+    from config.celery import app
 
     before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager = app.conf.task_eager_propagates = True

@@ -10,8 +10,9 @@ restart cannot leave the test process with a stale producer pool).
     python -m tests.faults.driver sweep --every 1 --stale-after 4 --sending-timeout 12
                                                           # the sweeper, as beat would run it
 
-The sweeper's thresholds are production's (PAPERBOY_PLANNED_STALE_AFTER 5 min, PAPERBOY_SENDING_TIMEOUT
-15 min, every 5 min) scaled down to seconds; the code that runs is the production code.
+The sweeper's thresholds are production's (NEWSLETTER_PLANNED_STALE_MINUTES 5,
+NEWSLETTER_SENDING_TIMEOUT_MINUTES 15, every 5 min) scaled down to seconds; the code that runs is the
+production code.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import os
 import signal
 import sys
 import time
-from datetime import timedelta
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 logger = logging.getLogger("faults.driver")
 
@@ -57,8 +57,9 @@ def sweep(args) -> None:
 
     from newsletter.services import deliveries_sweep
 
-    settings.PAPERBOY_PLANNED_STALE_AFTER = timedelta(seconds=args.stale_after)
-    settings.PAPERBOY_SENDING_TIMEOUT = timedelta(seconds=args.sending_timeout)
+    # The sweeper's thresholds in seconds rather than minutes: a fault case lasts well under a minute.
+    settings.NEWSLETTER_PLANNED_STALE_MINUTES = args.stale_after / 60
+    settings.NEWSLETTER_SENDING_TIMEOUT_MINUTES = args.sending_timeout / 60
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         close_old_connections()

@@ -242,8 +242,8 @@ class FaultCase:
             "REDIS_URL": self.redis.url,
             "CELERY_BROKER_URL": self.redis.url,
             **worker_env(self.provider.url),
-            "PAPERBOY_SEND_CHUNK_SIZE": str(self.chunk_size),
-            "PAPERBOY_SEND_RETRY_BASE_SECONDS": "0.5",
+            "NEWSLETTER_SEND_CHUNK_SIZE": str(self.chunk_size),
+            "NEWSLETTER_SEND_RETRY_BASE_SECONDS": "0.5",
             **extra,
         }
 

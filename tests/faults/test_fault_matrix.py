@@ -129,7 +129,7 @@ def test_redis_restarted_mid_run(tmp_path, matrix, assert_unknown_shown_in_admin
     with FaultCase(name, tmp_path, script=script, chunk_size=500, provider_class=HookedProvider) as case:
         case.build_list(DIGESTS)
         # The provider's limit as a token bucket in Redis: two groups of 250 per chunk of 500.
-        case.start_worker(concurrency=1, PAPERBOY_SEND_RATE_PER_SECOND="250")
+        case.start_worker(concurrency=1, NEWSLETTER_SEND_RATE_PER_SECOND="250")
         case.start_sweeper()
         # Redis dies while the provider answers the 5th call (the first group of the 3rd chunk).
         case.provider.on_accepted = lambda n: n == 5 and case.redis.kill()

@@ -22,7 +22,7 @@ def topics(db):
 @pytest.fixture
 def eager_tasks():
     """Run Celery tasks in this process (mail lands in Django's test outbox)."""
-    from newsletter.celery import app
+    from config.celery import app
 
     before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
     app.conf.task_always_eager = app.conf.task_eager_propagates = True

@@ -9,8 +9,9 @@ makes a throwaway SQLite database (or uses DATABASE_URL) and prints the figures:
 What one signup is: a browser session GETs the signup page (CSRF cookie, CSRF token, signed form
 stamp, topic values), and after the minimum time-to-submit POSTs the filled form with that cookie and
 token, as a browser does. Every session comes from its own client address through one trusted proxy
-(X-Forwarded-For, TRUSTED_PROXY_HOPS=1), ten signups per address, under the per-IP limit. A second
-phase sends many signups from ONE address to show that the per-IP limit holds under concurrency.
+(X-Forwarded-For, SUBSCRIPTIONS_TRUSTED_PROXY_HOPS=1), ten signups per address, under the per-IP
+limit. A second phase sends many signups from ONE address to show that the per-IP limit holds under
+concurrency.
 """
 
 import argparse
@@ -30,7 +31,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-SIGNUPS_PER_ADDRESS = 10  # below SIGNUPS_PER_IP_PER_HOUR (20): the spread phase must never be limited
+# Below SUBSCRIPTIONS_SIGNUPS_PER_IP_PER_HOUR (20): the spread phase must never be limited.
+SIGNUPS_PER_ADDRESS = 10
 _REQUEST_TIMEOUT = 30.0
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _STAMP_INPUT = re.compile(r'name="started" value="([^"]+)"')
@@ -100,11 +102,11 @@ def gunicorn(*, env: dict[str, str], access_log: Path, error_log: Path, workers:
 
     port = free_port()
     cmd = [
-        sys.executable, "-m", "gunicorn", "newsletter.wsgi:application",
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "gthread",
         "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "10",
         "--access-logfile", str(access_log), "--error-logfile", str(error_log),
-        "--logger-class", "newsletter.accesslog.RedactingLogger",
+        "--logger-class", "config.accesslog.RedactingLogger",
     ]  # fmt: skip
     with open(error_log.with_suffix(".stdout"), "wb") as output:
         proc = subprocess.Popen(
@@ -264,11 +266,11 @@ def server_env(*, database_url: str, secret_key: str, static_root: Path, **extra
         DATABASE_URL=database_url,
         SECRET_KEY=secret_key,
         DEBUG="false",
-        TRUSTED_PROXY_HOPS="1",
+        SUBSCRIPTIONS_TRUSTED_PROXY_HOPS="1",
         LOG_LEVEL="INFO",
         STATIC_ROOT=str(static_root),
         WHITENOISE_USE_FINDERS=None,
-        DJANGO_SETTINGS_MODULE="newsletter.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         **extra,
     )
     subprocess.run(
@@ -297,7 +299,7 @@ def _main() -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'load.sqlite3'}")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -200,7 +200,7 @@ _forwarded = st.one_of(
 def test_signup_creates_exactly_one_pending_signup_or_nothing(
     topics, settings, fields, honeypot, stamp, with_csrf, user_agent, forwarded
 ):
-    settings.SUBSCRIPTIONS = {**settings.SUBSCRIPTIONS, "TRUSTED_PROXY_HOPS": 1}
+    settings.SUBSCRIPTIONS_TRUSTED_PROXY_HOPS = 1
     cache.clear()  # per-IP counters: every example is somebody's first attempt this hour
     browser = Client(enforce_csrf_checks=True, HTTP_USER_AGENT=user_agent, HTTP_X_FORWARDED_FOR=forwarded)
     token = csrf_token_from(browser.get("/"))

@@ -71,7 +71,7 @@ class InlineFinder(HTMLParser):
 @pytest.fixture(autouse=True)
 def _every_digest_makes_an_edition(settings):
     # One reader's digest makes an archive page here; the small-number threshold has its own tests.
-    settings.PAPERBOY_ARCHIVE_MIN_DIGESTS = 1
+    settings.NEWSLETTER_ARCHIVE_MIN_DIGESTS = 1
 
 
 def _directives(policy: str) -> dict[str, str]:
@@ -206,7 +206,7 @@ def test_hsts_and_headers_on_public_pages_in_production(tmp_path):
         cwd=ROOT,
         env=process_env(
             PAPERBOY_VAR_DIR=str(tmp_path),
-            DJANGO_SETTINGS_MODULE="newsletter.settings",
+            DJANGO_SETTINGS_MODULE="config.settings",
             SECRET_KEY="k" * 60,
             SITE_URL="https://papers.example.com",
             ALLOWED_HOSTS="papers.example.com",

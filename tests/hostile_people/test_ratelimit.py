@@ -12,7 +12,7 @@ from subscriptions import ratelimit
 def file_cache(settings, tmp_path):
     settings.CACHES = {
         "default": {
-            "BACKEND": "newsletter.filecache.LockedFileBasedCache",  # the embedded default
+            "BACKEND": "config.filecache.LockedFileBasedCache",  # the embedded default
             "LOCATION": str(tmp_path / "cache"),
         }
     }

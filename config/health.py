@@ -9,9 +9,10 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from newsletter.models import WorkerHeartbeat, WorkerPing
+from newsletter.tasks import answer_ping
+
 from .celery import app as celery_app
-from .models import WorkerHeartbeat, WorkerPing
-from .tasks import answer_ping
 
 # A worker round trip is a real task; an unauthenticated caller may start at most one per window.
 PING_THROTTLE_SECONDS = 5

@@ -1,6 +1,6 @@
 """Gunicorn's access log without link tokens or credentials.
 
-Used as `gunicorn --logger-class newsletter.accesslog.RedactingLogger` (Dockerfile, docker-compose.yml).
+Used as `gunicorn --logger-class config.accesslog.RedactingLogger` (Dockerfile, docker-compose.yml).
 
 The paths of confirm, manage, unsubscribe and view-in-browser links carry the token that acts for a
 reader, and the Referer of every request made from those pages (a stylesheet, a script) repeats it.

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from newsletter.filecache import LOCK_FILE_NAME, LockedFileBasedCache
+from config.filecache import LOCK_FILE_NAME, LockedFileBasedCache
 
 PROCESSES = 4
 INCREMENTS = 300

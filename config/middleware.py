@@ -24,7 +24,7 @@ CONTENT_SECURITY_POLICY = "; ".join(_DIRECTIVES)
 ADMIN_CONTENT_SECURITY_POLICY = "; ".join(
     "style-src 'self' 'unsafe-inline'" if d.startswith("style-src") else d for d in _DIRECTIVES
 )
-ADMIN_PATH_PREFIX = "/admin/"  # newsletter/urls.py
+ADMIN_PATH_PREFIX = "/admin/"  # config/urls.py
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 

@@ -3,16 +3,24 @@
 With nothing set, Paperboy runs on embedded defaults (a laptop with nothing installed):
 SQLite under var/, mail written as .eml files to var/outbox/, a Celery broker on the local
 filesystem under var/broker/ served by a real worker process, and a file-based cache.
-Every variable is documented in README.md ("Configuration").
+Project-wide settings are here; each app's own knobs (PAPERS_*, SUBSCRIPTIONS_*, NEWSLETTER_*) are
+defined, with their defaults and reasons, in the app's conf.py and read from the environment below.
+Every variable is documented in docs/configuration.md. Importing this module writes nothing: the
+folders the embedded defaults need are made when Django starts (config.apps).
 """
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+
+import newsletter.conf
+import papers.conf
+import subscriptions.conf
+
+from .environment import app_settings_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.syndication",
     "anymail",
+    "config.apps.ProjectConfig",
     "papers",
     "subscriptions",
     "newsletter",
@@ -58,7 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "newsletter.security.SecurityHeadersMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,8 +77,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "newsletter.urls"
-WSGI_APPLICATION = "newsletter.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -81,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "newsletter.context_processors.site",
+                "config.context_processors.site",
             ],
         },
     },
@@ -90,7 +99,6 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------
 
 _SQLITE_PATH = VAR_DIR / "paperboy.sqlite3"
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{_SQLITE_PATH}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web, worker and beat share one SQLite file: WAL lets readers and one writer overlap,
@@ -121,10 +129,10 @@ if REDIS_URL:
     }
 else:
     # Shared between web, worker and beat processes, unlike the per-process LocMemCache; add and incr
-    # take a file lock, so they stay atomic as on Redis (newsletter/filecache.py).
+    # take a file lock, so they stay atomic as on Redis (config/filecache.py).
     CACHES = {
         "default": {
-            "BACKEND": "newsletter.filecache.LockedFileBasedCache",
+            "BACKEND": "config.filecache.LockedFileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
@@ -182,11 +190,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Paperboy <digest@paperboy.localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-# Sender identity and postal address shown in every digest's footer (anti-spam laws ask for it).
+# Sender identity and postal address shown in every email's footer (anti-spam laws ask for it).
 PAPERBOY_SENDER_NAME = env("PAPERBOY_SENDER_NAME", default="Paperboy")
 PAPERBOY_POSTAL_ADDRESS = env("PAPERBOY_POSTAL_ADDRESS", default="Paperboy, 1 Example Street, Springfield")
-# mailto: target of List-Unsubscribe; defaults to the sender address.
-PAPERBOY_UNSUBSCRIBE_MAILTO = env("PAPERBOY_UNSUBSCRIBE_MAILTO", default="")
 
 OUTBOX_DIR = Path(env("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 _ESP_BACKENDS = {
@@ -236,16 +242,14 @@ if WEBHOOK_SECRET:
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's filesystem transport: producers and consumers share one folder, no server needed.
+    # kombu's filesystem transport: producers and consumers share one folder, no server needed. It
+    # expects the folders to exist; config.apps makes them when Django starts.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
-    # kombu expects the folders to exist; a fresh checkout has none.
-    for _folder in ("queue", "control"):
-        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 else:
     # A task not acked within this many seconds is redelivered by Redis; every time limit below
@@ -267,13 +271,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 # Celery's Django fix-up closes every database connection after every task unless this is set,
 # which throws CONN_MAX_AGE away: each chunk opened a new Postgres connection (a new server process
-# with cold caches). Set, the fix-up closes them only every this many tasks, and newsletter.celery
+# with cold caches). Set, the fix-up closes them only every this many tasks, and config.celery
 # applies CONN_MAX_AGE and the health check around every task, as Django does around a request.
 CELERY_DB_REUSE_MAX = 1000
 # Objects a worker process allocates between two young-generation garbage collections (Python's
 # default is 700). A chunk allocates millions of short-lived objects beside a large, long-lived
 # paper pool and fragment cache, and at 700 the cycle collector took ~18% of a mail worker's CPU
-# (newsletter.celery); 0 keeps Python's default.
+# (config.celery); 0 keeps Python's default.
 PAPERBOY_WORKER_GC_THRESHOLD = env.int("PAPERBOY_WORKER_GC_THRESHOLD", default=50_000)
 CELERY_TASK_QUEUES = (Queue("ingest"), Queue("mail"))
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
@@ -284,129 +288,34 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# One beat process runs these (see Procfile and docker-compose.yml).
-CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {
-        "task": "newsletter.tasks.worker_heartbeat",
-        "schedule": timedelta(minutes=1),
-    },
-    # Digests: plan whoever's local delivery hour has come; the sweeper re-queues and times out.
-    "plan-due-digests": {
-        "task": "newsletter.tasks.plan_due_digests",
-        "schedule": timedelta(minutes=15),
-    },
-    "sweep-deliveries": {
-        "task": "newsletter.tasks.sweep_deliveries",
-        "schedule": timedelta(minutes=5),
-    },
-    # Papers: each due source becomes one fetch_source task on the ingest queue.
-    "papers-fetch-due-sources": {
-        "task": "papers.tasks.fetch_due_sources",
-        "schedule": timedelta(minutes=5),
-    },
-    "papers-recompute-trending": {
-        "task": "papers.tasks.recompute_trending",
-        "schedule": timedelta(minutes=30),
-    },
-    # Subscriptions: signups never confirmed are deleted after SUBSCRIPTIONS["PURGE_UNCONFIRMED_AFTER_DAYS"].
-    "subscriptions-purge-unconfirmed": {
-        "task": "subscriptions.tasks.purge_unconfirmed_subscribers",
-        "schedule": timedelta(hours=6),
-    },
-}
+# The beat schedule is config.celery's (one beat process runs it; see Procfile and docker-compose.yml).
 
 # --- Paperboy ---------------------------------------------------------------------------------
 
 # Named in the User-Agent of every feed request, as arXiv asks of API clients.
 PAPERBOY_CONTACT_EMAIL = env("PAPERBOY_CONTACT_EMAIL", default="admin@paperboy.localhost")
 
-# --- Papers: fetching, tagging, trending ------------------------------------------------------
+# --- Each app's own knobs ---------------------------------------------------------------------
 
-# Feed requests: seconds to connect and between bytes read, and a cap on the whole exchange
-# (a server that drips one byte per second would otherwise never time out).
-PAPERS_FETCH_CONNECT_TIMEOUT = env.float("PAPERS_FETCH_CONNECT_TIMEOUT", default=10.0)
-PAPERS_FETCH_READ_TIMEOUT = env.float("PAPERS_FETCH_READ_TIMEOUT", default=30.0)
-PAPERS_FETCH_TOTAL_TIMEOUT = env.float("PAPERS_FETCH_TOTAL_TIMEOUT", default=120.0)
-# The largest arXiv listing (a whole archive on a busy day) is a few MB; 20 MB leaves room.
-PAPERS_FETCH_MAX_BYTES = env.int("PAPERS_FETCH_MAX_BYTES", default=20 * 1024 * 1024)
-# 429/503 with a Retry-After up to this many seconds is waited out in place (at most
-# PAPERS_FETCH_RETRIES times); longer waits move the source's next fetch instead.
-PAPERS_FETCH_MAX_INLINE_WAIT = env.float("PAPERS_FETCH_MAX_INLINE_WAIT", default=30.0)
-PAPERS_FETCH_RETRIES = env.int("PAPERS_FETCH_RETRIES", default=2)
-# Longest pause after repeated failures (the backoff doubles from the fetch interval).
-PAPERS_FETCH_MAX_BACKOFF = timedelta(hours=env.float("PAPERS_FETCH_MAX_BACKOFF_HOURS", default=12))
-# arXiv asks API clients for one request every 3 seconds; enforced across all workers.
-# https://info.arxiv.org/help/api/tou.html
-PAPERS_ARXIV_MIN_INTERVAL = env.float("PAPERS_ARXIV_MIN_INTERVAL", default=3.0)
-# Trending: Hugging Face upvotes and comments, halved every this many hours since first seen.
-PAPERS_TRENDING_HALF_LIFE_HOURS = env.float("PAPERS_TRENDING_HALF_LIFE_HOURS", default=36.0)
-PAPERS_TRENDING_WINDOW_DAYS = env.int("PAPERS_TRENDING_WINDOW_DAYS", default=14)
-
-# --- Newsletter digests (newsletter/planning.py, composing.py, sending.py) ---------------------
-
-# Papers in one digest.
-PAPERBOY_DIGEST_SIZE = env.int("PAPERBOY_DIGEST_SIZE", default=10)
-# A subscriber with nothing new: "skip" records a skipped delivery, "email" sends a short quiet-day note.
-PAPERBOY_QUIET_DAY = env("PAPERBOY_QUIET_DAY", default="skip")
-if PAPERBOY_QUIET_DAY not in ("skip", "email"):
-    raise ImproperlyConfigured("PAPERBOY_QUIET_DAY must be 'skip' or 'email'")
-# Delivery ids per `mail` task. A chunk waits for its last provider call with nothing left to
-# compose, so fewer, larger chunks keep workers busier; a chunk still running after
-# PAPERBOY_SEND_CHUNK_SECONDS (a low provider rate limit) hands its unsent rows to a new task, so
-# the size never runs a task into CELERY_TASK_SOFT_TIME_LIMIT.
-PAPERBOY_SEND_CHUNK_SIZE = env.int("PAPERBOY_SEND_CHUNK_SIZE", default=2000)
-PAPERBOY_SEND_CHUNK_SECONDS = env.float("PAPERBOY_SEND_CHUNK_SECONDS", default=90.0)
-# Messages per call to a provider with a batch endpoint (at most the provider's own limit: Postmark
-# 500). Eight calls per chunk of 2,000, up to PAPERBOY_SEND_CALLS_IN_FLIGHT of them on the wire at once.
-PAPERBOY_SEND_BATCH_SIZE = env.int("PAPERBOY_SEND_BATCH_SIZE", default=250)
-# Provider calls one chunk may have on the wire at once, for a backend that can take them (the Postmark
-# batch backend: each call on its own HTTP connection). The next group is composed meanwhile; when a
-# call fails, the others already on the wire (at most this many minus one) are recorded as answered
-# and the chunk claims nothing more. 1 = a group goes only after the previous group's outcome is
-# recorded (always so for SMTP).
-PAPERBOY_SEND_CALLS_IN_FLIGHT = env.int("PAPERBOY_SEND_CALLS_IN_FLIGHT", default=2)
-# Rows claimed at once for providers without a batch endpoint (SMTP, most ESP APIs): a crash
-# mid-send leaves at most this many rows in `sending` (they become `unknown`).
-PAPERBOY_SEND_GROUP_SIZE = env.int("PAPERBOY_SEND_GROUP_SIZE", default=25)
-# Messages per second to the email provider, across all workers (a token bucket in Redis, else the cache);
-# 0 = no limit. Per-call limits come from the backend (Postmark: 500 messages per batch call).
-PAPERBOY_SEND_RATE_PER_SECOND = env.int("PAPERBOY_SEND_RATE_PER_SECOND", default=0)
-# API calls per second to the email provider, across all workers (a Redis token bucket; 0 = no limit).
-PAPERBOY_SEND_CALLS_PER_SECOND = env.int("PAPERBOY_SEND_CALLS_PER_SECOND", default=0)
-# First retry of a chunk after a transient provider failure (doubles each time, at most 10 minutes;
-# never sooner than a 429's Retry-After).
-PAPERBOY_SEND_RETRY_BASE_SECONDS = env.float("PAPERBOY_SEND_RETRY_BASE_SECONDS", default=30.0)
-# A planned row untouched this long is sent to the queue again by the sweeper (the queue is a nudge).
-PAPERBOY_PLANNED_STALE_AFTER = timedelta(minutes=env.int("PAPERBOY_PLANNED_STALE_MINUTES", default=5))
-# A row in `sending` this long lost its worker: it becomes `unknown`, never re-sent by itself.
-# Must stay well above CELERY_TASK_TIME_LIMIT so a running task's rows are never touched.
-PAPERBOY_SENDING_TIMEOUT = timedelta(minutes=env.int("PAPERBOY_SENDING_TIMEOUT_MINUTES", default=15))
-# A digest still not sent this long after it was planned is marked failed (shown in admin).
-PAPERBOY_DIGEST_EXPIRES_AFTER = timedelta(hours=env.int("PAPERBOY_DIGEST_EXPIRES_HOURS", default=20))
-# Public archive: dates and papers in fewer digests than this are hidden (they'd expose a few readers' picks).
-PAPERBOY_ARCHIVE_MIN_DIGESTS = env.int("PAPERBOY_ARCHIVE_MIN_DIGESTS", default=5)
-
-# --- Subscriptions (signup, confirmation, rate limits; read through subscriptions/conf.py) --------
-
-SUBSCRIPTIONS = {
-    # Stored on each consent record; change it whenever the form's wording changes.
-    "FORM_VERSION": env("SIGNUP_FORM_VERSION", default="signup-2026-11"),
-    # Signup attempts per client IP (IPv6: per /64) and per address, per hour, on the shared cache.
-    "SIGNUPS_PER_IP_PER_HOUR": env.int("SIGNUPS_PER_IP_PER_HOUR", default=20),
-    "SIGNUPS_PER_ADDRESS_PER_HOUR": env.int("SIGNUPS_PER_ADDRESS_PER_HOUR", default=5),
-    # At most one confirmation or "manage your subscription" email per address in this many hours.
-    "EMAIL_INTERVAL_HOURS": 24,
-    # A signup form sent back sooner than this after it was served is treated as a bot.
-    "MIN_SUBMIT_SECONDS": env.float("SIGNUP_MIN_SUBMIT_SECONDS", default=3.0),
-    "CONFIRM_MAX_AGE_DAYS": 7,
-    "PURGE_UNCONFIRMED_AFTER_DAYS": 30,
-    # Sites whose plain HTML signup forms may post here without a CSRF token, e.g. https://blog.example.com
-    "EMBED_ORIGINS": env.list("SIGNUP_EMBED_ORIGINS", default=[]),
-    # Reverse proxies in front of the web process that append to X-Forwarded-For (0: trust none).
-    "TRUSTED_PROXY_HOPS": env.int("TRUSTED_PROXY_HOPS", default=0),
-    "DEFAULT_TIMEZONE": env("SIGNUP_DEFAULT_TIMEZONE", default="UTC"),
-    "DEFAULT_DELIVERY_HOUR": 7,
+# PAPERS_*, SUBSCRIPTIONS_*, NEWSLETTER_*: every name an app's conf.py defines, read from the
+# environment with the type of its default (papers/conf.py, subscriptions/conf.py, newsletter/conf.py).
+# Names from before one scheme are still read, and `manage.py check` names their replacement.
+_RENAMED = {
+    "SIGNUP_FORM_VERSION": "SUBSCRIPTIONS_FORM_VERSION",
+    "SIGNUPS_PER_IP_PER_HOUR": "SUBSCRIPTIONS_SIGNUPS_PER_IP_PER_HOUR",
+    "SIGNUPS_PER_ADDRESS_PER_HOUR": "SUBSCRIPTIONS_SIGNUPS_PER_ADDRESS_PER_HOUR",
+    "SIGNUP_MIN_SUBMIT_SECONDS": "SUBSCRIPTIONS_MIN_SUBMIT_SECONDS",
+    "SIGNUP_EMBED_ORIGINS": "SUBSCRIPTIONS_EMBED_ORIGINS",
+    "TRUSTED_PROXY_HOPS": "SUBSCRIPTIONS_TRUSTED_PROXY_HOPS",
+    "SIGNUP_DEFAULT_TIMEZONE": "SUBSCRIPTIONS_DEFAULT_TIMEZONE",
+    # The newsletter's knobs were all PAPERBOY_*.
+    **{f"PAPERBOY_{name}": f"NEWSLETTER_{name}" for name in newsletter.conf.DEFAULTS},
 }
+PAPERBOY_RENAMED_VARIABLES: dict[str, str] = {}  # old name -> new name, for the system check
+for _conf in (papers.conf, subscriptions.conf, newsletter.conf):
+    _values, _renamed = app_settings_from_env(env, conf=_conf, renamed=_RENAMED)
+    vars().update(_values)
+    PAPERBOY_RENAMED_VARIABLES.update(_renamed)
 
 # --- Logging ----------------------------------------------------------------------------------
 

@@ -1,16 +1,51 @@
-"""The Celery application. All configuration lives in settings (CELERY_* names)."""
+"""The Celery application (`celery -A config`) and the beat schedule of every app.
+
+Configuration lives in settings (CELERY_* names); the schedule lives here, owned by no app.
+"""
 
 import gc
 import os
+from datetime import timedelta
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_process_init
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("paperboy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# One beat process runs these (see Procfile and docker-compose.yml).
+app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "newsletter.tasks.worker_heartbeat",
+        "schedule": timedelta(minutes=1),
+    },
+    # Digests: plan whoever's local delivery hour has come; the sweeper re-queues and times out.
+    "plan-due-digests": {
+        "task": "newsletter.tasks.plan_due_digests",
+        "schedule": timedelta(minutes=15),
+    },
+    "sweep-deliveries": {
+        "task": "newsletter.tasks.sweep_deliveries",
+        "schedule": timedelta(minutes=5),
+    },
+    # Papers: each due source becomes one fetch_source task on the ingest queue.
+    "papers-fetch-due-sources": {
+        "task": "papers.tasks.fetch_due_sources",
+        "schedule": timedelta(minutes=5),
+    },
+    "papers-recompute-trending": {
+        "task": "papers.tasks.recompute_trending",
+        "schedule": timedelta(minutes=30),
+    },
+    # Subscriptions: signups never confirmed are deleted after SUBSCRIPTIONS_PURGE_UNCONFIRMED_AFTER_DAYS.
+    "subscriptions-purge-unconfirmed": {
+        "task": "subscriptions.tasks.purge_unconfirmed_subscribers",
+        "schedule": timedelta(hours=6),
+    },
+}
 
 
 @task_prerun.connect
