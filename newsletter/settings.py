@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "newsletter.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above every middleware that validates the Host header: healthchecks ask by address.
+    "newsletter.health.HealthzMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -175,7 +177,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_HTTPS)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# /healthz answers the load balancer over plain HTTP inside the network.
+# /healthz answers the load balancer and the container's healthcheck over plain HTTP inside the network
+# (newsletter.health.HealthzMiddleware relies on it: the redirect would read the Host header).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Email ------------------------------------------------------------------------------------
