@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +17,7 @@ import pytest
 import yaml
 
 from testsupport import processes
-from testsupport.processes import ROOT, free_port, process_env, stop_process_group, wait_for_http
+from testsupport.processes import ROOT, free_port, process_env, stop_process_group, wait_for, wait_for_http
 from testsupport.services import TEST_REDIS_URL
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -99,8 +101,8 @@ def _seconds(duration: str) -> float:
 
 def test_all_services_exist_with_healthchecks():
     services = COMPOSE["services"]
-    assert {"web", "worker", "beat", "postgres", "redis", "mailpit"} <= set(services)
-    for name in ("web", "worker", "beat", "postgres", "redis", "mailpit"):
+    assert {"web", "worker", "beat", "postgres", "redis", "mailpit", "flower"} <= set(services)
+    for name in ("web", "worker", "beat", "postgres", "redis", "mailpit", "flower"):
         assert "healthcheck" in services[name], name
 
 
@@ -130,7 +132,7 @@ def test_the_image_leaves_secrets_and_local_data_out():
 
 
 def test_values_set_in_env_win_over_compose_defaults():
-    for name in APP_SERVICES:
+    for name in (*APP_SERVICES, "flower"):
         service = COMPOSE["services"][name]
         assert service["env_file"] == ".env", name
         for variable, value in service.get("environment", {}).items():
@@ -154,6 +156,24 @@ def test_env_example_as_copied_is_a_local_trial():
     assert production["SITE_URL"].startswith("https://")
     assert production["BEHIND_TLS_PROXY"] == "true"
     assert production["SECRET_KEY"] != env["SECRET_KEY"]
+
+
+def test_flower_is_an_optional_profile_on_the_workers_broker():
+    services = COMPOSE["services"]
+    flower = services["flower"]
+    assert flower["profiles"] == ["flower"]
+    # A plain `docker compose up` starts only services without a profile, and nothing pulls Flower in.
+    for name, service in services.items():
+        if name != "flower":
+            assert not service.get("profiles"), name
+            assert "flower" not in service.get("depends_on", {}), name
+    # The workers' image, env file and environment: the broker comes from the same settings.
+    worker = services["worker"]
+    for key in ("image", "env_file", "environment"):
+        assert flower[key] == worker[key], key
+    assert flower["command"][:4] == ["celery", "-A", "newsletter", "flower"]
+    importlib.import_module("flower")  # pinned in requirements.txt, so in the image
+    assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
 
 
 def test_commands_name_real_modules():
@@ -189,7 +209,7 @@ def test_named_volumes_are_declared():
 def test_every_variable_passed_is_one_the_settings_read():
     known = _settings_variables()
     passed = set()
-    for name in APP_SERVICES:
+    for name in (*APP_SERVICES, "flower"):
         passed |= set(COMPOSE["services"][name].get("environment", {}))
     example = ENV_EXAMPLE.splitlines()
     passed |= {line.split("=", 1)[0].lstrip("# ").strip() for line in example if "=" in line}
@@ -197,25 +217,14 @@ def test_every_variable_passed_is_one_the_settings_read():
     assert not unknown, f"variables nothing reads: {unknown}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("values", ["as copied", "production"])
-def test_web_service_passes_its_own_healthcheck(values, transactional_db, tmp_path):
-    """The web service's gunicorn command, on the settings compose gives it from .env.example (as
-    copied, and with the commented production values), answers the web healthcheck's own command."""
-    dotenv = _dotenv(ENV_EXAMPLE) if values == "as copied" else _production(ENV_EXAMPLE)
-    compose_env = _runnable_here(_container_env("web", dotenv), tmp_path / "var")
-    # Nothing else the settings read comes from this test's own environment.
-    overrides: dict[str, str | None] = {name: None for name in _settings_variables() if name != "ANYMAIL_*"}
-    overrides.update(compose_env)
-
-    port = free_port()
-    command = list(COMPOSE["services"]["web"]["command"])
-    bind = command.index("--bind") + 1
-    assert command[bind] == "0.0.0.0:8000"
-    command[bind] = f"127.0.0.1:{port}"
-    log_path = tmp_path / "gunicorn.log"
+@contextmanager
+def _service_running(name: str, command: list[str], env: dict[str, str], log_path: Path) -> Iterator[None]:
+    """A compose service's own command as a local process, on the environment compose would give it
+    (and nothing else the settings read from this test's environment); its log is shown on failure."""
+    overrides: dict[str, str | None] = {v: None for v in _settings_variables() if v != "ANYMAIL_*"}
+    overrides.update(env)
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", *command],
             cwd=ROOT,
             env=process_env(**overrides),
@@ -224,27 +233,69 @@ def test_web_service_passes_its_own_healthcheck(values, transactional_db, tmp_pa
             start_new_session=True,
         )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
-        _check_healthcheck_passes(port)
+        yield
     except BaseException:
-        print(log_path.read_text(errors="replace")[-4000:])  # gunicorn's own account, on failure only
+        print(f"--- {name}'s log\n" + log_path.read_text(errors="replace")[-4000:])
         raise
     finally:
-        stop_process_group(server)
+        stop_process_group(process)
 
 
-def _check_healthcheck_passes(port: int) -> None:
-    healthcheck = COMPOSE["services"]["web"]["healthcheck"]
+def _run_healthcheck(service: str, address: str, port: int) -> None:
+    """The service's own healthcheck command, re-pointed from compose's address to the local port."""
+    healthcheck = COMPOSE["services"][service]["healthcheck"]
     assert healthcheck["test"][:2] == ["CMD", "python"]
     probe = [sys.executable, *healthcheck["test"][2:]]
-    assert any("127.0.0.1:8000/healthz" in part for part in probe)
-    probe = [part.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for part in probe]
+    assert any(address in part for part in probe), probe
+    probe = [part.replace(address, f"127.0.0.1:{port}") for part in probe]
     timeout = _seconds(healthcheck["timeout"])
     result = subprocess.run(probe, env=process_env(), capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr
 
-    # What the healthcheck saw: 200 itself, not a redirect it followed; and any Host is answered.
-    for host in (f"127.0.0.1:{port}", "10.0.0.7:8000"):
-        response = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"host": host}, timeout=30)
-        assert response.status_code == 200, (host, response.text)
-        assert response.json()["database"] == response.json()["broker"] == "ok"
+
+@pytest.mark.slow
+@pytest.mark.parametrize("values", ["as copied", "production"])
+def test_web_service_passes_its_own_healthcheck(values, transactional_db, tmp_path):
+    """The web service's gunicorn command, on the settings compose gives it from .env.example (as
+    copied, and with the commented production values), answers the web healthcheck's own command."""
+    dotenv = _dotenv(ENV_EXAMPLE) if values == "as copied" else _production(ENV_EXAMPLE)
+    env = _runnable_here(_container_env("web", dotenv), tmp_path / "var")
+    port = free_port()
+    command = list(COMPOSE["services"]["web"]["command"])
+    bind = command.index("--bind") + 1
+    assert command[bind] == "0.0.0.0:8000"
+    command[bind] = f"127.0.0.1:{port}"
+
+    with _service_running("web", command, env, tmp_path / "web.log"):
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        _run_healthcheck("web", "127.0.0.1:8000", port)
+        # What the healthcheck saw: 200 itself, not a redirect it followed; and any Host is answered.
+        for host in (f"127.0.0.1:{port}", "10.0.0.7:8000"):
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"host": host}, timeout=30)
+            assert response.status_code == 200, (host, response.text)
+            assert response.json()["database"] == response.json()["broker"] == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_flower_profile_watches_the_workers_broker(tmp_path):
+    """Flower's own command, on the settings compose gives it, answers its healthcheck and names the
+    Redis the workers use (the embedded broker has no events for it to watch)."""
+    env = _runnable_here(_container_env("flower", _dotenv(ENV_EXAMPLE)), tmp_path / "var")
+    port = free_port()
+    command = [
+        f"--port={port}" if part == "--port=5555" else part
+        for part in COMPOSE["services"]["flower"]["command"]
+    ]
+    assert f"--port={port}" in command
+
+    log_path = tmp_path / "flower.log"
+    with _service_running("flower", command, env, log_path):
+        wait_for_http(f"http://127.0.0.1:{port}/healthcheck", timeout=60)
+        _run_healthcheck("flower", "127.0.0.1:5555", port)
+        broker = urlsplit(TEST_REDIS_URL)
+        wait_for(
+            lambda: f"@{broker.hostname}:{broker.port}{broker.path}" in log_path.read_text(),
+            timeout=10,
+            message="Flower to name the workers' broker",
+        )
