@@ -1,5 +1,6 @@
-# One image for web, worker and beat (see docker-compose.yml).
-FROM python:3.11-slim
+# One image for web, worker and beat (see docker-compose.yml). Python is pinned to a patch release:
+# move the tag on with each 3.11 security release.
+FROM python:3.11.15-slim-trixie
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -7,6 +7,7 @@ from .health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Answered by health.HealthzMiddleware before routing; named here for reverse().
     path("healthz", healthz, name="healthz"),
     path("", include("newsletter.urls")),
     path("", include("papers.urls")),
