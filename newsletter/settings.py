@@ -233,7 +233,9 @@ if WEBHOOK_SECRET:
 
 # --- Celery -----------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem transport ignores the host, but kombu warns "No hostname was supplied" each time it
+# describes a connection whose URL names none (every connection and clone of worker, beat and web).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: producers and consumers share one folder, no server needed.

@@ -86,6 +86,34 @@ def test_services_come_from_the_environment(tmp_path):
     assert s["debug"] is False  # a real SECRET_KEY means production
 
 
+_BROKER_PROBE = """
+import django
+django.setup()
+from newsletter.celery import app
+with app.connection_for_write() as connection:
+    connection.info()
+    connection.clone().info()
+    print(connection.as_uri())
+"""
+
+
+def test_the_embedded_broker_url_names_a_host_so_kombu_never_warns_about_it(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", _BROKER_PROBE],
+        cwd=ROOT,
+        env=process_env(
+            **dict.fromkeys(_SETTINGS_VARS),
+            PAPERBOY_VAR_DIR=str(tmp_path),
+            DJANGO_SETTINGS_MODULE="newsletter.settings",
+        ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.startswith("filesystem://")
+    assert "No hostname" not in proc.stderr, proc.stderr
+
+
 def test_an_esp_and_its_anymail_settings_come_from_the_environment(tmp_path):
     s = _settings_under(
         tmp_path,
