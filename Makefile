@@ -23,6 +23,8 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(DEV_STAMP)
 
 ## run: web + worker + beat on embedded defaults (SQLite, file broker, mail to var/outbox/); Ctrl-C stops all
+# Links in emails and printed URLs use PORT unless SITE_URL is set (environment or .env): see settings.
+run: export PAPERBOY_RUN_PORT = $(PORT)
 run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

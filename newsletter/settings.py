@@ -34,8 +34,11 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105
 
-# Absolute base of every link in an email (no trailing slash).
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute base of every link in an email (no trailing slash). `make run PORT=N` passes N as
+# PAPERBOY_RUN_PORT so that links point at the server it starts; SITE_URL, set in the environment or
+# .env, wins.
+_RUN_PORT = env.int("PAPERBOY_RUN_PORT", default=8000)
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{_RUN_PORT}").rstrip("/")
 SITE_NAME = env("SITE_NAME", default="Paperboy")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

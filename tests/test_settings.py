@@ -37,7 +37,7 @@ print(json.dumps({
 
 _SETTINGS_VARS = (
     "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "EMAIL_PROVIDER", "EMAIL_BACKEND",
-    "SECRET_KEY", "DEBUG", "SITE_URL",
+    "SECRET_KEY", "DEBUG", "SITE_URL", "PAPERBOY_RUN_PORT",
 )  # fmt: skip
 
 
@@ -84,6 +84,12 @@ def test_services_come_from_the_environment(tmp_path):
     assert (s["email_host"], s["email_port"]) == ("relay.internal", 2525)
     assert s["site_url"] == "https://papers.example.com"
     assert s["debug"] is False  # a real SECRET_KEY means production
+
+
+def test_the_port_make_run_serves_on_is_the_link_base_unless_site_url_is_set(tmp_path):
+    assert _settings_under(tmp_path, PAPERBOY_RUN_PORT="8311")["site_url"] == "http://127.0.0.1:8311"
+    s = _settings_under(tmp_path, PAPERBOY_RUN_PORT="8311", SITE_URL="https://papers.example.com")
+    assert s["site_url"] == "https://papers.example.com"
 
 
 _BROKER_PROBE = """
