@@ -30,8 +30,11 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py seed_demo
 	@echo "Paperboy on http://127.0.0.1:$(PORT)/ — mail lands in var/outbox/ (open the .eml files)"
 # The demo has four readers: with the archive's default threshold (5 digests) it would stay empty.
-	PATH="$(CURDIR)/$(BIN):$$PATH" PAPERBOY_ARCHIVE_MIN_DIGESTS=$${PAPERBOY_ARCHIVE_MIN_DIGESTS:-1} \
-	  $(BIN)/honcho start --port $(PORT) --procfile Procfile
+# Ctrl-C is how a run ends. honcho stops the three and answers 130, which is no failure here; the
+# shell traps the terminal's SIGINT so that it outlives honcho (dash would die of it afterwards, and
+# make report "Interrupt").
+	trap : INT; PATH="$(CURDIR)/$(BIN):$$PATH" PAPERBOY_ARCHIVE_MIN_DIGESTS=$${PAPERBOY_ARCHIVE_MIN_DIGESTS:-1} \
+	  $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
 
 ## browser: Debian's Chromium for the browser tests (never a downloaded browser)
 browser:
