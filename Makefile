@@ -28,7 +28,7 @@ run: export PAPERBOY_RUN_PORT = $(PORT)
 run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Paperboy on http://127.0.0.1:$(PORT)/ — mail lands in var/outbox/ (open the .eml files)"
+	@echo "Paperboy on http://127.0.0.1:$(PORT)/ — Ctrl-C stops web, worker and beat"
 # The demo has four readers: with the archive's default threshold (5 digests) it would stay empty.
 # Ctrl-C is how a run ends. honcho stops the three and answers 130, which is no failure here; the
 # shell traps the terminal's SIGINT so that it outlives honcho (dash would die of it afterwards, and
