@@ -162,6 +162,8 @@ STORAGES = {
 # Serve straight from the app folders when collectstatic has not run (embedded defaults).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_ROOT.exists())
 WHITENOISE_MANIFEST_STRICT = False
+# Files browsers ask for at the site's root whatever the page says (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "public"
 
 # --- Security ---------------------------------------------------------------------------------
 
