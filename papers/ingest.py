@@ -75,8 +75,8 @@ def _ingest(*, source: Source, kind: str, body: bytes, now: datetime) -> tuple[I
     seconds["parse"], started = _since(started)
     counts = IngestCounts(fetched=parsed.entry_count, errors=len(parsed.errors))
     result = paper_upsert_many(source=source, records=parsed.records, now=now)
-    source_record_new_papers(source=source, new=result.new, now=now)
     seconds["upsert"], started = _since(started)
+    source_record_new_papers(source=source, new=result.new, now=now)
     counts.new, counts.updated, counts.unchanged, counts.skipped = (
         result.new,
         result.updated,
