@@ -309,7 +309,8 @@ class SourceAdmin(admin.ModelAdmin):
         text = f"{count} paper{'' if count == 1 else 's'}" if count else "no papers yet"
         if source.last_new_papers_at is not None:
             since = timesince(source.last_new_papers_at, depth=1)
-            text += f" · last new {since} ago ({source.last_new_papers})"
+            when = "just now" if since.startswith("0\xa0") else f"{since} ago"  # timesince says "0 minutes"
+            text += f" · last new {when} ({source.last_new_papers})"
         return text
 
     @admin.display(description="last error")

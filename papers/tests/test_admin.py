@@ -1,9 +1,11 @@
 """Curation admin: feed text never becomes markup; actions; topic preview and followers; source health."""
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from papers.ingest import source_ingest_bytes
 from papers.models import Paper, PaperTopic, Source
@@ -176,12 +178,17 @@ def test_source_list_shows_the_papers_a_source_gave_even_from_local_files(admin_
     page = admin_client.get(changelist)
     new = report.counts.new
     fed_row = _row_text(page, "Zeta, fed from a file")
-    assert f"{new} papers · last new 0 minutes ago ({new})" in fed_row
+    assert f"{new} papers · last new just now ({new})" in fed_row
     assert "Never fetched" in fed_row  # the health columns still describe network fetches only
     assert "no papers yet" in _row_text(page, "Alpha, never used")
 
     by_papers = admin_client.get(changelist, {"o": "-10"}).content.decode()  # the papers column, descending
     assert by_papers.index("Zeta, fed from a file") < by_papers.index("Alpha, never used")
+
+    Source.objects.filter(pk=fed.pk).update(last_new_papers_at=timezone.now() - timedelta(minutes=3))
+    assert f"{new} papers · last new 3 minutes ago ({new})" in _row_text(
+        admin_client.get(changelist), "Zeta, fed from a file"
+    )
 
 
 def test_script_in_a_title_never_reaches_an_email_as_markup(evil_paper):
