@@ -23,13 +23,18 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(DEV_STAMP)
 
 ## run: web + worker + beat on embedded defaults (SQLite, file broker, mail to var/outbox/); Ctrl-C stops all
+# Links in emails and printed URLs use PORT unless SITE_URL is set (environment or .env): see settings.
+run: export PAPERBOY_RUN_PORT = $(PORT)
 run: $(RUNTIME_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Paperboy on http://127.0.0.1:$(PORT)/ — mail lands in var/outbox/ (open the .eml files)"
+	@echo "Paperboy on http://127.0.0.1:$(PORT)/ — Ctrl-C stops web, worker and beat"
 # The demo has four readers: with the archive's default threshold (5 digests) it would stay empty.
-	PATH="$(CURDIR)/$(BIN):$$PATH" NEWSLETTER_ARCHIVE_MIN_DIGESTS=$${NEWSLETTER_ARCHIVE_MIN_DIGESTS:-1} \
-	  $(BIN)/honcho start --port $(PORT) --procfile Procfile
+# Ctrl-C is how a run ends. honcho stops the three and answers 130, which is no failure here; the
+# shell traps the terminal's SIGINT so that it outlives honcho (dash would die of it afterwards, and
+# make report "Interrupt").
+	trap : INT; PATH="$(CURDIR)/$(BIN):$$PATH" NEWSLETTER_ARCHIVE_MIN_DIGESTS=$${NEWSLETTER_ARCHIVE_MIN_DIGESTS:-1} \
+	  $(BIN)/honcho start --port $(PORT) --procfile Procfile || [ $$? -eq 130 ]
 
 ## browser: Debian's Chromium for the browser tests (never a downloaded browser)
 browser:

@@ -42,8 +42,11 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105
 
-# Absolute base of every link in an email (no trailing slash).
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute base of every link in an email (no trailing slash). `make run PORT=N` passes N as
+# PAPERBOY_RUN_PORT so that links point at the server it starts; SITE_URL, set in the environment or
+# .env, wins.
+_RUN_PORT = env.int("PAPERBOY_RUN_PORT", default=8000)
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{_RUN_PORT}").rstrip("/")
 SITE_NAME = env("SITE_NAME", default="Paperboy")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -169,6 +172,8 @@ STORAGES = {
 # Serve straight from the app folders when collectstatic has not run (embedded defaults).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=not STATIC_ROOT.exists())
 WHITENOISE_MANIFEST_STRICT = False
+# Files browsers ask for at the site's root whatever the page says (/favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "public"
 
 # --- Security ---------------------------------------------------------------------------------
 
@@ -242,7 +247,9 @@ if WEBHOOK_SECRET:
 
 # --- Celery -----------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# The filesystem transport ignores the host, but kombu warns "No hostname was supplied" each time it
+# describes a connection whose URL names none (every connection and clone of worker, beat and web).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: producers and consumers share one folder, no server needed. It

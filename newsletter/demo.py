@@ -14,6 +14,7 @@ import subscriptions.demo
 from subscriptions.models import Subscriber
 
 from .models import Delivery
+from .outbox import outbox_dir
 from .planning import local_edition
 
 # The papers demo may ingest its fixture feeds through the worker; waiting this long before composing
@@ -37,13 +38,15 @@ def seed(*, stdout) -> None:
             continue
         if created:
             planned.append(delivery.pk)
+    folder = outbox_dir()
+    where = f"land in {folder}/" if folder else "go out through the configured email backend"
     if planned:
         from .tasks import send_digest_chunk
 
         send_digest_chunk.apply_async(args=[planned], countdown=FIRST_DIGESTS_AFTER_SECONDS)
         stdout.write(
-            f"Newsletter demo: {len(planned)} digest(s) queued; they land in var/outbox/ in about "
+            f"Newsletter demo: {len(planned)} digest(s) queued; they {where} in about "
             f"{FIRST_DIGESTS_AFTER_SECONDS} seconds."
         )
     else:
-        stdout.write("Newsletter demo: today's demo digests were already planned (see var/outbox/).")
+        stdout.write(f"Newsletter demo: today's demo digests were already planned (they {where}).")

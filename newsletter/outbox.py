@@ -21,6 +21,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "message"
 
 
+def outbox_dir() -> Path | None:
+    """The folder email is written to, or None when it goes out through a real provider."""
+    backend = f"{OutboxEmailBackend.__module__}.{OutboxEmailBackend.__qualname__}"
+    return Path(settings.OUTBOX_DIR) if backend == settings.EMAIL_BACKEND else None
+
+
 class OutboxEmailBackend(BaseEmailBackend):
     def __init__(self, *, outbox_dir: str | os.PathLike | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.timesince import timesince
 
 from . import selectors, services, tasks
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
@@ -236,6 +237,7 @@ class SourceAdmin(admin.ModelAdmin):
         "consecutive_failures",
         "last_run",
         "error_excerpt",
+        "paper_summary",
         "next_fetch_at",
     )
     list_filter = ("kind", "enabled", "last_status")
@@ -249,6 +251,8 @@ class SourceAdmin(admin.ModelAdmin):
         "last_error",
         "consecutive_failures",
         "last_counts",
+        "last_new_papers_at",
+        "last_new_papers",
         "etag",
         "last_modified",
         "created_at",
@@ -268,6 +272,7 @@ class SourceAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        ("Papers", {"fields": ("last_new_papers_at", "last_new_papers")}),
         ("Conditional GET", {"classes": ("collapse",), "fields": ("etag", "last_modified", "created_at")}),
     )
 
@@ -279,6 +284,9 @@ class SourceAdmin(admin.ModelAdmin):
         Source.Status.ERROR: "#c62828",
         Source.Status.NEVER: "#666",
     }
+
+    def get_queryset(self, request):
+        return selectors.sources_with_paper_counts(sources=super().get_queryset(request))
 
     @admin.display(description="status", ordering="last_status")
     def health(self, source: Source):
@@ -293,6 +301,17 @@ class SourceAdmin(admin.ModelAdmin):
         return " · ".join(
             f"{counts.get(name, 0)} {name}" for name in ("fetched", "new", "updated", "skipped", "errors")
         )
+
+    @admin.display(description="papers", ordering="paper_count")
+    def paper_summary(self, source: Source) -> str:
+        """e.g. "354 papers · last new 2 minutes ago (120)": local files count, unlike the health columns."""
+        count = source.paper_count
+        text = f"{count} paper{'' if count == 1 else 's'}" if count else "no papers yet"
+        if source.last_new_papers_at is not None:
+            since = timesince(source.last_new_papers_at, depth=1)
+            when = "just now" if since.startswith("0\xa0") else f"{since} ago"  # timesince says "0 minutes"
+            text += f" · last new {when} ({source.last_new_papers})"
+        return text
 
     @admin.display(description="last error")
     def error_excerpt(self, source: Source) -> str:

@@ -22,6 +22,7 @@ from .services import (
     paper_topics_assign,
     paper_upsert_many,
     papers_rank,
+    source_record_new_papers,
     source_record_result,
 )
 
@@ -75,6 +76,7 @@ def _ingest(*, source: Source, kind: str, body: bytes, now: datetime) -> tuple[I
     counts = IngestCounts(fetched=parsed.entry_count, errors=len(parsed.errors))
     result = paper_upsert_many(source=source, records=parsed.records, now=now)
     seconds["upsert"], started = _since(started)
+    source_record_new_papers(source=source, new=result.new, now=now)
     counts.new, counts.updated, counts.unchanged, counts.skipped = (
         result.new,
         result.updated,
@@ -164,7 +166,8 @@ def source_fetch(*, source: Source, now: datetime | None = None) -> IngestReport
 def source_ingest_bytes(*, source: Source, body: bytes, kind: str | None = None) -> IngestReport:
     """Ingest a document already in hand (a local file) as if `source` had served it.
 
-    The source's health and validators are left alone: they describe its network fetches.
+    The source's health and validators are left alone: they describe its network fetches. The papers
+    it brought are noted on the source like a fetch's (last_new_papers_at).
     """
     now = timezone.now()
     try:

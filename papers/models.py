@@ -41,6 +41,11 @@ class Source(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     # {"fetched": n, "new": n, "updated": n, "unchanged": n, "skipped": n, "errors": n}
     last_counts = models.JSONField(default=dict, blank=True)
+    # Papers, unlike the health above, also come from local files (`fetch_papers --file`, the demo).
+    last_new_papers_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a fetch or a local file last brought papers new to Paperboy."
+    )
+    last_new_papers = models.PositiveIntegerField(default=0, help_text="How many new papers that brought.")
 
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from .models import Paper, PaperTopic, Source, Topic
+from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .tagging import compile_topics
 
 
@@ -60,3 +61,15 @@ def sources_due(*, now: datetime) -> QuerySet[Source]:
     return Source.objects.filter(enabled=True).filter(
         Q(next_fetch_at__isnull=True) | Q(next_fetch_at__lte=now)
     )
+
+
+def sources_with_paper_counts(*, sources: QuerySet[Source]) -> QuerySet[Source]:
+    """`sources` with `paper_count`: the papers seen in each (one seen under two entry ids counts once)."""
+    counts = (
+        PaperSighting.objects.filter(source=OuterRef("pk"))
+        .order_by()
+        .values("source")
+        .annotate(papers=Count("paper", distinct=True))
+        .values("papers")
+    )
+    return sources.annotate(paper_count=Coalesce(Subquery(counts), 0))

@@ -670,6 +670,18 @@ def source_record_result(
     return source
 
 
+def source_record_new_papers(*, source: Source, new: int, now: datetime) -> Source:
+    """Note on the source that an ingest, over the network or from a local file, brought `new` papers.
+
+    An ingest that brought none writes nothing: the source keeps its last new papers' time and count.
+    """
+    if new <= 0:
+        return source
+    Source.objects.filter(pk=source.pk).update(last_new_papers_at=now, last_new_papers=new)
+    source.last_new_papers_at, source.last_new_papers = now, new
+    return source
+
+
 def sources_claim_due(*, now: datetime | None = None) -> list[int]:
     """Ids of enabled sources due for a fetch, each claimed so that a second beat tick skips it.
 

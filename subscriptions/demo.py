@@ -9,6 +9,7 @@ from django.utils import timezone
 from papers.models import Topic
 
 from .models import ConsentRecord, Subscriber
+from .tokens import manage_url
 
 DEMO_SUBSCRIBERS = [
     {
@@ -67,3 +68,13 @@ def seed(*, stdout) -> None:
         )
     total = Subscriber.objects.filter(email__in=[s["email"] for s in DEMO_SUBSCRIBERS]).count()
     stdout.write(f"Demo subscribers: {total} ({created_count} new), e.g. {DEMO_SUBSCRIBERS[0]['email']}")
+
+
+def reader_manage_link() -> tuple[str, str] | None:
+    """(address, working manage link) of the first demo reader still on file, for seed_demo to print."""
+    emails = [spec["email"] for spec in DEMO_SUBSCRIBERS]
+    readers = {s.email: s for s in Subscriber.objects.filter(email__in=emails)}
+    for email in emails:
+        if email in readers:
+            return email, manage_url(readers[email])
+    return None

@@ -41,7 +41,7 @@ print(json.dumps({
 
 _SETTINGS_VARS = (
     "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "EMAIL_PROVIDER", "EMAIL_BACKEND",
-    "SECRET_KEY", "DEBUG", "SITE_URL",
+    "SECRET_KEY", "DEBUG", "SITE_URL", "PAPERBOY_RUN_PORT",
 )  # fmt: skip
 
 
@@ -88,6 +88,40 @@ def test_services_come_from_the_environment(tmp_path):
     assert (s["email_host"], s["email_port"]) == ("relay.internal", 2525)
     assert s["site_url"] == "https://papers.example.com"
     assert s["debug"] is False  # a real SECRET_KEY means production
+
+
+def test_the_port_make_run_serves_on_is_the_link_base_unless_site_url_is_set(tmp_path):
+    assert _settings_under(tmp_path, PAPERBOY_RUN_PORT="8311")["site_url"] == "http://127.0.0.1:8311"
+    s = _settings_under(tmp_path, PAPERBOY_RUN_PORT="8311", SITE_URL="https://papers.example.com")
+    assert s["site_url"] == "https://papers.example.com"
+
+
+_BROKER_PROBE = """
+import django
+django.setup()
+from config.celery import app
+with app.connection_for_write() as connection:
+    connection.info()
+    connection.clone().info()
+    print(connection.as_uri())
+"""
+
+
+def test_the_embedded_broker_url_names_a_host_so_kombu_never_warns_about_it(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", _BROKER_PROBE],
+        cwd=ROOT,
+        env=process_env(
+            **dict.fromkeys(_SETTINGS_VARS),
+            PAPERBOY_VAR_DIR=str(tmp_path),
+            DJANGO_SETTINGS_MODULE="config.settings",
+        ),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.startswith("filesystem://")
+    assert "No hostname" not in proc.stderr, proc.stderr
 
 
 def test_an_esp_and_its_anymail_settings_come_from_the_environment(tmp_path):

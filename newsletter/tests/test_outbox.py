@@ -2,6 +2,8 @@ from email import message_from_bytes
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from newsletter.outbox import outbox_dir
+
 
 def test_outbox_writes_one_openable_eml_file_per_message(tmp_path):
     connection = get_connection("newsletter.outbox.OutboxEmailBackend", outbox_dir=tmp_path)
@@ -18,3 +20,11 @@ def test_outbox_writes_one_openable_eml_file_per_message(tmp_path):
     assert sorted(p["To"] for p in parsed) == ["r0@example.com", "r1@example.com", "r2@example.com"]
     assert all(p.is_multipart() for p in parsed)
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically
+
+
+def test_outbox_dir_is_where_mail_goes_only_with_the_outbox_backend(settings, tmp_path):
+    settings.EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    assert outbox_dir() == tmp_path / "outbox"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert outbox_dir() is None

@@ -1,9 +1,11 @@
 """Curation admin: feed text never becomes markup; actions; topic preview and followers; source health."""
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from papers.ingest import source_ingest_bytes
 from papers.models import Paper, PaperTopic, Source
@@ -156,6 +158,37 @@ def test_source_health_and_fetch_now(admin_client, django_capture_on_commit_call
             {"action": "fetch_now", "_selected_action": [source.pk]},
         )
     assert len(callbacks) == 1
+
+
+def _row_text(response, name: str) -> str:
+    """The text of the change list row naming `name`, spaces as a reader sees them."""
+    rows = response.content.decode().split("<tr")
+    (row,) = [row for row in rows if f">{name}<" in row]
+    collector = _Collector()
+    collector.feed("<tr" + row)
+    return " ".join(" ".join(collector.text).replace("\xa0", " ").split())
+
+
+def test_source_list_shows_the_papers_a_source_gave_even_from_local_files(admin_client):
+    fed = SourceFactory(name="Zeta, fed from a file")
+    report = source_ingest_bytes(source=fed, body=feed_bytes("arxiv-rss-cs.CL-2026-02-02.xml"))
+    SourceFactory(name="Alpha, never used")
+    changelist = reverse("admin:papers_source_changelist")
+
+    page = admin_client.get(changelist)
+    new = report.counts.new
+    fed_row = _row_text(page, "Zeta, fed from a file")
+    assert f"{new} papers · last new just now ({new})" in fed_row
+    assert "Never fetched" in fed_row  # the health columns still describe network fetches only
+    assert "no papers yet" in _row_text(page, "Alpha, never used")
+
+    by_papers = admin_client.get(changelist, {"o": "-10"}).content.decode()  # the papers column, descending
+    assert by_papers.index("Zeta, fed from a file") < by_papers.index("Alpha, never used")
+
+    Source.objects.filter(pk=fed.pk).update(last_new_papers_at=timezone.now() - timedelta(minutes=3))
+    assert f"{new} papers · last new 3 minutes ago ({new})" in _row_text(
+        admin_client.get(changelist), "Zeta, fed from a file"
+    )
 
 
 def test_script_in_a_title_never_reaches_an_email_as_markup(evil_paper):

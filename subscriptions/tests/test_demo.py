@@ -23,3 +23,17 @@ def test_demo_creates_active_subscribers_in_different_zones_once():
     ada = subscribers.get(email="ada@example.com")
     assert "quantization" in set(ada.topics.values_list("slug", flat=True))
     assert ada.consents.count() == 1
+
+
+def test_the_printed_manage_link_opens_the_first_demo_readers_page(client, settings):
+    settings.SITE_URL = "http://127.0.0.1:8311"
+    TopicFactory(slug="quantization")
+    demo.seed(stdout=io.StringIO())
+    email, link = demo.reader_manage_link()
+    assert email == "ada@example.com"
+    assert link.startswith("http://127.0.0.1:8311/manage/")
+    page = client.get(link.removeprefix(settings.SITE_URL))
+    assert page.status_code == 200 and "ada@example.com" in page.content.decode()
+
+    Subscriber.objects.filter(email="ada@example.com").delete()  # a reader erased from the admin
+    assert demo.reader_manage_link()[0] == demo.DEMO_SUBSCRIBERS[1]["email"]

@@ -5,10 +5,12 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 import newsletter.demo
 import papers.demo
 import subscriptions.demo
+from newsletter.outbox import outbox_dir
 
 ADMIN_USERNAME = "admin"
 
@@ -35,6 +37,20 @@ class Command(BaseCommand):
                 f"Admin login: {settings.SITE_URL}/admin/  user: {ADMIN_USERNAME}  password: {password}"
             )
         )
+        self._print_what_to_open()
+
+    def _print_what_to_open(self) -> None:
+        site = settings.SITE_URL
+        lines = [("Sign up", f"{site}{reverse('subscriptions:home')}")]
+        if (reader := subscriptions.demo.reader_manage_link()) is not None:
+            email, link = reader
+            lines.append(("Manage page", f"{link}  (demo reader {email})"))
+        lines.append(("Archive", f"{site}{reverse('newsletter:archive')}"))
+        if (folder := outbox_dir()) is not None:
+            lines.append(("Outbox", f"{folder}/  (every email as an .eml file)"))
+        width = max(len(label) for label, _ in lines) + 2
+        for label, value in lines:
+            self.stdout.write(f"{label + ':':<{width}}{value}")
 
     @staticmethod
     def _admin_password() -> str:
