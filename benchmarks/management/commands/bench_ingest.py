@@ -34,13 +34,14 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext, override_settings
 
+from benchmarks.tagging import tagging_cost
+from papers.demo import FEEDS
 from papers.ingest import source_fetch
 from papers.models import Paper, PaperSighting, PaperTopic, Source, Topic
 from papers.parsing import parse_feed
-from papers.relevance.bench import tagging_cost
 from testsupport.http import LoopbackServer, Response
 
-FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "feeds" / "arxiv-rss-cs-large.xml"
+FIXTURE = FEEDS / "arxiv-rss-cs-large.xml"
 _PAPER_TABLES = tuple(model._meta.db_table for model in (Paper, PaperSighting, PaperTopic))
 # The options papers.parsing.feeds.parse_xml passes to feedparser.
 PRODUCT_PARSE_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
