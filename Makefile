@@ -46,9 +46,11 @@ browser:
 test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, then the dependency rule (import-linter contracts in pyproject.toml)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

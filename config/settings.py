@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "papers",
     "subscriptions",
     "newsletter",
+    "benchmarks",  # only so that bench_digests and bench_ingest register; no app imports it
 ]
 
 MIDDLEWARE = [

@@ -30,7 +30,7 @@ import psycopg
 import redis
 from django.utils import timezone
 
-from newsletter.bench.dataset import DatasetSpec, dataset_build
+from benchmarks.digests.dataset import DatasetSpec, dataset_build
 from newsletter.models import Delivery
 from subscriptions.models import Subscriber
 from testsupport.postmark import PostmarkServer, Script, worker_env

@@ -1,17 +1,17 @@
-"""What tagging costs: fitting the active topics' models, scoring a thousand papers, the models' memory."""
+"""What tagging costs (for bench_ingest): fitting the active topics' models, scoring a thousand papers,
+the models' memory."""
 
 import time
 import tracemalloc
 from collections.abc import Sequence
 
-from .loading import forget_tagger, tagger_for
-from .model import PaperText
+from papers.models import Topic
+from papers.relevance.loading import forget_tagger, tagger_for
+from papers.relevance.model import PaperText
 
 
 def tagging_cost(papers: Sequence, *, rounds: int = 3) -> dict[str, float]:
-    """Figures for benchmarks: fit seconds, seconds per 1,000 papers (best of `rounds`), model MB."""
-    from papers.models import Topic
-
+    """Fit seconds, seconds per 1,000 papers (best of `rounds`), model MB."""
     texts = [PaperText.of(paper) for paper in papers]
     topics = list(Topic.objects.filter(active=True).order_by("display_order", "pk"))
     forget_tagger()

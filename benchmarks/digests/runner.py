@@ -40,7 +40,7 @@ from testsupport.processes import process_env, stop_process_group, test_database
 from .baseline import naive_send
 from .dataset import BENCH_DOMAIN, DatasetSpec, dataset_ensure, foreign_subscribers, redate_papers
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, where the provider and workers start
 FINAL = (Delivery.Status.SENT, Delivery.Status.SKIPPED, Delivery.Status.FAILED, Delivery.Status.UNKNOWN)
 
 
@@ -105,7 +105,7 @@ def workers(count: int, *, env: dict, log_dir: Path):
             cmd = [
                 sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "mail", "-c", "1",
                 "-P", "prefork", "-n", f"bench{n}-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
-                "--without-heartbeat", "-I", "newsletter.bench.instrument", "-l", "info",
+                "--without-heartbeat", "-I", "benchmarks.digests.instrument", "-l", "info",
             ]  # fmt: skip
             procs.append(
                 subprocess.Popen(

@@ -21,12 +21,13 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+import papers as papers_package
 from papers.models import Paper, PaperTopic, Source, Topic
 from papers.parsing import parse_feed
 from subscriptions.models import Subscriber
 
 BENCH_DOMAIN = "bench.invalid"  # RFC 2606: never a real mailbox
-_PAPERS_DIR = Path(__file__).resolve().parents[2] / "papers"
+_PAPERS_DIR = Path(papers_package.__file__).resolve().parent
 _FIXTURES = (_PAPERS_DIR / "fixtures" / "feeds" / "arxiv-rss-cs-large.xml",)
 _DEVSET = _PAPERS_DIR / "devset" / "devset.jsonl"
 _ZONES = (

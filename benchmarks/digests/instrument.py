@@ -1,4 +1,4 @@
-"""Loaded into the benchmark's workers only (`celery worker -I newsletter.bench.instrument`).
+"""Loaded into the benchmark's workers only (`celery worker -I benchmarks.digests.instrument`).
 
 Counts the database queries each worker process makes and reports its peak RSS, through Redis keys
 named after the run (PAPERBOY_BENCH_RUN), once per task: nothing is added per query but a counter.

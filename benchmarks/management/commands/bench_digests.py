@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from newsletter.bench.runner import BenchError, BenchOptions, run_benchmark, to_json_line
+from benchmarks.digests.runner import BenchError, BenchOptions, run_benchmark, to_json_line
 
 
 class Command(BaseCommand):
