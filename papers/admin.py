@@ -8,9 +8,11 @@ from django.db.models import Count, Q
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from . import selectors, services, tasks
+from . import selectors, tasks
+from .curation import papers_set_featured, papers_set_hidden
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .relevance.selectors import topic_near_threshold
+from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
@@ -115,33 +117,29 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.action(description="Feature (pin to the top of digests)")
     def feature(self, request, queryset):
-        count = services.papers_set_featured(
-            paper_ids=list(queryset.values_list("pk", flat=True)), featured=True
-        )
+        count = papers_set_featured(paper_ids=_ids(queryset), featured=True)
         self.message_user(request, f"{count} paper(s) featured.", messages.SUCCESS)
 
     @admin.action(description="Unfeature")
     def unfeature(self, request, queryset):
-        count = services.papers_set_featured(paper_ids=_ids(queryset), featured=False)
+        count = papers_set_featured(paper_ids=_ids(queryset), featured=False)
         self.message_user(request, f"{count} paper(s) no longer featured.", messages.SUCCESS)
 
     @admin.action(description="Hide (never shown in digests)")
     def hide(self, request, queryset):
-        count = services.papers_set_hidden(paper_ids=_ids(queryset), hidden=True)
+        count = papers_set_hidden(paper_ids=_ids(queryset), hidden=True)
         self.message_user(request, f"{count} paper(s) hidden.", messages.SUCCESS)
 
     @admin.action(description="Unhide")
     def unhide(self, request, queryset):
-        count = services.papers_set_hidden(
-            paper_ids=list(queryset.values_list("pk", flat=True)), hidden=False
-        )
+        count = papers_set_hidden(paper_ids=_ids(queryset), hidden=False)
         self.message_user(request, f"{count} paper(s) visible again.", messages.SUCCESS)
 
     @admin.action(description="Re-tag with the current topic rules")
     def retag(self, request, queryset):
         paper_ids = list(queryset.values_list("pk", flat=True))
         if len(paper_ids) <= RETAG_INLINE_LIMIT:
-            counts = services.papers_retag(paper_ids=paper_ids)
+            counts = papers_retag(paper_ids=paper_ids)
             self.message_user(
                 request,
                 f"Re-tagged {len(paper_ids)} paper(s): {counts['created']} topics added, "

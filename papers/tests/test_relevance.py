@@ -8,7 +8,7 @@ from papers.models import Paper, PaperTopic, Topic
 from papers.relevance import loading
 from papers.relevance.examples import examples_from_records
 from papers.relevance.model import TopicSpec, fit_tagger
-from papers.services import paper_topics_assign, topic_retag
+from papers.tag_writes import paper_topics_assign, topic_retag
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
