@@ -9,7 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("", include("newsletter.urls")),
-    path("", include("papers.urls")),
     path("", include("subscriptions.urls")),
 ]
 
