@@ -15,34 +15,18 @@ and the topics are files in the repository.
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from papers.default_topics import DEFAULT_TOPICS
 from papers.devset.baseline import substring_predict
+from papers.relevance.labelled import DEVSET_PATH, load_devset
 
-DEVSET_PATH = Path(__file__).with_name("devset.jsonl")
 DEFAULT_THRESHOLD = 1.0  # Topic.threshold's default: what a freshly installed topic starts with
 
 Predict = Callable[[Mapping, Sequence[Mapping]], Iterable[str]]
-
-
-def load_devset(path: Path = DEVSET_PATH) -> list[dict]:
-    """The labelled records, one per non-empty line; a malformed line is an error naming its number."""
-    records = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not valid JSON ({error.msg})") from error
-    return records
 
 
 def _ratio(numerator: int, denominator: int) -> float:

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papers.devset.evaluate import load_devset, topic_rows
+from papers.devset.evaluate import topic_rows
+from papers.relevance.labelled import load_devset
 from papers.tagging import _TOKEN_RE, TITLE_WEIGHT, compile_topics, score_topics, tokenise, word_forms
 
 PAPER_FIELDS = ("title", "abstract", "categories", "primary_category")
