@@ -5,7 +5,7 @@ import re
 
 import feedparser
 
-from papers.normalise import collapse_whitespace, plain_text
+from papers.text import collapse_whitespace, text_from_html
 
 from .records import EntryError, FeedFormatError
 
@@ -76,7 +76,7 @@ def detail_text(entry, key: str) -> str:
     value = dict.get(entry, key) or ""
     detail = dict.get(entry, f"{key}_detail") or {}
     if "html" in (detail.get("type") or ""):
-        return plain_text(value)
+        return text_from_html(value)
     return collapse_whitespace(value)
 
 
