@@ -36,7 +36,7 @@ def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError],
 
     feedparser is handed a stream, never a string: given a str or bytes it may treat the value as
     a URL or a file name and open it. Sanitizing is off because it eats text such as "x<y" in
-    abstracts; cleaning is done per field instead (papers.normalise).
+    abstracts; cleaning is done per field instead (papers.text, papers.normalise).
     """
     if not body.strip():
         raise FeedFormatError("the response body is empty")
