@@ -10,7 +10,6 @@ urlpatterns = [
     # Answered by health.HealthzMiddleware before routing; named here for reverse().
     path("healthz", healthz, name="healthz"),
     path("", include("newsletter.urls")),
-    path("", include("papers.urls")),
     path("", include("subscriptions.urls")),
 ]
 

@@ -10,7 +10,6 @@ out of the archive, not merely unranked.
 """
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,41 +20,12 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
+from papers.text import http_url, plain_text, short_authors
 
 from .conf import setting
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_WHITESPACE = re.compile(r"\s+")
-
-
-def clean_text(value) -> str:
-    """Stored paper text for display: it is plain text already (papers.normalise made it so at
-    ingest), so "x<y" or "The &lt;b&gt; tag" are words to show, not markup to strip again. Only
-    control characters (XML 1.0 cannot carry them) and runs of white space go; escaping is the
-    template's and the feed generator's job."""
-    if not isinstance(value, str):
-        return ""
-    return _WHITESPACE.sub(" ", _CONTROL_CHARS.sub("", value)).strip()
-
-
-def safe_url(value) -> str:
-    """The URL when it is a web link; "" for javascript:, data: and anything else a feed made up."""
-    url = value.strip() if isinstance(value, str) else ""
-    if len(url) > 2000 or any(ord(char) < 33 for char in url):
-        return ""
-    return url if url.lower().startswith(("https://", "http://")) else ""
-
-
-def short_authors(authors, limit: int = 3) -> str:
-    names = (
-        [clean_text(name) for name in authors if isinstance(name, str)] if isinstance(authors, list) else []
-    )
-    if len(names) > limit:
-        return ", ".join(names[:limit]) + " et al."
-    return ", ".join(names)
 
 
 def delivered_paper_ids(value) -> list[int]:
@@ -145,13 +115,13 @@ class PaperCard:
 
 def paper_card(paper: Paper) -> PaperCard:
     return PaperCard(
-        title=clean_text(paper.title),
-        link=safe_url(paper.abs_url) or safe_url(paper.pdf_url),
+        title=plain_text(paper.title),
+        link=http_url(paper.abs_url) or http_url(paper.pdf_url),
         authors=short_authors(paper.authors),
-        topics=[clean_text(link.topic.name) for link in paper.paper_topics.all()],
-        pdf_url=safe_url(paper.pdf_url),
-        code_url=safe_url(paper.code_url),
-        hf_url=safe_url(paper.hf_url),
+        topics=[plain_text(link.topic.name) for link in paper.paper_topics.all()],
+        pdf_url=http_url(paper.pdf_url),
+        code_url=http_url(paper.code_url),
+        hf_url=http_url(paper.hf_url),
         first_seen_at=paper.first_seen_at,
     )
 

@@ -15,9 +15,9 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from papers.models import Paper
+from papers.text import http_url, plain_text
 from subscriptions.models import Subscriber
 
-from .archive import clean_text, safe_url
 from .models import Delivery, ProviderEvent
 
 DEFAULT_DAYS = 30
@@ -270,8 +270,8 @@ def most_clicked_papers(start: datetime, limit: int = TOP_PAPERS) -> list[dict]:
         links = {_normalised_url(getattr(paper, name)) for name in url_fields if getattr(paper, name)}
         total = sum(by_url.get(link, 0) for link in links)
         if total:
-            link = safe_url(paper.abs_url) or safe_url(paper.pdf_url)
-            ranked.append({"paper": paper, "title": clean_text(paper.title), "link": link, "clicks": total})
+            link = http_url(paper.abs_url) or http_url(paper.pdf_url)
+            ranked.append({"paper": paper, "title": plain_text(paper.title), "link": link, "clicks": total})
     ranked.sort(key=lambda row: (-row["clicks"], row["title"]))
     return ranked[:limit]
 

@@ -15,6 +15,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
 from papers.models import Paper, Topic
+from papers.text import http_url, plain_text, short_authors
 
 from . import archive
 
@@ -26,13 +27,10 @@ class TopicFeed(Feed):
         return get_object_or_404(Topic, slug=slug, active=True)
 
     def title(self, topic: Topic) -> str:
-        return archive.clean_text(f"{settings.SITE_NAME}: {topic.name}")
+        return plain_text(f"{settings.SITE_NAME}: {topic.name}")
 
     def description(self, topic: Topic) -> str:
-        return (
-            archive.clean_text(topic.description)
-            or f"New and trending papers on {archive.clean_text(topic.name)}."
-        )
+        return plain_text(topic.description) or f"New and trending papers on {plain_text(topic.name)}."
 
     subtitle = description
 
@@ -46,19 +44,15 @@ class TopicFeed(Feed):
         return archive.topic_feed_papers(topic)
 
     def item_title(self, paper: Paper) -> str:
-        return archive.clean_text(paper.title)
+        return plain_text(paper.title)
 
     def item_description(self, paper: Paper) -> str:
-        words = archive.clean_text(paper.abstract).split()
+        words = plain_text(paper.abstract).split()
         text = " ".join(words[:_ABSTRACT_WORDS]) + (" …" if len(words) > _ABSTRACT_WORDS else "")
         return escape(text)
 
     def item_link(self, paper: Paper) -> str:
-        return (
-            archive.safe_url(paper.abs_url)
-            or archive.safe_url(paper.pdf_url)
-            or reverse("newsletter:archive")
-        )
+        return http_url(paper.abs_url) or http_url(paper.pdf_url) or reverse("newsletter:archive")
 
     def item_guid(self, paper: Paper) -> str:
         # Stable per paper and per site, whatever links the paper gains later.
@@ -67,7 +61,7 @@ class TopicFeed(Feed):
     item_guid_is_permalink = False
 
     def item_author_name(self, paper: Paper) -> str:
-        return archive.short_authors(paper.authors) or None
+        return short_authors(paper.authors) or None
 
     def item_pubdate(self, paper: Paper):
         return paper.published_at or paper.first_seen_at
@@ -76,7 +70,7 @@ class TopicFeed(Feed):
         return paper.updated_at
 
     def item_categories(self, paper: Paper) -> list[str]:
-        return [archive.clean_text(link.topic.name) for link in paper.paper_topics.all()]
+        return [plain_text(link.topic.name) for link in paper.paper_topics.all()]
 
 
 class TopicAtomFeed(TopicFeed):

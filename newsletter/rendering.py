@@ -26,17 +26,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import css_inline
 from django.conf import settings
 from django.template.loader import get_template
 
-from .archive import clean_text
+from papers.text import http_url, plain_text, short_authors
 
 ABSTRACT_WORDS = 60  # enough to judge a paper, short enough for ten of them in one email
 MAX_TITLE_CHARS = 300  # a feed may send a 10,000-character "title"
-MAX_AUTHORS = 3  # "A, B, C et al."
 
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
 
@@ -99,38 +98,6 @@ class DigestLinks:
     # paper id -> ("more like this" URL, "less like this" URL), signed for this reader
     # (subscriptions.feedback.feedback_link_maker); None shows no feedback links (admin previews).
     feedback: Callable[[int], tuple[str, str]] | None = None
-
-
-def plain_text(value: str, *, limit: int | None = None) -> str:
-    """Stored paper text as written, on one line and within `limit` characters.
-
-    It is plain text already (papers.normalise made it so at ingest): "x<y and z>w" and "The &lt;b&gt;
-    tag" are words to show, not markup to strip or entities to decode a second time. The templates
-    escape it; only control characters and runs of white space go (as newsletter.archive does).
-    """
-    value = clean_text(value)
-    if limit and len(value) > limit:
-        value = value[: limit - 1].rstrip() + "…"
-    return value
-
-
-def http_url(url: str) -> str:
-    """The URL when it is an absolute http(s) link, else "" (no javascript:, data:, relative links)."""
-    url = (url or "").strip()
-    if not url or len(url) > 2000 or any(ord(c) < 33 for c in url):
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
-
-
-def short_authors(authors) -> str:
-    names = [plain_text(str(a), limit=100) for a in (authors or []) if str(a).strip()]
-    if len(names) > MAX_AUTHORS:
-        return ", ".join(names[:MAX_AUTHORS]) + " et al."
-    return ", ".join(names)
 
 
 def abstract_excerpt(abstract: str) -> str:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import re
 import smtplib
 import socket
 import time
@@ -58,6 +57,7 @@ from django.db import connection as db_connection
 from django.db.models import BooleanField, Case, F, Value, When
 from django.utils import timezone
 
+from papers.text import storable
 from subscriptions.models import Subscriber
 
 from .composing import ChunkComposer, Composed
@@ -164,19 +164,11 @@ def classify(exc: BaseException) -> Outcome:
     return Outcome.UNKNOWN
 
 
-# What a Postgres text column cannot hold: NUL, and lone surrogates (which do not encode to UTF-8).
-# Provider answers are JSON, where "\u0000" and "\ud800" decode to exactly these.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _storable(text: str) -> str:
-    """Provider or server text as it can be stored: one such character made the whole group's
-    outcomes unrecordable, leaving even its sent rows to become `unknown`."""
-    return _UNSTORABLE.sub("\ufffd", text)
-
-
+# Provider and server text goes into the rows as `storable` makes it (JSON decodes "\u0000" and "\ud800"
+# to what Postgres refuses): one such character would make the whole group's outcomes unrecordable,
+# leaving even its sent rows to become `unknown`. U+FFFD shows where one was.
 def _describe(exc: BaseException) -> str:
-    return _storable(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
+    return storable(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], replacement="\ufffd")
 
 
 # --- Claiming and recording ------------------------------------------------------------------
@@ -353,9 +345,12 @@ def _message_outcome(message) -> tuple[Outcome, str, str]:
     statuses = status.status
     if statuses & {"sent", "queued"} or statuses == {"unknown"}:
         message_id = status.message_id if isinstance(status.message_id, str) else ""
-        return Outcome.SENT, _storable(message_id or ""), ""
+        return Outcome.SENT, storable(message_id or "", replacement="\ufffd"), ""
     item = getattr(status, "esp_response_item", None) or {}
-    detail = _storable(f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip())
+    detail = storable(
+        f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip(),
+        replacement="\ufffd",
+    )
     if statuses & {"rejected", "invalid"}:
         return Outcome.REJECTED, "", f"provider refused the recipient: {detail}"[:MAX_ERROR_CHARS]
     return Outcome.TRANSIENT, "", f"provider did not accept the message: {detail}"[:MAX_ERROR_CHARS]

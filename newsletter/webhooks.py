@@ -15,7 +15,6 @@ The receiver only validates and trims each event, then hands it to newsletter.ev
 import hashlib
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -31,15 +30,14 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
+from papers.text import storable
+
 from . import events
 
 logger = logging.getLogger(__name__)
 
 _EVENT_ID_MAX = 200  # ProviderEvent.event_id max_length
 _URL_MAX = 2000  # ProviderEvent.url max_length
-# Control characters, and lone surrogates (JSON's "\ud800" decodes to one; it cannot be encoded to
-# UTF-8, so Postgres would refuse the whole event and the provider would retry it without end).
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class MalformedWebhook(SuspiciousOperation):
@@ -142,9 +140,10 @@ urlpatterns = _tracking_urlpatterns()
 
 
 def _text(value, limit: int) -> str:
-    # Postgres text cannot hold NUL (nor a lone surrogate), and no id, address or link of ours
+    # Postgres text cannot hold NUL nor a lone surrogate (JSON's "\ud800" decodes to one): the whole
+    # event would be refused and the provider retry it without end. No id, address or link of ours
     # contains control characters.
-    return _CONTROL_CHARS.sub("", value)[:limit] if isinstance(value, str) else ""
+    return storable(value, one_line=True)[:limit] if isinstance(value, str) else ""
 
 
 def _event_id(event: AnymailTrackingEvent, esp_name: str) -> str:

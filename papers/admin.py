@@ -9,9 +9,11 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from . import selectors, services, tasks
+from . import selectors, tasks
+from .curation import papers_set_featured, papers_set_hidden
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .relevance.selectors import topic_near_threshold
+from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
@@ -116,33 +118,29 @@ class PaperAdmin(admin.ModelAdmin):
 
     @admin.action(description="Feature (pin to the top of digests)")
     def feature(self, request, queryset):
-        count = services.papers_set_featured(
-            paper_ids=list(queryset.values_list("pk", flat=True)), featured=True
-        )
+        count = papers_set_featured(paper_ids=_ids(queryset), featured=True)
         self.message_user(request, f"{count} paper(s) featured.", messages.SUCCESS)
 
     @admin.action(description="Unfeature")
     def unfeature(self, request, queryset):
-        count = services.papers_set_featured(paper_ids=_ids(queryset), featured=False)
+        count = papers_set_featured(paper_ids=_ids(queryset), featured=False)
         self.message_user(request, f"{count} paper(s) no longer featured.", messages.SUCCESS)
 
     @admin.action(description="Hide (never shown in digests)")
     def hide(self, request, queryset):
-        count = services.papers_set_hidden(paper_ids=_ids(queryset), hidden=True)
+        count = papers_set_hidden(paper_ids=_ids(queryset), hidden=True)
         self.message_user(request, f"{count} paper(s) hidden.", messages.SUCCESS)
 
     @admin.action(description="Unhide")
     def unhide(self, request, queryset):
-        count = services.papers_set_hidden(
-            paper_ids=list(queryset.values_list("pk", flat=True)), hidden=False
-        )
+        count = papers_set_hidden(paper_ids=_ids(queryset), hidden=False)
         self.message_user(request, f"{count} paper(s) visible again.", messages.SUCCESS)
 
     @admin.action(description="Re-tag with the current topic rules")
     def retag(self, request, queryset):
         paper_ids = list(queryset.values_list("pk", flat=True))
         if len(paper_ids) <= RETAG_INLINE_LIMIT:
-            counts = services.papers_retag(paper_ids=paper_ids)
+            counts = papers_retag(paper_ids=paper_ids)
             self.message_user(
                 request,
                 f"Re-tagged {len(paper_ids)} paper(s): {counts['created']} topics added, "
@@ -155,15 +153,9 @@ class PaperAdmin(admin.ModelAdmin):
         self.message_user(request, f"Re-tagging of {len(paper_ids)} papers queued.", messages.INFO)
 
 
-def _followers_relation_exists() -> bool:
-    # Subscribers point at topics (subscriptions depends on papers, never the reverse), so the
-    # relation is only looked up by name here.
-    return any(f.name == "subscribers" for f in Topic._meta.get_fields())
-
-
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "active", "display_order", "paper_count", "follower_count")
+    list_display = ("name", "slug", "active", "display_order", "paper_count")
     list_editable = ("active", "display_order")
     list_filter = ("active",)
     search_fields = ("name", "slug", "keywords", "description")
@@ -173,34 +165,17 @@ class TopicAdmin(admin.ModelAdmin):
     _RETAG_FIELDS = ("keywords", "categories", "threshold", "active")
 
     def get_queryset(self, request):
-        queryset = (
+        return (
             super()
             .get_queryset(request)
             .annotate(
                 _paper_count=Count("paper_topics", filter=Q(paper_topics__excluded=False), distinct=True)
             )
         )
-        if _followers_relation_exists():
-            queryset = queryset.annotate(_follower_count=Count("subscribers", distinct=True))
-        return queryset
 
     @admin.display(description="papers", ordering="_paper_count")
     def paper_count(self, topic: Topic) -> int:
         return topic._paper_count
-
-    @admin.display(description="followers")
-    def follower_count(self, topic: Topic):
-        return getattr(topic, "_follower_count", "-")
-
-    def _followers(self, topic: Topic) -> dict[str, int] | None:
-        if not _followers_relation_exists():
-            return None
-        followers = topic.subscribers.all()
-        related = followers.model
-        result = {"total": followers.count()}
-        if any(f.name == "status" for f in related._meta.get_fields()):
-            result["active"] = followers.filter(status="active").count()
-        return result
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -209,7 +184,6 @@ class TopicAdmin(admin.ModelAdmin):
             if topic is not None:
                 extra_context["topic_preview"] = selectors.topic_preview_papers(topic=topic, limit=15)
                 extra_context["topic_near_threshold"] = topic_near_threshold(topic=topic)
-                extra_context["topic_followers"] = self._followers(topic)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .ingest import IngestCounts, source_ingest_bytes
 from .models import Source
-from .services import source_local, trending_recompute
+from .sources import source_local
+from .trending import trending_recompute
 
 FEEDS = Path(__file__).resolve().parent / "fixtures" / "feeds"
 # (file, format, source it is credited to); the sources come from the default-data migration.

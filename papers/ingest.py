@@ -17,14 +17,10 @@ from .exceptions import FeedError, FeedFormatError
 from .fetching import fetch_feed
 from .models import Source
 from .parsing import parse_feed
-from .services import (
-    active_topic_index,
-    paper_topics_assign,
-    paper_upsert_many,
-    papers_rank,
-    source_record_new_papers,
-    source_record_result,
-)
+from .sources import source_record_new_papers, source_record_result
+from .tag_writes import active_topic_index, paper_topics_assign
+from .trending import papers_rank
+from .upsert import paper_upsert_many
 
 logger = logging.getLogger(__name__)
 

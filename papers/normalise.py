@@ -1,10 +1,9 @@
-"""Turn what feeds say into clean values: version-free arXiv ids, DOIs, plain text, author lists."""
+"""Turn what feeds say into clean values: version-free arXiv ids, DOIs, author lists, dates."""
 
-import html
 import re
 from datetime import UTC, datetime, timedelta
 
-import nh3
+from .text import collapse_whitespace
 
 # New-style ids (0704.0001 onwards: YYMM.NNNN, YYMM.NNNNN since 2015) and old-style ids
 # (archive[.SUBJ]/YYMMNNN), each optionally followed by a version.
@@ -17,8 +16,6 @@ _ARXIV_URL_RE = re.compile(r"arxiv\.org/(?:abs|pdf|html)/([^\s?#]+)", re.IGNOREC
 _DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 # Between two authors: a comma, or a last " and " joining the final name in some feeds ("A, B and C").
 _AUTHOR_SEPARATOR_RE = re.compile(r",\s*|\s+and\s+")
-# Something that really is a tag (not "x<y" in an abstract), so the text needs HTML stripping.
-_TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*|!--)[^<>]*>")
 # Publication dates outside this window are a feed's mistake (year 1, year 9999), not dates to show or
 # sort by; the extreme ones also overflow when a page converts them to a local time zone.
 _EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
@@ -57,33 +54,6 @@ def parse_doi(value: str | None) -> str | None:
     return match.group(1).rstrip(".,;)").lower()
 
 
-def collapse_whitespace(text: str | None) -> str:
-    """One space between words: undoes the arXiv API's hard-wrapping (70/80 columns)."""
-    if not text:
-        return ""
-    # str.split() without arguments splits on any run of whitespace, in C: several times faster than re.sub.
-    return " ".join(text.split())
-
-
-def plain_text(text: str | None) -> str:
-    """Plain text from text that may be HTML (generic feeds).
-
-    Titles and abstracts are stored as plain text and escaped when rendered. Markup is dropped
-    only when the text really holds tags, so that "x<y" or "<script>" written as text in an
-    abstract survives as text; script and style contents are dropped with their tags.
-    """
-    if not text:
-        return ""
-    if _TAG_RE.search(text):
-        # nh3 with no allowed tags keeps the text content of every element (except script/style)
-        # and escapes what is left; unescape turns that back into plain text.
-        text = nh3.clean(text, tags=set(), attributes={}, strip_comments=True)
-        text = html.unescape(text)
-    elif "&" in text:
-        text = html.unescape(text)
-    return collapse_whitespace(text)
-
-
 def split_authors(value: str | None) -> list[str]:
     """arXiv RSS joins all authors into one dc:creator: 'A. One, B. Two, C. Three'."""
     if not value:
@@ -110,18 +80,6 @@ def parse_datetime(value) -> datetime | None:
     if not _EARLIEST_DATE <= parsed <= datetime.now(UTC) + _FUTURE_SLACK:
         return None
     return parsed
-
-
-def clean_url(value: str | None) -> str:
-    """An http(s) URL or nothing: feed links must never become javascript: or data: links."""
-    if not value:
-        return ""
-    value = value.strip()
-    if not re.match(r"^https?://", value, re.IGNORECASE) or len(value) > 1000:
-        return ""
-    if any(ord(char) < 33 or 0xD800 <= ord(char) <= 0xDFFF for char in value):
-        return ""  # whitespace, control characters or a lone surrogate: no real link holds them
-    return value
 
 
 def arxiv_abs_url(arxiv_id: str) -> str:

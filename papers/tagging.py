@@ -17,8 +17,6 @@ with papers.relevance's tf-idf), every token is looked up once among the keyword
 words are counted by one sparse product over the batch, phrases are matched word by word for the
 whole batch at once (`_PhraseTrie`, in numpy), and only acronyms are checked paper by paper, in
 capitals. Tests hold the two paths equal.
-
-`score_topics()` is the seam for other taggers: anything returning {topic_id: score} can replace it.
 """
 
 import re
@@ -43,7 +41,9 @@ CROSS_LIST_CATEGORY_WEIGHT = 0.5
 # rounded to this many places before the threshold, 0.6 + 0.4 reaches 1.0 every time.
 SCORE_DECIMALS = 9
 
-_TOKEN_RE = re.compile(r"[^\W_]+")
+# A word of a keyword or a text: a run of letters and digits (an underscore separates words). Public
+# because papers.relevance must agree on it: a cue phrase without one compiles to no keyword.
+TOKEN_RE = re.compile(r"[^\W_]+")
 # Suffix families: a keyword ending in one of these matches the same stem with any ending of its family.
 _IZE_FAMILY = (
     "izations", "isations", "ization", "isation", "izing", "ising", "izers", "izer",
@@ -112,7 +112,7 @@ def _exact_pattern(words: list[_WordMatcher], originals: list[str]) -> re.Patter
 
 
 def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
-    tokens = _TOKEN_RE.findall(text)
+    tokens = TOKEN_RE.findall(text)
     if not tokens:
         return None
     words = []
@@ -135,7 +135,7 @@ def _compile_keyword(text: str, topic_index: int) -> _Keyword | None:
 
 # ASCII text is split without the regex: every character that is not a letter or a digit becomes a
 # space and capitals become small letters (one bytes.translate), then str.split. The same tokens as
-# _TOKEN_RE.findall(text.lower()), in a fraction of the time; other text goes through the regex.
+# TOKEN_RE.findall(text.lower()), in a fraction of the time; other text goes through the regex.
 _ASCII_WORD_TABLE = bytes(
     ord(chr(code).lower()) if chr(code).isalnum() else ord(" ") for code in range(128)
 ) + bytes(range(128, 256))
@@ -145,7 +145,7 @@ def lower_tokens(text: str) -> list[str]:
     """The lower-case tokens of `text` in order: runs of letters and digits (regex `[^\\W_]+`)."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORD_TABLE).decode("ascii").split()
-    return _TOKEN_RE.findall(text.lower())
+    return TOKEN_RE.findall(text.lower())
 
 
 class Tokens:
@@ -381,7 +381,7 @@ class TopicIndex:
         start a keyword, list.index to find where they are; only those positions are checked in
         Python. Keywords with an acronym are then confirmed in capitals by their own pattern.
         """
-        lower = _TOKEN_RE.findall(text.lower())
+        lower = TOKEN_RE.findall(text.lower())
         hits = self._starts.intersection(lower)
         if not hits:
             return {}
@@ -408,7 +408,7 @@ class TopicIndex:
             if acronym is not None:
                 # Tokens are whole words: counting "LLM" and "LLMs" among them is the pattern's job, in C.
                 if original is None:
-                    original = _TOKEN_RE.findall(text)
+                    original = TOKEN_RE.findall(text)
                 mentions = original.count(acronym) + original.count(acronym + "s")
             else:
                 mentions = len(keywords[keyword_index].exact.findall(text))
@@ -641,11 +641,3 @@ def compile_topics(topics: Iterable) -> TopicIndex:
             threshold=topic.threshold,
         )
     return index
-
-
-def score_topics(
-    title: str, abstract: str, categories: Sequence[str], topics: Iterable | TopicIndex
-) -> dict[int, float]:
-    """{topic_id: score} of the topics a paper matches; pass a TopicIndex when scoring many papers."""
-    index = topics if isinstance(topics, TopicIndex) else compile_topics(topics)
-    return index.score(title=title, abstract=abstract, categories=list(categories))

@@ -9,13 +9,9 @@ from django.utils import timezone
 
 from .ingest import source_fetch
 from .models import Source
-from .services import (
-    papers_retag,
-    source_record_result,
-    sources_claim_due,
-    topic_retag,
-    trending_recompute,
-)
+from .sources import source_record_result, sources_claim_due
+from .tag_writes import papers_retag, topic_retag
+from .trending import trending_recompute
 
 logger = logging.getLogger(__name__)
 

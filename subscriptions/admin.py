@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
 
-from . import feedback_admin, services, suppression_admin  # noqa: F401 - the *_admin modules register their models
+from . import feedback_admin, services, suppression_admin, topic_admin  # noqa: F401 - the *_admin modules register their models
 from .addresses import InvalidAddress, normalise_email
 from .models import ConsentRecord, Subscriber
 from .selectors import subscriber_status_counts

@@ -10,9 +10,9 @@ from django.utils import timezone
 from newsletter.composing import compose_deliveries
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
-from papers.devset.evaluate import load_devset
 from papers.models import PaperTopic, Topic
 from papers.relevance import loading
+from papers.relevance.labelled import load_devset
 from papers.tests.factories import PaperFactory, PaperTopicFactory
 from subscriptions import reranking
 from subscriptions.models import PaperFeedback

@@ -15,34 +15,18 @@ and the topics are files in the repository.
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from papers.default_topics import DEFAULT_TOPICS
 from papers.devset.baseline import substring_predict
+from papers.relevance.labelled import DEVSET_PATH, load_devset
 
-DEVSET_PATH = Path(__file__).with_name("devset.jsonl")
 DEFAULT_THRESHOLD = 1.0  # Topic.threshold's default: what a freshly installed topic starts with
 
 Predict = Callable[[Mapping, Sequence[Mapping]], Iterable[str]]
-
-
-def load_devset(path: Path = DEVSET_PATH) -> list[dict]:
-    """The labelled records, one per non-empty line; a malformed line is an error naming its number."""
-    records = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}:{number}: not valid JSON ({error.msg})") from error
-    return records
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -158,32 +142,33 @@ def _import_tagging():
 
 
 def rule_tagger() -> tuple[Predict | None, str]:
-    """(predict, description) for papers.tagging's scorer, or (None, why it cannot be used)."""
+    """(predict, description) for papers.tagging's rule scores, or (None, why it cannot be used)."""
     try:
         tagging = _import_tagging()
     except Exception as error:  # someone else's module: report any failure instead of crashing the baseline
         return None, f"papers.tagging cannot be imported: {error!r}"
-    score_topics = getattr(tagging, "score_topics", None)
-    if not callable(score_topics):
-        return None, "papers.tagging has no score_topics(title, abstract, categories, topics)"
     compile_topics = getattr(tagging, "compile_topics", None)
+    if not callable(compile_topics):
+        return None, "papers.tagging has no compile_topics(topics)"
     compiled: dict[tuple[str, ...], tuple[object, dict[int, str]]] = {}
 
     def predict(record: Mapping, topics: Sequence[Mapping]) -> set[str]:
         key = tuple(topic["slug"] for topic in topics)
         if key not in compiled:
             rows = topic_rows(topics)
-            index = compile_topics(rows) if callable(compile_topics) else rows
-            compiled[key] = (index, {row.id: row.slug for row in rows})
+            compiled[key] = (compile_topics(rows), {row.id: row.slug for row in rows})
         index, slug_by_id = compiled[key]
-        scores = score_topics(record["title"], record["abstract"], record["categories"], index)
+        # The record's first category counts as its primary one.
+        scores = index.score(
+            title=record["title"], abstract=record["abstract"], categories=record["categories"]
+        )
         return {slug_by_id[topic_id] for topic_id in scores}
 
     try:
         predict(load_devset()[0], DEFAULT_TOPICS)
     except Exception as error:  # an interface that changed under us: say so, keep the baseline report
-        return None, f"papers.tagging.score_topics failed on a dev-set paper: {error!r}"
-    return predict, "papers.tagging.score_topics (rule-based, default thresholds)"
+        return None, f"papers.tagging's rule scores failed on a dev-set paper: {error!r}"
+    return predict, "papers.tagging (rule-based, default thresholds)"
 
 
 def relevance_cv_tagger(records: Sequence[Mapping], *, folds: int = 5, seed: int = 0) -> Predict:

@@ -1,11 +1,11 @@
 """Parsers, one module per wire format; each turns bytes into a ParseResult of PaperRecords."""
 
 import hashlib
-import re
 from dataclasses import replace
 from operator import attrgetter
 
 from papers.models import Source
+from papers.text import is_storable, storable
 
 from . import arxiv_api, arxiv_rss, hf_daily, rss_atom
 from .records import EntryError, FeedFormatError, PaperRecord, ParseResult
@@ -16,9 +16,6 @@ _PARSERS = {
     Source.Kind.HF_DAILY: hf_daily.parse,
     Source.Kind.RSS_ATOM: rss_atom.parse,
 }
-# NUL and the other C0 controls (Postgres refuses NUL in text and JSON), DEL, and lone surrogates
-# (no encoding can store them). Whitespace controls are already collapsed by the parsers.
-_UNSTORABLE_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f\ud800-\udfff]")
 # PaperSighting.guid holds this many characters; a longer id is kept as its hash so that the same
 # entry is recognised on the next fetch instead of becoming a new paper each time.
 _GUID_MAX = 1000
@@ -30,31 +27,24 @@ _TUPLE_FIELDS = ("authors", "categories")
 
 
 _text_values = attrgetter(*_TEXT_FIELDS)
-# The ASCII characters that can be stored: deleting them from ASCII text leaves what _UNSTORABLE_RE finds.
-_STORABLE_ASCII = bytes(code for code in range(128) if not _UNSTORABLE_RE.match(chr(code)))
-
-
-def _all_storable(text: str) -> bool:
-    if text.isascii():  # bytes.translate runs several times the regex's pace
-        return not text.encode("ascii").translate(None, _STORABLE_ASCII)
-    return not _UNSTORABLE_RE.search(text)
 
 
 def _storable(record: PaperRecord) -> PaperRecord:
+    """The record without what no column can hold (papers.text.storable); a too long guid hashed."""
     # Nearly every record is storable as it is: one check of all its text (joined by a newline, which
     # is storable) says so, instead of one search per field.
     everything = "\n".join([*filter(None, _text_values(record)), *record.authors, *record.categories])
-    if len(record.guid) <= _GUID_MAX and _all_storable(everything):
+    if len(record.guid) <= _GUID_MAX and is_storable(everything):
         return record
     changes = {}
     for name in _TEXT_FIELDS:
         value = getattr(record, name)
-        if value and _UNSTORABLE_RE.search(value):
-            changes[name] = _UNSTORABLE_RE.sub("", value)
+        if value and not is_storable(value):
+            changes[name] = storable(value)
     for name in _TUPLE_FIELDS:
         values = getattr(record, name)
-        if any(_UNSTORABLE_RE.search(value) for value in values):
-            changes[name] = tuple(cleaned for v in values if (cleaned := _UNSTORABLE_RE.sub("", v)))
+        if not all(is_storable(value) for value in values):
+            changes[name] = tuple(cleaned for v in values if (cleaned := storable(v)))
     guid = changes.get("guid", record.guid)
     if len(guid) > _GUID_MAX:
         changes["guid"] = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()

@@ -3,11 +3,11 @@
 from papers.normalise import (
     arxiv_abs_url,
     arxiv_pdf_url,
-    collapse_whitespace,
     parse_arxiv_id,
     parse_datetime,
     parse_doi,
 )
+from papers.text import collapse_whitespace
 
 from .feeds import detail_text, parse_xml, tag_terms
 from .records import EntryError, FeedFormatError, PaperRecord, ParseResult

@@ -5,11 +5,11 @@ import re
 from papers.normalise import (
     arxiv_abs_url,
     arxiv_pdf_url,
-    collapse_whitespace,
     parse_arxiv_id,
     parse_datetime,
     split_authors,
 )
+from papers.text import collapse_whitespace
 
 from .feeds import detail_text, parse_xml, tag_terms
 from .records import EntryError, PaperRecord, ParseResult

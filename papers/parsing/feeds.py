@@ -5,7 +5,7 @@ import re
 
 import feedparser
 
-from papers.normalise import collapse_whitespace, plain_text
+from papers.text import collapse_whitespace, text_from_html
 
 from .records import EntryError, FeedFormatError
 
@@ -36,7 +36,7 @@ def parse_xml(body: bytes) -> tuple[feedparser.FeedParserDict, list[EntryError],
 
     feedparser is handed a stream, never a string: given a str or bytes it may treat the value as
     a URL or a file name and open it. Sanitizing is off because it eats text such as "x<y" in
-    abstracts; cleaning is done per field instead (papers.normalise).
+    abstracts; cleaning is done per field instead (papers.text, papers.normalise).
     """
     if not body.strip():
         raise FeedFormatError("the response body is empty")
@@ -76,7 +76,7 @@ def detail_text(entry, key: str) -> str:
     value = dict.get(entry, key) or ""
     detail = dict.get(entry, f"{key}_detail") or {}
     if "html" in (detail.get("type") or ""):
-        return plain_text(value)
+        return text_from_html(value)
     return collapse_whitespace(value)
 
 

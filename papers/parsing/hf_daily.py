@@ -6,15 +6,8 @@ Every field but the paper id and title is optional.
 
 import json
 
-from papers.normalise import (
-    arxiv_abs_url,
-    arxiv_pdf_url,
-    clean_url,
-    collapse_whitespace,
-    parse_arxiv_id,
-    parse_datetime,
-    plain_text,
-)
+from papers.normalise import arxiv_abs_url, arxiv_pdf_url, parse_arxiv_id, parse_datetime
+from papers.text import collapse_whitespace, http_url, text_from_html
 
 from .records import EntryError, FeedFormatError, PaperRecord, ParseResult
 
@@ -30,7 +23,7 @@ def _count(value) -> int | None:
 
 
 def _text(value) -> str:
-    return plain_text(value) if isinstance(value, str) else ""
+    return text_from_html(value) if isinstance(value, str) else ""
 
 
 def parse(body: bytes) -> ParseResult:
@@ -72,10 +65,10 @@ def parse(body: bytes) -> ParseResult:
                 authors=tuple(authors),
                 abs_url=arxiv_abs_url(arxiv_id),
                 pdf_url=arxiv_pdf_url(arxiv_id),
-                code_url=clean_url(
+                code_url=http_url(
                     paper.get("githubRepo") if isinstance(paper.get("githubRepo"), str) else ""
                 ),
-                project_url=clean_url(
+                project_url=http_url(
                     paper.get("projectPage") if isinstance(paper.get("projectPage"), str) else ""
                 ),
                 hf_url=f"https://huggingface.co/papers/{arxiv_id}",

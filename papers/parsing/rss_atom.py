@@ -6,13 +6,12 @@ from papers.normalise import (
     arxiv_abs_url,
     arxiv_id_from_url,
     arxiv_pdf_url,
-    clean_url,
-    collapse_whitespace,
     parse_arxiv_id,
     parse_datetime,
     parse_doi,
     split_authors,
 )
+from papers.text import collapse_whitespace, http_url
 
 from .arxiv_rss import ARXIV_DESCRIPTION_RE
 from .feeds import arxiv_categories, detail_text, parse_xml, tag_terms
@@ -40,7 +39,7 @@ def parse(body: bytes) -> ParseResult:
     parsed, errors, warning = parse_xml(body)
     result = ParseResult(errors=errors, warning=warning)
     for position, entry in enumerate(parsed.entries):
-        link = clean_url(entry.get("link"))
+        link = http_url(entry.get("link"))
         title = detail_text(entry, "title")
         guid = str(entry.get("id") or link or "")
         if not guid and title:

@@ -8,8 +8,8 @@ from its own description and its curators' corrections; these papers are backgro
 from functools import lru_cache
 
 from papers.default_topics import DEFAULT_TOPICS
-from papers.devset.evaluate import load_devset
 
+from .labelled import load_devset
 from .model import Example, PaperText
 
 

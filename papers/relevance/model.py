@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from papers.tagging import _TOKEN_RE, TopicIndex, column_counts, token_columns, tokenise
+from papers.tagging import TOKEN_RE, TopicIndex, column_counts, token_columns, tokenise
 
 from .cues import CUES
 
@@ -369,7 +369,7 @@ def _cue_lists(topics: Sequence[TopicSpec]) -> list[list[str]]:
         for phrase in (*topic.keywords, *shipped.get("in", ()), *shipped.get("out", ())):
             seen.setdefault(phrase.strip(), None)
         # Only phrases with a word in them compile to a keyword: one phrase, one column.
-        lists.append([phrase for phrase in seen if _TOKEN_RE.search(phrase)])
+        lists.append([phrase for phrase in seen if TOKEN_RE.search(phrase)])
     return lists
 
 

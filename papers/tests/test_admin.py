@@ -1,4 +1,4 @@
-"""Curation admin: feed text never becomes markup; actions; topic preview and followers; source health."""
+"""Curation admin: feed text never becomes markup; actions; topic preview; source health."""
 
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -119,17 +119,12 @@ def test_feature_hide_and_retag_actions(admin_client):
     assert not paper.featured
 
 
-def test_topic_page_shows_followers_and_matching_papers(admin_client):
-    from subscriptions.models import Subscriber  # the admin only knows the reverse relation by name
-
+def test_topic_page_shows_matching_papers(admin_client):
     topic = TopicFactory(keywords="speculative decoding")
     PaperFactory(title="Faster speculative decoding")
     PaperFactory(title="Unrelated work on soil")
-    for n, status in enumerate(["active", "active", "pending"]):
-        Subscriber.objects.create(email=f"s{n}@example.com", status=status).topics.add(topic)
     page = _parse(admin_client.get(reverse("admin:papers_topic_change", args=[topic.pk])))
     text = " ".join(" ".join(page.text).split())
-    assert "3 subscribers follow this topic (2 active)" in text
     assert "Faster speculative decoding" in text and "Unrelated work on soil" not in text
 
 

@@ -6,13 +6,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from papers import services
+from papers import bulk, upsert
 from papers.models import Paper, PaperSighting, PaperTopic
 from papers.parsing import PaperRecord, parse_feed
-from papers.services import paper_topics_assign, paper_upsert_many
+from papers.tag_writes import paper_topics_assign
 from papers.tagging import TopicIndex
 from papers.tests.conftest import feed_bytes
 from papers.tests.factories import PaperFactory, PaperTopicFactory, SourceFactory, TopicFactory
+from papers.upsert import paper_upsert_many
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_a_large_first_ingest_matches_every_id_to_its_own_row():
     with CaptureQueriesContext(connection) as queries:
         result = paper_upsert_many(source=source, records=records)
 
-    assert result.new == Paper.objects.count() > services.BATCH_SIZE * 2  # several statements' worth
+    assert result.new == Paper.objects.count() > bulk.BATCH_SIZE * 2  # several statements' worth
     stored = {
         pk: (arxiv_id, title) for pk, arxiv_id, title in Paper.objects.values_list("pk", "arxiv_id", "title")
     }
@@ -113,7 +114,7 @@ def test_a_new_paper_stores_every_field_as_given():
 def test_a_paper_inserted_concurrently_is_merged_on_retry(monkeypatch):
     """Another worker inserts the paper after this one looked: the insert fails and is redone as a merge."""
     other = PaperFactory(arxiv_id="2602.00002", version=1, title="Seen first elsewhere", abstract="")
-    real_existing = services._existing
+    real_existing = upsert._existing
     lookups = []
 
     def stale_then_real(source, records):
@@ -122,7 +123,7 @@ def test_a_paper_inserted_concurrently_is_merged_on_retry(monkeypatch):
             return {}, {}, {}  # what this worker saw before the other one committed
         return real_existing(source, records)
 
-    monkeypatch.setattr(services, "_existing", stale_then_real)
+    monkeypatch.setattr(upsert, "_existing", stale_then_real)
     record = PaperRecord(
         guid="g", arxiv_id="2602.00002", version=1, title="Seen first elsewhere", abstract="Text."
     )

@@ -7,7 +7,8 @@ import pytest
 
 from papers.default_topics import DEFAULT_TOPICS
 from papers.devset.baseline import substring_predict
-from papers.devset.evaluate import evaluate, load_devset, main, topic_rows
+from papers.devset.evaluate import evaluate, main, topic_rows
+from papers.relevance.labelled import load_devset
 
 SLUGS = [topic["slug"] for topic in DEFAULT_TOPICS]
 FIELDS = {"arxiv_id", "title", "abstract", "categories", "primary_category", "labels", "day"}

@@ -20,6 +20,7 @@ from newsletter.composing import render_digest
 from newsletter.links import digest_token
 from newsletter.models import Delivery
 from newsletter.tests.html_safety import unsafe_markup, visible_text
+from papers.conf import setting
 from papers.models import Paper, PaperSighting, PaperTopic, Source
 from papers.tasks import fetch_source
 from papers.tests.factories import SourceFactory, TopicFactory
@@ -314,7 +315,7 @@ def test_a_50_mb_body_with_its_length_is_refused_unread(loopback, settings):
     assert peak < 4 * corpus.MB  # refused on its Content-Length: none of it was read
 
 
-def test_a_50_mb_body_without_a_length_is_cut_at_the_limit(loopback, settings):
+def test_a_50_mb_body_without_a_length_is_cut_at_the_limit(loopback):
     source = _good_source(loopback)
     head, tail = corpus.rss(GOOD_RSS_ITEMS).rsplit(b"</channel>", 1)
     block = corpus.item(b"Filler " + b"f" * 900, b"filler") * 64  # about 64 kB
@@ -331,12 +332,12 @@ def test_a_50_mb_body_without_a_length_is_cut_at_the_limit(loopback, settings):
         peak = _peak_memory(lambda: _fetch(source))
 
     _assert_refused_and_nothing_lost(source)
-    limit = settings.PAPERS_FETCH_MAX_BYTES
+    limit = setting("FETCH_MAX_BYTES")
     assert server.requests == 1 and server.bytes_sent < corpus.HUGE_BYTES  # the read stopped early
     assert peak < limit + 8 * corpus.MB  # never more than the cap in memory
 
 
-def test_a_gzip_bomb_is_cut_at_the_limit_once_inflated(loopback, settings):
+def test_a_gzip_bomb_is_cut_at_the_limit_once_inflated(loopback):
     source = _good_source(loopback)
     bomb = corpus.gzip_bomb()
     assert len(bomb) < corpus.MB  # small on the wire, 50 MB inflated
@@ -348,7 +349,7 @@ def test_a_gzip_bomb_is_cut_at_the_limit_once_inflated(loopback, settings):
     peak = _peak_memory(lambda: _fetch(source))
 
     _assert_refused_and_nothing_lost(source)
-    assert peak < settings.PAPERS_FETCH_MAX_BYTES + 8 * corpus.MB
+    assert peak < setting("FETCH_MAX_BYTES") + 8 * corpus.MB
 
 
 def test_committed_corpus_files_are_current():

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from papers.exceptions import FeedFormatError
-from papers.normalise import parse_arxiv_id, parse_doi, plain_text, split_authors
+from papers.normalise import parse_arxiv_id, parse_doi, split_authors
 from papers.parsing import PaperRecord, _storable, parse_feed
 from papers.tests.conftest import feed_bytes
 
@@ -151,8 +151,6 @@ def test_arxiv_ids_are_version_free(value, expected):
 def test_normalisers():
     assert parse_doi("https://doi.org/10.1145/ABC.def") == "10.1145/abc.def"
     assert split_authors("A. One, B. Two and C. Three") == ["A. One", "B. Two", "C. Three"]
-    assert plain_text("<p>x &amp; y</p>") == "x & y"
-    assert plain_text("x<y, so a < b and c > d") == "x<y, so a < b and c > d"  # no tag: kept as written
 
 
 def test_an_arxiv_listing_added_as_a_generic_feed_reads_the_same():

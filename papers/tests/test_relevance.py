@@ -3,12 +3,13 @@
 import pytest
 from django.urls import reverse
 
-from papers.devset.evaluate import load_devset, topic_rows
+from papers.devset.evaluate import topic_rows
 from papers.models import Paper, PaperTopic, Topic
 from papers.relevance import loading
 from papers.relevance.examples import examples_from_records
+from papers.relevance.labelled import load_devset
 from papers.relevance.model import TopicSpec, fit_tagger
-from papers.services import paper_topics_assign, topic_retag
+from papers.tag_writes import paper_topics_assign, topic_retag
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papers.devset.evaluate import load_devset, topic_rows
+from papers.devset.evaluate import topic_rows
 from papers.relevance.examples import examples_from_records
+from papers.relevance.labelled import load_devset
 from papers.relevance.model import PaperText, TopicSpec, _document, fit_tagger
 
 

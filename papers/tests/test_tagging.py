@@ -6,8 +6,9 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papers.devset.evaluate import load_devset, topic_rows
-from papers.tagging import _TOKEN_RE, TITLE_WEIGHT, compile_topics, score_topics, tokenise, word_forms
+from papers.devset.evaluate import topic_rows
+from papers.relevance.labelled import load_devset
+from papers.tagging import TITLE_WEIGHT, TOKEN_RE, compile_topics, tokenise, word_forms
 
 PAPER_FIELDS = ("title", "abstract", "categories", "primary_category")
 
@@ -16,6 +17,11 @@ def topic(keywords, categories=(), threshold=1.0, topic_id=1):
     return SimpleNamespace(
         id=topic_id, keyword_list=list(keywords), category_list=list(categories), threshold=threshold
     )
+
+
+def score_topics(title, abstract, categories, topics) -> dict[int, float]:
+    """{topic_id: score} of the topics one paper matches (the first category is its primary one)."""
+    return compile_topics(topics).score(title=title, abstract=abstract, categories=list(categories))
 
 
 QUANT = topic(["quantization"], threshold=0.5)
@@ -135,7 +141,7 @@ def test_batch_scores_equal_per_paper_scores_on_the_dev_set():
 @given(st.text(max_size=200) | text_from_words)
 def test_tokens_are_the_regex_tokens_of_the_lower_case_text(text):
     tokens = tokenise(text)
-    assert tokens.tokens == _TOKEN_RE.findall(text.lower())
+    assert tokens.tokens == TOKEN_RE.findall(text.lower())
     assert tokens.counts == Counter(tokens.tokens)
 
 

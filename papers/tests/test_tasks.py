@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from papers.models import Paper, Source
-from papers.services import sources_claim_due
+from papers.sources import sources_claim_due
 from papers.tasks import fetch_source
 from papers.tests.conftest import feed_bytes
 from testsupport.http import Response

@@ -6,9 +6,8 @@ import pytest
 from django.utils import timezone
 
 from papers.selectors import papers_for_topics
-from papers.services import trending_recompute
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
-from papers.trending import trending_score
+from papers.trending import trending_recompute, trending_score
 
 
 def test_score_halves_every_half_life():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from papers.devset.evaluate import load_devset
 from papers.relevance import loading
+from papers.relevance.labelled import load_devset
 from papers.tests.factories import PaperFactory
 from subscriptions import reranking
 from subscriptions.models import PaperFeedback

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from papers.ingest import IngestCounts, source_fetch, source_ingest_bytes
 from papers.models import Source
 from papers.selectors import sources_due
-from papers.services import source_local
+from papers.sources import source_local
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Upsert, dedupe, versions, idempotence, re-tagging that respects curators."""
+"""Upsert: dedupe across sources and within a feed, versions in place, idempotence."""
 
 from dataclasses import replace
 
@@ -7,12 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from papers.ingest import source_fetch, source_ingest_bytes
-from papers.models import Paper, PaperSighting, PaperTopic, Source, Topic
+from papers.models import Paper, PaperSighting, PaperTopic, Source
 from papers.parsing import PaperRecord, parse_feed
-from papers.selectors import sources_with_paper_counts
-from papers.services import paper_upsert_many, papers_retag, topic_retag
 from papers.tests.conftest import feed_bytes
-from papers.tests.factories import PaperFactory, PaperTopicFactory, SourceFactory, TopicFactory
+from papers.tests.factories import SourceFactory, TopicFactory
+from papers.upsert import paper_upsert_many
 
 pytestmark = pytest.mark.django_db
 
@@ -101,87 +100,6 @@ def test_second_ingest_of_an_unchanged_feed_writes_nothing(serve_feed):
         list(PaperTopic.objects.values_list("pk", "score")),
         max(Paper.objects.values_list("updated_at", flat=True)),
     )
-
-
-def _paper_count(source: Source) -> int:
-    return sources_with_paper_counts(sources=Source.objects.filter(pk=source.pk)).get().paper_count
-
-
-def test_a_local_file_credits_its_new_papers_to_the_source_and_leaves_fetch_health_alone():
-    source = SourceFactory()
-    report = source_ingest_bytes(source=source, body=feed_bytes(LG))
-    source.refresh_from_db()
-    assert report.counts.new > 0
-    assert source.last_new_papers == report.counts.new == _paper_count(source)
-    assert source.last_new_papers_at is not None
-    # What the network fetch records is not touched: the source was never fetched.
-    assert (source.last_status, source.last_fetched_at, source.last_counts) == (Source.Status.NEVER, None, {})
-
-    first_new_at = source.last_new_papers_at
-    source_ingest_bytes(source=source, body=feed_bytes(LG))  # nothing new the second time
-    source.refresh_from_db()
-    assert (source.last_new_papers_at, source.last_new_papers) == (first_new_at, report.counts.new)
-
-
-def test_a_fetch_credits_its_new_papers_to_the_source(serve_feed):
-    source = serve_feed("/rss", "arxiv_rss", feed_bytes(CL))
-    report = source_fetch(source=source)
-    source.refresh_from_db()
-    assert source.last_status == Source.Status.OK
-    assert source.last_new_papers == report.counts.new == _paper_count(source) > 0
-    assert source.last_new_papers_at == source.last_fetched_at
-
-
-def test_a_paper_a_source_shows_under_two_entry_ids_counts_once():
-    # The demo credits both arXiv's RSS listing and its API answer to one source.
-    source = SourceFactory()
-    rss = source_ingest_bytes(source=source, body=feed_bytes(LG))
-    api = source_ingest_bytes(source=source, body=feed_bytes(API), kind="arxiv_api")
-    shared = _ids(LG) & _ids(API, "arxiv_api")
-    assert shared
-    assert PaperSighting.objects.filter(source=source, paper__arxiv_id__in=shared).count() == 2 * len(shared)
-    assert _paper_count(source) == rss.counts.new + api.counts.new == len(_ids(LG) | _ids(API, "arxiv_api"))
-    assert _paper_count(SourceFactory()) == 0
-
-
-def test_ingest_tags_new_papers_with_scores():
-    topic = TopicFactory(keywords="rotary position embedding\nRoPE", threshold=1.0)
-    source_ingest_bytes(source=SourceFactory(), body=feed_bytes(CL))
-    tagged = PaperTopic.objects.get(paper__arxiv_id="2601.22181", topic=topic)
-    assert tagged.score >= 2.0 and not tagged.manual
-
-
-def test_retagging_never_overrides_manual_or_excluded_rows():
-    Topic.objects.update(active=False)  # only this test's topics take part
-    topic = TopicFactory(keywords="quantization")
-    other = TopicFactory(keywords="nothing matches this")
-    quantized = PaperFactory(title="Quantized transformers")
-    plain = PaperFactory(title="Plain transformers")
-    excluded = PaperTopicFactory(paper=quantized, topic=topic, score=0, excluded=True)
-    manual = PaperTopicFactory(paper=plain, topic=other, score=5, manual=True)
-    papers_retag(paper_ids=[quantized.pk, plain.pk])
-    topic_retag(topic_id=topic.pk)
-    topic_retag(topic_id=other.pk)
-    excluded.refresh_from_db()
-    manual.refresh_from_db()
-    assert excluded.excluded and excluded.score == 0
-    assert manual.manual and manual.score == 5
-    assert PaperTopic.objects.count() == 2
-
-
-def test_topic_retag_follows_keyword_changes_and_deactivation():
-    topic = TopicFactory(keywords="diffusion")
-    paper = PaperFactory(title="Diffusion models for audio")
-    topic_retag(topic_id=topic.pk)
-    assert PaperTopic.objects.filter(paper=paper, topic=topic).exists()
-    topic.keywords = "graph neural network"
-    topic.save()
-    topic_retag(topic_id=topic.pk)
-    assert not PaperTopic.objects.filter(paper=paper, topic=topic).exists()
-    topic.keywords, topic.active = "diffusion", False
-    topic.save()
-    assert topic_retag(topic_id=topic.pk)["created"] == 0
-    assert not PaperTopic.objects.filter(topic=topic).exists()
 
 
 def test_within_one_feed_the_newest_version_wins():
