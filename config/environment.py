@@ -6,7 +6,6 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-
 _KINDS = {bool: "true or false", int: "whole number", float: "number", list: "comma-separated list"}
 
 
