@@ -4,7 +4,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 
 
 def test_outbox_writes_one_openable_eml_file_per_message(tmp_path):
-    connection = get_connection("newsletter.outbox.OutboxEmailBackend", outbox_dir=tmp_path)
+    connection = get_connection("mailing.outbox.OutboxEmailBackend", outbox_dir=tmp_path)
     messages = []
     for n in range(3):
         msg = EmailMultiAlternatives(f"Digest {n}", f"text {n}", "from@example.com", [f"r{n}@example.com"])
