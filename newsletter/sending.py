@@ -30,12 +30,8 @@ into `unknown` after NEWSLETTER_SENDING_TIMEOUT_MINUTES. Rows of the chunk it ha
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import re
-import smtplib
-import socket
 import time
 import uuid
 from collections import deque
@@ -43,21 +39,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-import requests
-from anymail.exceptions import (
-    AnymailError,
-    AnymailInvalidAddress,
-    AnymailRecipientsRefused,
-    AnymailRequestsAPIError,
-)
 from django.core.mail import get_connection
 from django.db import InterfaceError, OperationalError, close_old_connections, models
 from django.db import connection as db_connection
 from django.db.models import BooleanField, Case, F, Value, When
 from django.utils import timezone
 
+from mailing.outcomes import Outcome, classify, describe, message_outcome, retry_after
 from subscriptions.models import Subscriber
 
 from .composing import ChunkComposer, Composed
@@ -69,15 +58,6 @@ from .ratelimit import provider_limits
 logger = logging.getLogger(__name__)
 
 Status = Delivery.Status
-MAX_ERROR_CHARS = 2000
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    PERMANENT = "permanent"  # this message will never be accepted: failed
-    REJECTED = "rejected"  # the address will never accept mail: failed + suppress
-    TRANSIENT = "transient"  # not sent; try again later
-    UNKNOWN = "unknown"  # maybe sent; a person decides
 
 
 @dataclass
@@ -108,75 +88,6 @@ class ChunkReport:
         self.retry_ids += other.retry_ids
         self.continue_ids += other.continue_ids
         self.errors += other.errors
-
-
-# --- Classifying provider errors -------------------------------------------------------------
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - timezone.now()).total_seconds())
-
-
-def classify(exc: BaseException) -> Outcome:
-    """What an exception raised while sending says about the message(s) it concerned."""
-    if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
-        return Outcome.REJECTED
-    if isinstance(exc, AnymailRequestsAPIError):
-        status = exc.status_code
-        if status is None:
-            cause = exc.__cause__
-            # The request never reached the provider: safe to try again. A read timeout or a dropped
-            # answer may come after the provider accepted the message: unknown.
-            if isinstance(cause, requests.ConnectTimeout):
-                return Outcome.TRANSIENT
-            if isinstance(cause, requests.ConnectionError) and not isinstance(cause, requests.ReadTimeout):
-                text = str(cause).lower()
-                if "refused" in text or "name or service" in text or "failed to establish" in text:
-                    return Outcome.TRANSIENT
-            return Outcome.UNKNOWN
-        if status == 429 or status >= 500 or status in (401, 403):
-            # Overloaded, down, or our credentials are wrong: nothing was sent and nothing is the
-            # subscriber's fault; keep the rows planned until it works.
-            return Outcome.TRANSIENT
-        return Outcome.PERMANENT
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _msg in exc.recipients.values()]
-        return Outcome.REJECTED if codes and all(500 <= c < 600 for c in codes) else Outcome.TRANSIENT
-    if isinstance(exc, smtplib.SMTPResponseException):  # sender refused, data refused, …
-        return Outcome.PERMANENT if 500 <= exc.smtp_code < 600 else Outcome.TRANSIENT
-    if isinstance(exc, smtplib.SMTPServerDisconnected | socket.timeout | TimeoutError):
-        return Outcome.UNKNOWN
-    if isinstance(exc, smtplib.SMTPConnectError | ConnectionRefusedError | socket.gaierror):
-        return Outcome.TRANSIENT
-    if isinstance(exc, AnymailError):
-        return Outcome.PERMANENT  # unsupported feature, serialisation: raised before any request
-    return Outcome.UNKNOWN
-
-
-# What a Postgres text column cannot hold: NUL, and lone surrogates (which do not encode to UTF-8).
-# Provider answers are JSON, where "\u0000" and "\ud800" decode to exactly these.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def _storable(text: str) -> str:
-    """Provider or server text as it can be stored: one such character made the whole group's
-    outcomes unrecordable, leaving even its sent rows to become `unknown`."""
-    return _UNSTORABLE.sub("\ufffd", text)
-
-
-def _describe(exc: BaseException) -> str:
-    return _storable(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS])
 
 
 # --- Claiming and recording ------------------------------------------------------------------
@@ -344,23 +255,6 @@ def _suppress(subscriber: Subscriber, reason: str) -> None:
 # --- Talking to the provider -----------------------------------------------------------------
 
 
-def _message_outcome(message) -> tuple[Outcome, str, str]:
-    """Outcome, provider message id and error of a message the backend handled without raising."""
-    status = getattr(message, "anymail_status", None)
-    if status is None or status.status is None:
-        # SMTP and other plain Django backends: no exception means the server took it.
-        return Outcome.SENT, message.extra_headers.get("Message-ID", ""), ""
-    statuses = status.status
-    if statuses & {"sent", "queued"} or statuses == {"unknown"}:
-        message_id = status.message_id if isinstance(status.message_id, str) else ""
-        return Outcome.SENT, _storable(message_id or ""), ""
-    item = getattr(status, "esp_response_item", None) or {}
-    detail = _storable(f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip())
-    if statuses & {"rejected", "invalid"}:
-        return Outcome.REJECTED, "", f"provider refused the recipient: {detail}"[:MAX_ERROR_CHARS]
-    return Outcome.TRANSIENT, "", f"provider did not accept the message: {detail}"[:MAX_ERROR_CHARS]
-
-
 def _send_batch(connection, group: Sequence[Composed]) -> tuple[list[Result], float | None]:
     """One provider call for the whole group (a backend with a batch endpoint)."""
     messages = [c.message for c in group]
@@ -370,10 +264,10 @@ def _send_batch(connection, group: Sequence[Composed]) -> tuple[list[Result], fl
         outcome = classify(exc)
         if outcome is Outcome.REJECTED:
             outcome = Outcome.PERMANENT  # a batch call fails as a whole for reasons of its own
-        return [Result(c, outcome, error=_describe(exc)) for c in group], _retry_after(exc)
+        return [Result(c, outcome, error=describe(exc)) for c in group], retry_after(exc)
     results = []
     for c in group:
-        outcome, message_id, error = _message_outcome(c.message)
+        outcome, message_id, error = message_outcome(c.message)
         results.append(Result(c, outcome, message_id, error))
     return results, None
 
@@ -385,16 +279,16 @@ def _send_one_by_one(connection, group: Sequence[Composed]) -> tuple[list[Result
             connection.send_messages([c.message])
         except Exception as exc:
             outcome = classify(exc)
-            results.append(Result(c, outcome, error=_describe(exc)))
+            results.append(Result(c, outcome, error=describe(exc)))
             if outcome in (Outcome.PERMANENT, Outcome.REJECTED):
                 continue  # this message alone is refused; the next one may go
             # Provider trouble: stop here; the group's remaining rows were never attempted.
             results += [
-                Result(rest, Outcome.TRANSIENT, error="not attempted: " + _describe(exc))
+                Result(rest, Outcome.TRANSIENT, error="not attempted: " + describe(exc))
                 for rest in group[index + 1 :]
             ]
-            return results, _retry_after(exc)
-        outcome, message_id, error = _message_outcome(c.message)
+            return results, retry_after(exc)
+        outcome, message_id, error = message_outcome(c.message)
         results.append(Result(c, outcome, message_id, error))
     return results, None
 
@@ -554,9 +448,9 @@ def deliveries_send_chunk(
                             connected.add(id(free))
                         except Exception as exc:  # could not even connect: nothing was sent
                             idle.appendleft(free)
-                            failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
+                            failed = [Result(c, Outcome.TRANSIENT, error=describe(exc)) for c in group]
                             _record(failed, now=now, report=report)
-                            report.retry_after = _retry_after(exc)
+                            report.retry_after = retry_after(exc)
                             report.retry_ids += [row.pk for row in to_send[start + size :]]
                             break
                     on_wire.append((group, free, wire.submit(send, free, group)))
@@ -629,8 +523,6 @@ def deliveries_send(
 
 __all__ = [
     "ChunkReport",
-    "Outcome",
-    "classify",
     "deliveries_claim",
     "deliveries_send",
     "deliveries_send_chunk",
