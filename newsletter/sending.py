@@ -47,13 +47,13 @@ from django.db.models import BooleanField, Case, F, Value, When
 from django.utils import timezone
 
 from mailing.outcomes import Outcome, classify, describe, message_outcome, retry_after
+from mailing.ratelimit import provider_limits
 from subscriptions.models import Subscriber
 
 from .composing import ChunkComposer, Composed
 from .conf import setting
 from .lookups import bigint_array
 from .models import Delivery
-from .ratelimit import provider_limits
 
 logger = logging.getLogger(__name__)
 
@@ -302,10 +302,14 @@ def _provider_name(connection) -> str:
 def _throttle(connection, *, messages: int, calls: int) -> None:
     """Hold back so that all workers together stay within the provider's per-second limits
     (NEWSLETTER_SEND_RATE_PER_SECOND messages, NEWSLETTER_SEND_CALLS_PER_SECOND calls;
-    newsletter.ratelimit)."""
-    if setting("SEND_RATE_PER_SECOND") <= 0 and setting("SEND_CALLS_PER_SECOND") <= 0:
+    mailing.ratelimit)."""
+    messages_per_second, calls_per_second = setting("SEND_RATE_PER_SECOND"), setting("SEND_CALLS_PER_SECOND")
+    if messages_per_second <= 0 and calls_per_second <= 0:
         return
-    provider_limits(_provider_name(connection)).acquire(messages=messages, calls=calls)
+    limits = provider_limits(
+        _provider_name(connection), messages_per_second=messages_per_second, calls_per_second=calls_per_second
+    )
+    limits.acquire(messages=messages, calls=calls)
 
 
 def group_size(connection) -> int:
