@@ -25,12 +25,14 @@ from subscriptions.hmacs import PreparedHmac
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
+from .assembling import DigestAssembler
 from .conf import setting
 from .links import digest_view_url
 from .messages import DigestMessages, digest_message
 from .models import Delivery
-from .rendering import AssembledDigest, DigestAssembler, DigestLinks, RenderedDigest, render_digest_direct
+from .rendering import DigestLinks, RenderedDigest, render_digest_direct
 from .selectors import parse_keywords, select_papers_bulk
+from .wire import AssembledDigest
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
 SKIP_INACTIVE = "subscriber is no longer active"

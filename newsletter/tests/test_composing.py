@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from newsletter.assembling import DigestAssembler
 from newsletter.composing import (
     SKIP_INACTIVE,
     SKIP_NOTHING_NEW,
@@ -15,7 +16,6 @@ from newsletter.composing import (
 )
 from newsletter.messages import DigestMessage, digest_message
 from newsletter.models import Delivery
-from newsletter.rendering import DigestAssembler
 from newsletter.selectors import previous_digest_starts
 from papers.models import Paper, PaperTopic
 from subscriptions.models import Subscriber
