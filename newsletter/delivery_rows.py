@@ -3,7 +3,8 @@ state machine; newsletter.sending, the order they happen in and what each outcom
 
 - `planned_rows`: a chunk's rows that are still planned, with what composing reads of them;
 - `deliveries_claim`: planned -> sending, for the rows this caller wins;
-- `record_skips` / `record_results`: a row's final state (or back to planned) with its outcome.
+- `record_skips` / `record_results`: a row's final state (or back to planned) with its outcome;
+- `deliveries_sweep`: the periodic repair of rows whose worker or task was lost.
 
 Every statement finds its rows by primary key and is shaped for a morning's send, when the partial
 index over unfinished rows holds every planned row (see the comments in each). The records of mail
@@ -23,12 +24,14 @@ from datetime import datetime
 from django.db import InterfaceError, OperationalError, close_old_connections, models
 from django.db import connection as db_connection
 from django.db.models import BooleanField, Case, F, Value, When
+from django.utils import timezone
 
 from mailing.outcomes import Outcome
 from subscriptions.models import Subscriber
 from subscriptions.services import subscriber_suppress
 
 from .composing import Composed
+from .conf import digest_expires_after, planned_stale_after, sending_timeout
 from .lookups import bigint_array
 from .models import Delivery
 
@@ -271,3 +274,55 @@ def _suppress(subscriber: Subscriber, reason: str) -> None:
         subscriber_suppress(subscriber=subscriber, reason=f"provider refused the address: {reason}"[:200])
     except Exception:
         logger.exception("could not suppress subscriber %s", subscriber.pk)
+
+
+# --- The sweeper -------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    """What a sweep changed; `requeued_ids` are the planned rows whose task was lost, to queue again."""
+
+    requeued: int = 0
+    timed_out: int = 0
+    expired: int = 0
+    requeued_ids: list[int] = field(default_factory=list)
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> SweepReport:
+    """The periodic repair pass: the queue is only a nudge, the rows are the truth.
+
+    - `sending` for longer than NEWSLETTER_SENDING_TIMEOUT_MINUTES: the worker died or lost its answer; the
+      provider may have the message, so the row becomes `unknown` (never re-sent by itself).
+    - `planned` for longer than NEWSLETTER_DIGEST_EXPIRES_HOURS: `failed` with the reason kept, so a
+      digest that could not go out all day shows up in admin instead of arriving tomorrow.
+    - `planned` and untouched for NEWSLETTER_PLANNED_STALE_MINUTES: its task was lost (broker restart,
+      retries exhausted); touched and named in `requeued_ids` for the caller to queue again (the
+      sweep task does). Claiming makes a duplicate task harmless.
+    """
+    now = now or timezone.now()
+    report = SweepReport()
+    report.timed_out = Delivery.objects.filter(
+        status=Status.SENDING, sending_started_at__lt=now - sending_timeout()
+    ).update(
+        status=Status.UNKNOWN,
+        last_error="no answer recorded within the sending timeout (worker lost?); not re-sent",
+        updated_at=now,
+    )
+    report.expired = Delivery.objects.filter(
+        status=Status.PLANNED, created_at__lt=now - digest_expires_after()
+    ).update(
+        status=Status.FAILED,
+        last_error="not sent in time (the provider kept failing, or no worker ran)",
+        updated_at=now,
+    )
+    stale = list(
+        Delivery.objects.filter(status=Status.PLANNED, updated_at__lt=now - planned_stale_after())
+        .order_by("pk")
+        .values_list("pk", flat=True)[:100_000]
+    )
+    if stale:
+        # Touch them so the next sweep does not queue them again while this task waits in the queue.
+        Delivery.objects.filter(pk__in=stale, status=Status.PLANNED).update(updated_at=now)
+    report.requeued, report.requeued_ids = len(stale), stale
+    return report

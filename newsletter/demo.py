@@ -15,6 +15,7 @@ from subscriptions.models import Subscriber
 
 from .models import Delivery
 from .planning import local_edition
+from .tasks import send_digest_chunk
 
 # The papers demo may ingest its fixture feeds through the worker; waiting this long before composing
 # lets those papers land first, still well within a minute of `make run`.
@@ -38,8 +39,6 @@ def seed(*, stdout) -> None:
         if created:
             planned.append(delivery.pk)
     if planned:
-        from .tasks import send_digest_chunk
-
         send_digest_chunk.apply_async(args=[planned], countdown=FIRST_DIGESTS_AFTER_SECONDS)
         stdout.write(
             f"Newsletter demo: {len(planned)} digest(s) queued; they land in var/outbox/ in about "

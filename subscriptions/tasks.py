@@ -4,6 +4,9 @@ Only ids cross the broker. A task re-checks the row, so a message delivered late
 nothing that is no longer wanted. A failed send follows mailing.outcomes' rule: provably not sent
 (connection refused, SMTP 4xx, provider 5xx/429/401/403) is retried with backoff; maybe sent (a
 timeout or a connection lost mid-message) is logged and not retried; refused for good gives up.
+
+subscriptions.services queue these tasks, so the tasks never import the services (the purge is
+subscriptions.retention's).
 """
 
 import logging
@@ -12,8 +15,9 @@ from celery import shared_task
 
 from mailing.outcomes import Outcome, classify, describe
 
-from . import emails, services
+from . import emails
 from .models import ConsentRecord, Subscriber
+from .retention import subscribers_purge_unconfirmed
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,6 @@ def send_manage_link_email(self, subscriber_id: int) -> bool:
 @shared_task
 def purge_unconfirmed_subscribers() -> int:
     """Delete signups never confirmed in time (beat runs this a few times a day)."""
-    deleted = services.subscribers_purge_unconfirmed()
+    deleted = subscribers_purge_unconfirmed()
     logger.info("purged %s unconfirmed signups", deleted)
     return deleted

@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from newsletter import services
+from newsletter import tasks
 from newsletter.composing import SKIP_NOTHING_NEW, select_papers_for
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send, deliveries_send_chunk
-from newsletter.services import deliveries_sweep, delivery_send_again
+from newsletter.services import delivery_send_again
 from subscriptions.models import Subscriber
 from testsupport.processes import free_port
 
@@ -178,11 +178,11 @@ def test_sweeper_times_out_sending_rows_and_requeues_stale_planned_rows(monkeypa
     Delivery.objects.filter(pk=ids[0]).update(status=Status.SENDING, sending_started_at=long_ago)
     Delivery.objects.filter(pk=ids[1]).update(updated_at=long_ago)  # planned, its task lost
     queued = []
-    monkeypatch.setattr(services, "deliveries_enqueue", lambda *, delivery_ids: queued.extend(delivery_ids))
-    report = deliveries_sweep()
-    again = deliveries_sweep()
-    assert (report.timed_out, report.requeued) == (1, 1)
-    assert queued == [ids[1]] and again.requeued == 0  # touched, so not queued twice
+    monkeypatch.setattr(tasks, "deliveries_enqueue", lambda *, delivery_ids: queued.extend(delivery_ids))
+    report = tasks.sweep_deliveries()
+    again = tasks.sweep_deliveries()
+    assert (report["timed_out"], report["requeued"]) == (1, 1)
+    assert queued == [ids[1]] and again["requeued"] == 0  # touched, so not queued twice
     assert statuses(ids) == [Status.UNKNOWN, Status.PLANNED, Status.PLANNED]
     row = Delivery.objects.get(pk=ids[0])
     assert "timeout" in row.last_error
@@ -190,10 +190,10 @@ def test_sweeper_times_out_sending_rows_and_requeues_stale_planned_rows(monkeypa
 
 @pytest.mark.django_db
 def test_sweeper_fails_digests_that_could_not_go_out_all_day(monkeypatch):
-    monkeypatch.setattr(services, "deliveries_enqueue", lambda *, delivery_ids: None)
+    monkeypatch.setattr(tasks, "deliveries_enqueue", lambda *, delivery_ids: None)
     ids = planned(1)
     Delivery.objects.filter(pk=ids[0]).update(created_at=timezone.now() - timedelta(days=1))
-    assert deliveries_sweep().expired == 1
+    assert tasks.sweep_deliveries()["expired"] == 1
     assert statuses(ids) == [Status.FAILED]
 
 

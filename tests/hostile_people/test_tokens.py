@@ -300,7 +300,7 @@ def test_csrf_tokens_are_checked_with_a_constant_time_comparison(topics, monkeyp
 
 def test_a_purged_signups_confirmation_link_opens_nothing(victim):
     """Unconfirmed signups are deleted after 30 days, so no confirmation link outlives its row."""
-    from subscriptions.services import subscribers_purge_unconfirmed
+    from subscriptions.retention import subscribers_purge_unconfirmed
 
     subscriber, consent, _ = victim
     token = make_confirm_token(consent)
