@@ -23,6 +23,7 @@ from papers.models import Paper, Topic
 from subscriptions.feedback import feedback_link_maker
 from subscriptions.hmacs import PreparedHmac
 from subscriptions.models import Subscriber
+from subscriptions.selectors import receives_digests
 from subscriptions.tokens import manage_url, unsubscribe_url
 
 from .assembling import DigestAssembler
@@ -145,7 +146,7 @@ class ChunkComposer:
     ) -> None:
         self._renderer = renderer or _renderer
         self._quiet_day_email = setting("QUIET_DAY") == "email"
-        live = [d for d in deliveries if _is_live(d.subscriber)]
+        live = [d for d in deliveries if receives_digests(d.subscriber)]
         self._selection = None
         if live:
             self._selection = select_papers_bulk(
@@ -163,7 +164,7 @@ class ChunkComposer:
 
     def skip_reason(self, delivery: Delivery) -> str:
         """Why this delivery gets no email ("" when it gets one); decided without rendering."""
-        if not _is_live(delivery.subscriber):
+        if not receives_digests(delivery.subscriber):
             return SKIP_INACTIVE
         if not self._selection.papers.get(delivery.subscriber_id) and not self._quiet_day_email:
             return SKIP_NOTHING_NEW
@@ -207,10 +208,6 @@ class ChunkComposer:
                 links=links,
             )
         return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.id for p in papers])
-
-
-def _is_live(subscriber: Subscriber | None) -> bool:
-    return subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE and not subscriber.paused
 
 
 def compose_deliveries(

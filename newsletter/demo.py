@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import subscriptions.demo
-from subscriptions.models import Subscriber
+from subscriptions.selectors import receiving
 
 from .models import Delivery
 from .planning import local_edition
@@ -24,7 +24,7 @@ FIRST_DIGESTS_AFTER_SECONDS = 20
 
 def seed(*, stdout) -> None:
     emails = [spec["email"] for spec in getattr(subscriptions.demo, "DEMO_SUBSCRIBERS", [])]
-    readers = Subscriber.objects.filter(email__in=emails, status=Subscriber.Status.ACTIVE, paused=False)
+    readers = receiving().filter(email__in=emails)
     now = timezone.now()
     planned = []
     for reader in readers:
