@@ -183,14 +183,15 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
     if not papers:
         return None, 0
     topics = subscriber.topics.filter(active=True).order_by("display_order", "name")
+    home = f"{settings.SITE_URL}{reverse('subscriptions:home')}"
     rendered = render_digest_direct(
         papers=papers,
         edition_date=edition_date,
         your_topics=[topic.name for topic in topics],
         keywords=parse_keywords(subscriber.keywords),
         links=DigestLinks(
-            manage_url=f"{settings.SITE_URL}/#preview-manage-link",
-            unsubscribe_url=f"{settings.SITE_URL}/#preview-unsubscribe-link",
+            manage_url=f"{home}#preview-manage-link",
+            unsubscribe_url=f"{home}#preview-unsubscribe-link",
         ),
     )
     return rendered, len(papers)

@@ -47,7 +47,7 @@ class DigestLinks:
     unsubscribe_url: str
     view_url: str = ""  # empty when there is no sent delivery to view (a preview)
     # paper id -> ("more like this" URL, "less like this" URL), signed for this reader
-    # (subscriptions.feedback.feedback_link_maker); None shows no feedback links (admin previews).
+    # (subscriptions.tokens.feedback_link_maker); None shows no feedback links (admin previews).
     feedback: Callable[[int], tuple[str, str]] | None = None
 
 

@@ -360,10 +360,10 @@ def test_cached_pool_is_rebuilt_when_a_paper_is_hidden_retagged_or_new():
 
 
 def test_chunk_links_are_the_tokens_the_site_accepts():
-    from newsletter.composing import _LinkSigner, subscriber_links
+    from newsletter.composing import _ChunkLinks, subscriber_links
 
     reader = subscriber(topics()[0])
-    chunk, reference = _LinkSigner().links(reader, 1234), subscriber_links(reader, 1234)
+    chunk, reference = _ChunkLinks().links(reader, 1234), subscriber_links(reader, 1234)
     assert (chunk.manage_url, chunk.unsubscribe_url, chunk.view_url) == (
         reference.manage_url,
         reference.unsubscribe_url,

@@ -1,8 +1,14 @@
+from types import SimpleNamespace
+
 import pytest
 
+from newsletter.links import digest_view_url
 from subscriptions.tests.factories import SubscriberFactory
 from subscriptions.tokens import (
     InvalidToken,
+    LinkSigner,
+    digest_token,
+    feedback_link_maker,
     make_link_token,
     manage_url,
     subscriber_from_link_token,
@@ -56,3 +62,46 @@ def test_links_are_absolute_under_site_url(settings):
     subscriber = SubscriberFactory()
     assert manage_url(subscriber).startswith("https://papers.example.com/manage/")
     assert unsubscribe_url(subscriber).startswith("https://papers.example.com/unsubscribe/")
+
+
+# Made by the modules these tokens came from (subscriptions.tokens, subscriptions.feedback,
+# newsletter.links) under this key: links already in readers' inboxes must keep working.
+PINNED_SECRET = "pinned-secret-for-token-tests"
+PINNED_READER = SimpleNamespace(pk=42, token_key="k3y-Of-The-Reader")
+PINNED = {
+    "manage": "https://papers.example.com/manage/42.Fpr9Ody4sdH8wjvm0E1dr00G/",
+    "unsubscribe": "https://papers.example.com/unsubscribe/42.DOCzoj7Adpigd4b60mUh3zTr/",
+    "digest": "https://papers.example.com/digest/1234.lU7nZ2HISs18.CxZekHSC5ZCmAcYrEANt/",
+    "feedback": (
+        "https://papers.example.com/feedback/42.77.m.dXQYeI-4HbRQ1ohp66U6ja5c/",
+        "https://papers.example.com/feedback/42.77.l.-DTvp0_cxFbDb6VuEOdVlduI/",
+    ),
+}
+
+
+@pytest.fixture
+def pinned_key(settings):
+    settings.SECRET_KEY, settings.SITE_URL = PINNED_SECRET, "https://papers.example.com"
+
+
+def test_links_are_the_ones_already_sent(pinned_key):
+    reader, key = PINNED_READER, PINNED_READER.token_key
+    assert manage_url(reader) == PINNED["manage"]
+    assert unsubscribe_url(reader) == PINNED["unsubscribe"]
+    assert digest_view_url(1234, key) == PINNED["digest"]
+    assert feedback_link_maker(subscriber_id=42, token_key=key)(77) == PINNED["feedback"]
+
+
+def test_the_chunk_signer_makes_the_same_links_as_one_at_a_time(pinned_key):
+    signer, reader = LinkSigner(), SubscriberFactory()
+    key = reader.token_key
+    assert signer.manage_url(reader.pk, key) == manage_url(reader)
+    assert signer.unsubscribe_url(reader.pk, key) == unsubscribe_url(reader)
+    assert signer.digest_token(1234, key) == digest_token(1234, key)
+    one_at_a_time = feedback_link_maker(subscriber_id=reader.pk, token_key=key)
+    assert [signer.feedback_links(reader.pk, key)(p) for p in (1, 77, 9000)] == [
+        one_at_a_time(p) for p in (1, 77, 9000)
+    ]
+    pinned = LinkSigner()
+    assert pinned.manage_url(42, PINNED_READER.token_key) == PINNED["manage"]
+    assert pinned.feedback_links(42, PINNED_READER.token_key)(77) == PINNED["feedback"]
