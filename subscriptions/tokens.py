@@ -70,6 +70,16 @@ def _b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def _id(text: str) -> int | None:
+    """The id a token spells, if spelt as tokens are made: ASCII digits without a leading zero.
+
+    "01", or "1" in another script's digits, names the same row as "1" under the same signature: a
+    second token for one link. And str.isdigit() takes digits int() does not ("²": a server error)."""
+    if text.isascii() and text.isdigit() and not text.startswith("0"):
+        return int(text)
+    return None
+
+
 @lru_cache(maxsize=16)
 def _prepared(salt: str, secret: str) -> PreparedHmac:
     """HMAC-SHA256 under the key Django's salted_hmac(salt, …) uses, its states prepared once per
@@ -111,9 +121,9 @@ def make_link_token(subscriber: Subscriber, purpose: str) -> str:
 def subscriber_from_link_token(token: str, purpose: str) -> Subscriber:
     """The subscriber a link token belongs to, or InvalidToken."""
     subscriber_id, _, signature = (token or "").partition(".")
-    if purpose not in PURPOSES or not subscriber_id.isdigit() or not signature or len(token) > 100:
+    if purpose not in PURPOSES or _id(subscriber_id) is None or not signature or len(token) > 100:
         raise InvalidToken("malformed token")
-    subscriber = Subscriber.objects.filter(pk=int(subscriber_id)).first()
+    subscriber = Subscriber.objects.filter(pk=_id(subscriber_id)).first()
     if subscriber is None:
         raise InvalidToken("unknown subscriber")
     expected = _signature(purpose, subscriber.pk, subscriber.token_key)
@@ -194,14 +204,14 @@ def digest_token(delivery_id: int, token_key: str) -> str:
 
 def parse_digest_token(token: str) -> tuple[int, str] | None:
     """(delivery id, key fingerprint) of a genuine token, or None when it is malformed or forged."""
-    delivery_id, _, rest = (token or "").partition(".")
-    fingerprint = rest.partition(".")[0]
-    if not delivery_id.isdigit() or len(token) > MAX_DIGEST_TOKEN_LENGTH or not fingerprint:
+    text, _, rest = (token or "").partition(".")
+    delivery_id, fingerprint = _id(text), rest.partition(".")[0]
+    if delivery_id is None or len(token) > MAX_DIGEST_TOKEN_LENGTH or not fingerprint:
         return None
     # The whole tail is compared, in constant time, with the one this id and fingerprint make.
-    if not constant_time_compare(rest, f"{fingerprint}.{_digest_signature(int(delivery_id), fingerprint)}"):
+    if not constant_time_compare(rest, f"{fingerprint}.{_digest_signature(delivery_id, fingerprint)}"):
         return None
-    return int(delivery_id), fingerprint
+    return delivery_id, fingerprint
 
 
 def token_key_matches(fingerprint: str, token_key: str) -> bool:
@@ -263,16 +273,17 @@ def feedback_from_token(token: str) -> FeedbackLink:
     parts = (token or "").split(".")
     if len(token or "") > _MAX_FEEDBACK_TOKEN_LENGTH or len(parts) != 4:
         raise InvalidToken("malformed token")
-    subscriber_id, paper_id, letter, signature = parts
-    if not (subscriber_id.isdigit() and paper_id.isdigit()) or letter not in _CHOICES or not signature:
+    subscriber_text, paper_text, letter, signature = parts
+    subscriber_id, paper_id = _id(subscriber_text), _id(paper_text)
+    if subscriber_id is None or paper_id is None or letter not in _CHOICES or not signature:
         raise InvalidToken("malformed token")
-    subscriber = Subscriber.objects.filter(pk=int(subscriber_id)).first()
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:
         raise InvalidToken("unknown subscriber")
-    expected = _feedback_signature(subscriber.pk, subscriber.token_key, int(paper_id), letter)
+    expected = _feedback_signature(subscriber.pk, subscriber.token_key, paper_id, letter)
     if not constant_time_compare(signature, expected):
         raise InvalidToken("bad signature")
-    paper = Paper.objects.filter(pk=int(paper_id)).first()
+    paper = Paper.objects.filter(pk=paper_id).first()
     if paper is None:
         raise InvalidToken("unknown paper")
     return FeedbackLink(subscriber=subscriber, paper=paper, value=_CHOICES[letter])

@@ -3,14 +3,18 @@ from types import SimpleNamespace
 import pytest
 
 from newsletter.links import digest_view_url
+from papers.tests.factories import PaperFactory
 from subscriptions.tests.factories import SubscriberFactory
 from subscriptions.tokens import (
     InvalidToken,
     LinkSigner,
     digest_token,
+    feedback_from_token,
     feedback_link_maker,
+    make_feedback_token,
     make_link_token,
     manage_url,
+    parse_digest_token,
     subscriber_from_link_token,
     unsubscribe_url,
 )
@@ -105,3 +109,33 @@ def test_the_chunk_signer_makes_the_same_links_as_one_at_a_time(pinned_key):
     pinned = LinkSigner()
     assert pinned.manage_url(42, PINNED_READER.token_key) == PINNED["manage"]
     assert pinned.feedback_links(42, PINNED_READER.token_key)(77) == PINNED["feedback"]
+
+
+def _respelt(token: str, spelling) -> str:
+    """The token with its first id written another way (`spelling` of the id's text)."""
+    first, dot, rest = token.partition(".")
+    return spelling(first) + dot + rest
+
+
+SPELLINGS = {
+    "leading zero": lambda n: "0" + n,
+    "Arabic-Indic digits": lambda n: n.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+    "superscript": lambda n: "²" + n,  # a digit to str.isdigit(), not to int()
+}
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS.values(), ids=SPELLINGS)
+def test_an_id_spelt_otherwise_than_tokens_are_made_is_refused(spelling):
+    reader = SubscriberFactory()
+    link = make_link_token(reader, "manage")
+    assert subscriber_from_link_token(link, "manage") == reader
+    with pytest.raises(InvalidToken):
+        subscriber_from_link_token(_respelt(link, spelling), "manage")
+    digest = digest_token(7, reader.token_key)
+    assert parse_digest_token(digest) is not None and parse_digest_token(_respelt(digest, spelling)) is None
+    feedback = make_feedback_token(subscriber=reader, paper_id=PaperFactory().pk, value=1)
+    assert feedback_from_token(feedback).subscriber == reader
+    reader_id, paper_id, rest = feedback.split(".", 2)
+    for respelt in (_respelt(feedback, spelling), f"{reader_id}.{spelling(paper_id)}.{rest}"):
+        with pytest.raises(InvalidToken):
+            feedback_from_token(respelt)
