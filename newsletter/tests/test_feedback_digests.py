@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
+from newsletter import reranking
 from newsletter.composing import compose_deliveries
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
@@ -14,7 +15,6 @@ from papers.devset.evaluate import load_devset
 from papers.models import PaperTopic, Topic
 from papers.relevance import loading
 from papers.tests.factories import PaperFactory, PaperTopicFactory
-from subscriptions import reranking
 from subscriptions.models import PaperFeedback
 
 from .digest_data import paper, subscriber, topics
