@@ -4,7 +4,7 @@ Public surface (the web pages and admin use the first two):
 - `select_papers_for(subscriber, *, edition_date, since=None)` -> ranked papers for one subscriber;
 - `render_digest(*, subscriber, papers, edition_date, delivery_id=None)` -> RenderedDigest;
 - `ChunkComposer(deliveries, *, now)` selects papers for a whole chunk in a handful of queries and
-  then `compose(delivery)` makes each digest; `compose_deliveries` composes the whole chunk at once.
+  then `compose(delivery)` makes each digest (newsletter.sending composes a group at a time).
 """
 
 from __future__ import annotations
@@ -192,11 +192,3 @@ class ChunkComposer:
                 links=links,
             )
         return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.id for p in papers])
-
-
-def compose_deliveries(
-    deliveries: Sequence[Delivery], *, now: datetime | None = None, renderer: DigestAssembler | None = None
-) -> list[Composed]:
-    """Compose a whole chunk (see ChunkComposer): one Composed per delivery, in order."""
-    composer = ChunkComposer(deliveries, now=now, renderer=renderer)
-    return [composer.compose(d) for d in deliveries]

@@ -330,7 +330,9 @@ class PaperPool:
         return tuple(pid for _r, _k, pid in featured) + tuple(best)
 
     def select_reference(self, reader: Reader, *, limit: int) -> list[Paper]:
-        """The ranking written out plainly: what `select` must always agree with (tests)."""
+        """The ranking written out plainly: what `select` must always agree with (tests), and its
+        answer when a topic score is negative (a curator's manual score may be), where the
+        candidate bound `_select_ids` relies on does not hold."""
         relevance: dict[int, float] = defaultdict(float)
         for topic_id in reader.topic_ids:
             for paper_id, score in self.by_topic.get(topic_id, ()):

@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 from django.utils import timezone
 
+from newsletter.composing import ChunkComposer, Composed
 from newsletter.models import Delivery
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.tests.factories import SubscriberFactory
@@ -44,6 +45,12 @@ def planned(count, *, with_papers=True) -> list[int]:
         paper((quant, 1.0), title="A quantization paper")
     readers = [subscriber(quant, email=f"reader{n}@example.com") for n in range(count)]
     return [Delivery.objects.create(subscriber=r, edition_date=EDITION).pk for r in readers]
+
+
+def compose_deliveries(deliveries, *, now: datetime | None = None, renderer=None) -> list[Composed]:
+    """Compose a whole chunk at once (see ChunkComposer): one Composed per delivery, in order."""
+    composer = ChunkComposer(deliveries, now=now, renderer=renderer)
+    return [composer.compose(d) for d in deliveries]
 
 
 def statuses(ids) -> list[str]:

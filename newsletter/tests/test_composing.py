@@ -9,7 +9,6 @@ from newsletter.assembling import DigestAssembler
 from newsletter.composing import (
     SKIP_INACTIVE,
     SKIP_NOTHING_NEW,
-    compose_deliveries,
     render_digest,
     select_papers_for,
     subscriber_links,
@@ -21,7 +20,16 @@ from papers.models import Paper, PaperTopic
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
-from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_links, html_problems, paper, subscriber, topics
+from .digest_data import (
+    HOSTILE_ABSTRACT,
+    HOSTILE_TITLE,
+    compose_deliveries,
+    html_links,
+    html_problems,
+    paper,
+    subscriber,
+    topics,
+)
 from .html_safety import unsafe_markup, visible_text
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from newsletter import reranking
-from newsletter.composing import compose_deliveries
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
 from papers.devset.evaluate import load_devset
@@ -17,7 +16,7 @@ from papers.relevance import loading
 from papers.tests.factories import PaperFactory, PaperTopicFactory
 from subscriptions.models import PaperFeedback
 
-from .digest_data import paper, subscriber, topics
+from .digest_data import compose_deliveries, paper, subscriber, topics
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 4, 28)

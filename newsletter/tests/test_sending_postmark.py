@@ -7,13 +7,12 @@ import time
 import pytest
 from django.core.mail import get_connection
 
-from newsletter.composing import compose_deliveries
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
 from subscriptions.models import Subscriber
 from testsupport.http import Request, Response
 
-from .digest_data import paper, subscriber, topics
+from .digest_data import compose_deliveries, paper, subscriber, topics
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from newsletter.archive import edition_dates
-from newsletter.composing import compose_deliveries
 from newsletter.links import delivery_digest_token
 from newsletter.models import Delivery
+from newsletter.tests.digest_data import compose_deliveries
 from newsletter.tests.html_safety import unsafe_markup, visible_text
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.services import subscriber_revoke_links
