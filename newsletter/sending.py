@@ -289,8 +289,7 @@ def deliveries_send(
 
 
 __all__ = [
-    "ChunkReport",
-    "deliveries_claim",
+    "ChunkReport",  # what deliveries_send_chunk returns (newsletter.delivery_rows)
     "deliveries_send",
     "deliveries_send_chunk",
 ]

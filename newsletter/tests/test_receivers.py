@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from newsletter.links import delivery_digest_token
+from newsletter.links import digest_token
 from newsletter.models import Delivery, ProviderEvent
 from subscriptions.services import subscriber_erase, subscriber_export_data
 from subscriptions.tests.factories import SubscriberFactory
@@ -56,4 +56,4 @@ def test_erasure_keeps_anonymous_counts_and_drops_what_identifies(client, delive
     assert (delivery.status, delivery.paper_ids, delivery.opens) == ("sent", [3, 1], 2)
     assert delivery.provider_message_id == delivery.last_error == delivery.subject == ""
     assert ProviderEvent.objects.get().message_id == ""
-    assert client.get(f"/digest/{delivery_digest_token(delivery.pk)}/").status_code == 404
+    assert client.get(f"/digest/{digest_token(delivery.pk)}/").status_code == 404

@@ -17,7 +17,7 @@ from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from newsletter.links import delivery_digest_token
+from newsletter.links import digest_token
 from newsletter.models import Delivery
 from papers.tests.factories import PaperFactory, PaperTopicFactory
 from subscriptions.models import ConsentRecord, Subscriber
@@ -122,7 +122,7 @@ def _pages(topics) -> list[tuple[str, object]]:
         ("unsubscribed", browser.post(unsubscribe, {"csrfmiddlewaretoken": token})),
         ("resubscribed", browser.post(f"{unsubscribe}resubscribe/", {"csrfmiddlewaretoken": token})),
         ("links revoked", browser.post(f"{manage}new-link/", {"csrfmiddlewaretoken": token})),
-        ("digest view", browser.get(f"/digest/{delivery_digest_token(delivery.pk)}/")),
+        ("digest view", browser.get(f"/digest/{digest_token(delivery.pk)}/")),
         ("digest forged", browser.get("/digest/1.forged/")),
         ("archive", browser.get("/archive/")),
         ("archive day", browser.get(f"/archive/{edition.isoformat()}/")),

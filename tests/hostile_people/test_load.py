@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from newsletter.links import delivery_digest_token
+from newsletter.links import digest_token
 from newsletter.models import Delivery
 from subscriptions.conf import setting
 from subscriptions.models import ConsentRecord, Subscriber
@@ -86,7 +86,7 @@ def test_gunicorn_access_and_error_logs_carry_no_token_or_secret(server, topics)
             "manage": make_link_token(subscriber, "manage"),
             "unsubscribe": make_link_token(subscriber, "unsubscribe"),
             "confirm": make_confirm_token(consent),
-            "digest": delivery_digest_token(delivery.pk),
+            "digest": digest_token(delivery.pk),
         }
     webhook_secret = server["env"]["WEBHOOK_SECRET"]
     auth = "Basic " + base64.b64encode(webhook_secret.encode()).decode()

@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.servers.basehttp import WSGIRequestHandler
 from django.test import Client
 
-from newsletter.links import delivery_digest_token
+from newsletter.links import digest_token
 from newsletter.models import Delivery
 from subscriptions.models import Subscriber
 
@@ -110,7 +110,7 @@ def test_the_whole_flow_and_webhooks_log_no_token_or_secret(
 
     # The view-in-browser link, genuine and forged.
     delivery = Delivery.objects.create(subscriber=subscriber, edition_date="2026-04-28", status="sent")
-    digest = f"/digest/{delivery_digest_token(delivery.pk)}/"
+    digest = f"/digest/{digest_token(delivery.pk)}/"
     secrets_["digest token"] = digest.split("/")[2]
     assert browser.get(digest).status_code == 200
     assert browser.get(digest[:-3] + "xx/").status_code == 404

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newsletter import webhooks
-from newsletter.links import delivery_digest_token
+from newsletter.links import digest_token
 from newsletter.models import Delivery
 from subscriptions import tokens
 from subscriptions.models import ConsentRecord, Subscriber
@@ -40,7 +40,7 @@ def _all_tokens(subscriber, consent, delivery) -> dict[str, str]:
         "confirm": make_confirm_token(consent),
         "manage": make_link_token(subscriber, "manage"),
         "unsubscribe": make_link_token(subscriber, "unsubscribe"),
-        "digest": delivery_digest_token(delivery.pk),
+        "digest": digest_token(delivery.pk),
     }
 
 
@@ -264,7 +264,7 @@ def test_confirm_tokens_are_checked_with_a_constant_time_comparison(victim, monk
 def test_digest_tokens_are_checked_with_a_constant_time_comparison(victim, monkeypatch):
     _, _, delivery = victim
     spy = _spy_on(monkeypatch, tokens)
-    token = delivery_digest_token(delivery.pk)
+    token = digest_token(delivery.pk)
     forged = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert delivery_id_from_token(forged) is None
     assert delivery_id_from_token(token) == delivery.pk
