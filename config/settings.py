@@ -205,7 +205,7 @@ PAPERBOY_POSTAL_ADDRESS = env("PAPERBOY_POSTAL_ADDRESS", default="Paperboy, 1 Ex
 
 OUTBOX_DIR = Path(env("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 _ESP_BACKENDS = {
-    "postmark": "newsletter.backends.postmark.EmailBackend",  # adds /email/batch
+    "postmark": "mailing.backends.postmark.EmailBackend",  # adds /email/batch
     "mailgun": "anymail.backends.mailgun.EmailBackend",
     "sendgrid": "anymail.backends.sendgrid.EmailBackend",
     "amazon_ses": "anymail.backends.amazon_ses.EmailBackend",
@@ -228,7 +228,7 @@ elif EMAIL_PROVIDER:
 elif env("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
+    EMAIL_BACKEND = "mailing.outbox.OutboxEmailBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # Every ANYMAIL_* variable becomes an anymail setting: ANYMAIL_POSTMARK_SERVER_TOKEN is

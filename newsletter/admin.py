@@ -8,7 +8,6 @@ re-registering it with `SubscriberDigestAdminMixin`.
 
 import logging
 import smtplib
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from anymail.exceptions import AnymailError
 from django.conf import settings
@@ -30,6 +29,7 @@ from .composing import select_papers_for
 from .links import digest_view_url
 from .models import Dashboard, Delivery, ProviderEvent
 from .paging import LargeTablePaginator
+from .planning import local_edition
 from .rendering import DigestLinks, RenderedDigest, render_digest_direct
 from .selectors import parse_keywords
 from .services import delivery_send_again
@@ -164,12 +164,9 @@ class DashboardAdmin(admin.ModelAdmin):
 # --- Digest preview and test on the subscriber admin ---------------------------------------------
 
 
-def subscriber_local_date(subscriber: Subscriber):
-    try:
-        zone = ZoneInfo(subscriber.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return timezone.now().astimezone(zone).date()
+def _today_for(subscriber: Subscriber):
+    """The subscriber's edition date now, in their time zone (as the planner computes it)."""
+    return local_edition(timezone.now(), subscriber.timezone)[0]
 
 
 def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
@@ -178,19 +175,20 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
     A preview or test lands in a staff inbox: the reader's real manage and unsubscribe links (which
     act without a login) must not travel there.
     """
-    edition_date = subscriber_local_date(subscriber)
+    edition_date = _today_for(subscriber)
     papers = select_papers_for(subscriber, edition_date=edition_date)
     if not papers:
         return None, 0
     topics = subscriber.topics.filter(active=True).order_by("display_order", "name")
+    home = f"{settings.SITE_URL}{reverse('subscriptions:home')}"
     rendered = render_digest_direct(
         papers=papers,
         edition_date=edition_date,
         your_topics=[topic.name for topic in topics],
         keywords=parse_keywords(subscriber.keywords),
         links=DigestLinks(
-            manage_url=f"{settings.SITE_URL}/#preview-manage-link",
-            unsubscribe_url=f"{settings.SITE_URL}/#preview-unsubscribe-link",
+            manage_url=f"{home}#preview-manage-link",
+            unsubscribe_url=f"{home}#preview-unsubscribe-link",
         ),
     )
     return rendered, len(papers)
@@ -240,7 +238,7 @@ class SubscriberDigestAdminMixin:
             "original": subscriber,
             "rendered": rendered,
             "paper_count": count,
-            "edition_date": subscriber_local_date(subscriber),
+            "edition_date": _today_for(subscriber),
             "test_url": reverse(
                 f"{self.admin_site.name}:subscriptions_subscriber_digest_test", args=[subscriber.pk]
             ),

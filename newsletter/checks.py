@@ -32,7 +32,7 @@ def configured_esp() -> str | None:
         return None
     if not (isinstance(backend, type) and issubclass(backend, AnymailBaseBackend)):
         return None
-    # anymail.backends.mailgun.EmailBackend, newsletter.backends.postmark.EmailBackend: the module
+    # anymail.backends.mailgun.EmailBackend, mailing.backends.postmark.EmailBackend: the module
     # names the provider as anymail's webhook URLs do.
     return backend.__module__.rsplit(".", 1)[-1]
 

@@ -11,11 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import subscriptions.demo
-from subscriptions.models import Subscriber
+from subscriptions.selectors import receiving
 
 from .models import Delivery
 from .outbox import outbox_dir
 from .planning import local_edition
+from .tasks import send_digest_chunk
 
 # The papers demo may ingest its fixture feeds through the worker; waiting this long before composing
 # lets those papers land first, still well within a minute of `make run`.
@@ -24,7 +25,7 @@ FIRST_DIGESTS_AFTER_SECONDS = 20
 
 def seed(*, stdout) -> None:
     emails = [spec["email"] for spec in getattr(subscriptions.demo, "DEMO_SUBSCRIBERS", [])]
-    readers = Subscriber.objects.filter(email__in=emails, status=Subscriber.Status.ACTIVE, paused=False)
+    readers = receiving().filter(email__in=emails)
     now = timezone.now()
     planned = []
     for reader in readers:
@@ -41,8 +42,6 @@ def seed(*, stdout) -> None:
     folder = outbox_dir()
     where = f"land in {folder}/" if folder else "go out through the configured email backend"
     if planned:
-        from .tasks import send_digest_chunk
-
         send_digest_chunk.apply_async(args=[planned], countdown=FIRST_DIGESTS_AFTER_SECONDS)
         stdout.write(
             f"Newsletter demo: {len(planned)} digest(s) queued; they {where} in about "

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.mail.message import EmailAlternative
 
 from .conf import setting
-from .rendering import AssembledDigest, DigestLinks, RenderedDigest
+from .rendering import DigestLinks, RenderedDigest
+from .wire import AssembledDigest
 
 
 @lru_cache(maxsize=8)

@@ -28,6 +28,7 @@ from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from subscriptions.models import Subscriber
+from subscriptions.selectors import receiving
 
 from .models import Delivery
 
@@ -87,7 +88,7 @@ def _due_queries(
     *, now: datetime, subscriber_ids: Iterable[int] | None, ignore_hour: bool
 ) -> dict[date, QuerySet]:
     """Per local date, the (unevaluated) subscribers due at `now` for that date, with a row or not."""
-    active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
+    active = receiving()
     if subscriber_ids is not None:
         active = active.filter(pk__in=list(subscriber_ids))
     # Zones grouped by their local (date, hour, weekday): one condition per group.
@@ -240,7 +241,7 @@ def _bulk_create_planned(due: dict[date, list[int]]) -> list[int]:
 
 
 def _due_on_date_query(edition_date: date, *, subscriber_ids: Iterable[int] | None) -> QuerySet:
-    active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
+    active = receiving()
     if subscriber_ids is not None:
         active = active.filter(pk__in=list(subscriber_ids))
     weekly_today = Q(frequency=Subscriber.Frequency.WEEKLY, delivery_weekday=edition_date.weekday())

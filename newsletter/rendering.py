@@ -5,24 +5,15 @@ autoescaped by the templates, and only http(s) links are ever put in an href. Th
 with tables for mail clients; its CSS is inlined by css-inline, except one <style> block (kept with
 data-css-inline="keep") holding the dark-mode and small-screen rules that cannot be inlined.
 
-Two paths produce byte-identical output:
-- `render_digest_direct` renders the templates (Django templates + css-inline) for one subscriber:
-  the reference, used for previews, the web and tests;
-- `DigestAssembler` renders each paper once per process into an inlined HTML fragment and a text
-  fragment, renders the frame around them (head, headline, footer) once per shape with sentinel
-  values, and assembles each subscriber's digest by string joins, filling the sentinels with the
-  subscriber's values escaped exactly as css-inline's serialiser escapes text. Each batch of fragments
-  is checked against the full document it was cut from, and digests whose values hold characters an
-  HTML parser would rewrite are rendered by the reference path instead.
+Two paths produce byte-identical output: `render_digest_direct` here renders the templates (Django
+templates + css-inline) for one subscriber: the reference, used for previews, the web and tests;
+`newsletter.assembling.DigestAssembler` renders each paper once per process and assembles each
+subscriber's digest from the pieces (the chunk path).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -47,47 +38,6 @@ class RenderedDigest:
     text: str
 
 
-class AssembledDigest:
-    """A digest the assembler made: the same attributes as RenderedDigest, but each body is kept as
-    the list of pieces of its JSON string literal (UTF-8), mostly the per-paper fragments every
-    digest shares. A JSON provider API joins the pieces straight into its request (one copy of the
-    bytes, for the whole batch); `html_json` / `text_json` join them on demand, and `html` / `text`
-    are decoded from those only when something reads them (another backend, a preview, a test).
-
-    A digest in memory is then a few hundred bytes of references instead of 40 kB of text, and
-    building it is list appends.
-    """
-
-    __slots__ = ("_html", "_text", "html_parts", "subject", "text_parts")
-
-    def __init__(self, *, subject: str, html_parts: list[bytes], text_parts: list[bytes]) -> None:
-        self.subject = subject
-        self.html_parts = html_parts
-        self.text_parts = text_parts
-        self._html: str | None = None
-        self._text: str | None = None
-
-    @property
-    def html_json(self) -> bytes:
-        return b"".join(self.html_parts)
-
-    @property
-    def text_json(self) -> bytes:
-        return b"".join(self.text_parts)
-
-    @property
-    def html(self) -> str:
-        if self._html is None:
-            self._html = json.loads(self.html_json)
-        return self._html
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = json.loads(self.text_json)
-        return self._text
-
-
 @dataclass(frozen=True)
 class DigestLinks:
     """The per-subscriber parts of a digest."""
@@ -96,7 +46,7 @@ class DigestLinks:
     unsubscribe_url: str
     view_url: str = ""  # empty when there is no sent delivery to view (a preview)
     # paper id -> ("more like this" URL, "less like this" URL), signed for this reader
-    # (subscriptions.feedback.feedback_link_maker); None shows no feedback links (admin previews).
+    # (subscriptions.tokens.feedback_link_maker); None shows no feedback links (admin previews).
     feedback: Callable[[int], tuple[str, str]] | None = None
 
 
@@ -133,7 +83,7 @@ def date_label(edition_date: date) -> str:
     return f"{edition_date:%b} {edition_date.day}"
 
 
-def _name_list(names: Sequence[str]) -> str:
+def name_list(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
@@ -148,10 +98,10 @@ def subject_topics(papers, your_topics: Sequence[str]) -> str:
                 counts[name] += 1
     present = sorted((n for n, c in counts.items() if c), key=lambda n: -counts[n])  # stable: topic order
     if not present:
-        return "your keywords" if papers else (_name_list(list(your_topics)[:2]) or "your topics")
+        return "your keywords" if papers else (name_list(list(your_topics)[:2]) or "your topics")
     if len(present) > 2:
         return f"{present[0]}, {present[1]} and more"
-    return _name_list(present)
+    return name_list(present)
 
 
 def digest_headings(*, papers, edition_date: date, your_topics: Sequence[str]) -> tuple[str, str, str]:
@@ -191,13 +141,19 @@ def digest_context(*, papers, edition_date: date, your_topics: Sequence[str], ke
         "papers": cards,
         "preheader": _preheader(cards),
         "your_topics": list(your_topics),
-        "your_topics_text": _name_list(list(your_topics)),
+        "your_topics_text": name_list(list(your_topics)),
         "keywords": list(keywords),
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "sender_name": settings.PAPERBOY_SENDER_NAME,
         "postal_address": settings.PAPERBOY_POSTAL_ADDRESS,
     }
+
+
+def render_templates(context: dict) -> tuple[str, str]:
+    """The digest templates rendered with `context`: (the HTML with its CSS inlined, the text)."""
+    html = _INLINER.inline(get_template("emails/digest.html").render(context))
+    return html, get_template("emails/digest.txt").render(context)
 
 
 def _render(context: dict, links: DigestLinks) -> RenderedDigest:
@@ -208,11 +164,10 @@ def _render(context: dict, links: DigestLinks) -> RenderedDigest:
             {**card, **dict(zip(("more_url", "less_url"), links.feedback(card["id"]), strict=True))}
             for card in context["papers"]
         ]
-    html_body = _INLINER.inline(get_template("emails/digest.html").render(context))
+    html_body, text_body = render_templates(context)
     # A plain str, not the SafeString the template engine returns: the text part is rendered with
     # autoescape off, so a page that shows it (the admin preview) must escape it like any text.
-    text_body = str.__str__(get_template("emails/digest.txt").render(context))
-    return RenderedDigest(subject=context["subject"], html=html_body, text=text_body)
+    return RenderedDigest(subject=context["subject"], html=html_body, text=str.__str__(text_body))
 
 
 def render_digest_direct(
@@ -223,408 +178,3 @@ def render_digest_direct(
         papers=papers, edition_date=edition_date, your_topics=your_topics, keywords=keywords
     )
     return _render(context, links)
-
-
-# --- The assembled path ---------------------------------------------------------------------------
-
-# How css-inline (html5ever) serialises text and attribute values; a value rendered by Django's
-# escape and re-serialised by the inliner comes out exactly like this.
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "\xa0": "&nbsp;", "<": "&lt;", ">": "&gt;"})
-_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "\xa0": "&nbsp;", '"': "&quot;"})
-# An HTML parser rewrites these (CR becomes LF, NUL becomes U+FFFD): such values take the reference path.
-_PARSER_REWRITES = re.compile("[\r\x00\ud800-\udfff]")
-_PAPER_START = '<tr><td class="paper"'
-_BLOCK_END = "</td></tr>"
-_SLOTS = (
-    "subject",
-    "preheader",
-    "headline",
-    "topics",
-    "keywords",
-    "manage",
-    "unsubscribe",
-    "view",
-    "more",
-    "less",
-)
-_LINK_SLOTS = frozenset({"manage", "unsubscribe", "view", "more", "less"})
-# A URL made only of these characters reads the same in text, in an attribute and in JSON: the
-# feedback links (twenty per digest) nearly always are, and skip three escapings each.
-_PLAIN_URL = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$'()*+,;=%-]*")
-# Escaped reader values kept per process (topic lists, keywords, subjects recur across readers).
-_MAX_ESCAPES = 5_000
-
-
-class AssemblyError(Exception):
-    """A rendered document did not have the shape the assembler cuts it by (it falls back)."""
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """A digest without its papers: literal strings and slot names, for the HTML and the text."""
-
-    html_head: tuple[str, ...]
-    html_tail: tuple[str, ...]
-    text_head: tuple[str, ...]
-    text_tail: tuple[str, ...]
-
-    def json_parts(self) -> tuple[tuple, ...]:
-        """The four part lists with their literals as JSON-escaped UTF-8 (slot names stay)."""
-        return tuple(
-            _json_parts(parts) for parts in (self.html_head, self.html_tail, self.text_head, self.text_tail)
-        )
-
-
-@dataclass(frozen=True)
-class _Fragment:
-    """One paper, rendered for every reader: literal parts with the reader's feedback links as slots."""
-
-    html: tuple[str, ...]  # the paper's inlined <tr>…</tr>
-    text: tuple[str, ...]  # the paper's text block after "\n<n>. "
-    title: str  # plain text, for the preheader
-    html_json: tuple
-    text_json: tuple
-
-
-def _json_escape(text: str) -> bytes:
-    """The inside of a JSON string literal for `text`. JSON escapes character by character, so the
-    escape of a concatenation is the concatenation of the escapes: pieces are escaped once, joined
-    many times."""
-    return json.dumps(text, ensure_ascii=False)[1:-1].encode()
-
-
-def _json_parts(parts: tuple[str, ...]) -> tuple:
-    return tuple(_json_escape(p) if n % 2 == 0 else p for n, p in enumerate(parts))
-
-
-def _paper_link_values(links: list[tuple[str, str]]) -> list:
-    """Each paper's (more, less) links as _link_values gives them; one pattern match for the whole
-    digest when every link is a plain URL (as signed links on a plain SITE_URL always are)."""
-    if _PLAIN_URL.fullmatch("".join(url for pair in links for url in pair)):
-        encoded = []
-        for more, less in links:
-            more_bytes, less_bytes = more.encode(), less.encode()
-            encoded.append(((more_bytes, more_bytes), (less_bytes, less_bytes)))
-        return encoded
-    return [_link_values(more, less) for more, less in links]
-
-
-def _link_values(more: str, less: str) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
-    """One paper's feedback links, each as (in the text, in an HTML attribute), JSON-escaped UTF-8."""
-    if _PLAIN_URL.fullmatch(more) and _PLAIN_URL.fullmatch(less):
-        plain_more, plain_less = more.encode(), less.encode()
-        return (plain_more, plain_more), (plain_less, plain_less)
-    if _PARSER_REWRITES.search(more) or _PARSER_REWRITES.search(less):
-        raise AssemblyError("a feedback link an HTML parser would rewrite")
-    return tuple((_json_escape(url), _json_escape(url.translate(_ATTR_ESCAPES))) for url in (more, less))
-
-
-def _frame_key(edition_date: date, flags: tuple) -> tuple:
-    site = (
-        settings.SITE_NAME,
-        settings.SITE_URL,
-        settings.PAPERBOY_SENDER_NAME,
-        settings.PAPERBOY_POSTAL_ADDRESS,
-    )
-    return (edition_date, flags, site)
-
-
-class DigestAssembler:
-    """Per-process digest renderer: fragments per paper, frames per shape, one join per subscriber."""
-
-    def __init__(self, *, max_fragments: int = 20_000) -> None:
-        nonce = secrets.token_hex(6)
-        # Letters and digits only: nothing in escaping or inlining touches them, and feed text never
-        # contains them (a fresh nonce per process).
-        self._sentinels = {name: f"pb{nonce}{name}x" for name in _SLOTS}
-        self._slot_of = {value: name for name, value in self._sentinels.items()}
-        self._split = re.compile("(" + "|".join(self._sentinels.values()) + ")")
-        self._frames: dict[tuple, _Frame] = {}
-        self._json_frames: dict[int, tuple[tuple, ...]] = {}
-        self._fragments: OrderedDict[tuple, _Fragment] = OrderedDict()
-        self._max_fragments = max_fragments
-        self._html_separator: str | None = None
-        self._json_separator = b""
-        self._escapes: dict[tuple[bool, str], tuple[bytes, bytes]] = {}
-        self.fallbacks = 0
-        self.fragment_renders = 0
-
-    # -- public ------------------------------------------------------------------------------
-
-    def render(
-        self,
-        *,
-        papers,
-        edition_date: date,
-        your_topics: Sequence[str],
-        keywords: Sequence[str],
-        links: DigestLinks,
-    ) -> RenderedDigest | AssembledDigest:
-        subject, headline, _when = digest_headings(
-            papers=papers, edition_date=edition_date, your_topics=your_topics
-        )
-        topics_text = _name_list(list(your_topics))
-        keywords_text = ", ".join(keywords)
-        values = {
-            "subject": subject,
-            "headline": headline,
-            "topics": topics_text,
-            "keywords": keywords_text,
-            "manage": links.manage_url,
-            "unsubscribe": links.unsubscribe_url,
-            "view": links.view_url,
-        }
-        try:
-            if links.feedback is None:
-                raise AssemblyError("fragments are cut with feedback links; previews go without")
-            if _PARSER_REWRITES.search("".join(values.values())):  # one search: none of them has one
-                raise AssemblyError("a value an HTML parser would rewrite")
-            fragments = self.fragments(papers)
-            paper_links = _paper_link_values([links.feedback(p.id) for p in papers])
-            flags = (bool(links.view_url), bool(keywords), bool(your_topics), bool(papers))
-            frame = self._frame(edition_date, flags)
-        except AssemblyError:
-            self.fallbacks += 1
-            return render_digest_direct(
-                papers=papers,
-                edition_date=edition_date,
-                your_topics=your_topics,
-                keywords=keywords,
-                links=links,
-            )
-        values["preheader"] = " · ".join(f.title for f in fragments[:3])
-        html_values, text_values = {}, {}
-        for name, value in values.items():
-            html_values[name], text_values[name] = self._escaped(name, value)
-        html_head, html_tail, text_head, text_tail = self._json_frames[id(frame)]
-        # Each body is a flat list of pieces: the frame's literals with the reader's values, and per
-        # paper its fragment's three literals around the reader's two links.
-        html = [b'"']
-        html += [html_values[part] if n % 2 else part for n, part in enumerate(html_head)]
-        text = [b'"']
-        text += [text_values[part] if n % 2 else part for n, part in enumerate(text_head)]
-        separator = self._json_separator
-        for n, (fragment, (more, less)) in enumerate(zip(fragments, paper_links, strict=True), 1):
-            h, t = fragment.html_json, fragment.text_json
-            if n > 1:
-                html.append(separator)
-            html += (h[0], more[1], h[2], less[1], h[4])
-            text += (b"\\n%d. " % n, t[0], more[0], t[2], less[0], t[4])
-        html += [html_values[part] if n % 2 else part for n, part in enumerate(html_tail)]
-        html.append(b'"')
-        text += [text_values[part] if n % 2 else part for n, part in enumerate(text_tail)]
-        text.append(b'"')
-        return AssembledDigest(subject=subject, html_parts=html, text_parts=text)
-
-    def _escaped(self, name: str, value: str) -> tuple[bytes, bytes]:
-        """A reader's value as it goes into the HTML and the text, each as JSON-escaped UTF-8.
-
-        Most values recur across readers (topic lists, keywords, subjects, the first titles of a
-        shared selection), so the escapes are kept, up to a bound, per (slot kind, value)."""
-        link = name in _LINK_SLOTS
-        key = (link, value)
-        found = self._escapes.get(key)
-        if found is None:
-            if link and _PLAIN_URL.fullmatch(value):
-                plain = value.encode()
-                found = (plain, plain)
-            else:
-                html_value = value.translate(_ATTR_ESCAPES if link else _TEXT_ESCAPES)
-                found = (_json_escape(html_value), _json_escape(value))
-            if len(self._escapes) >= _MAX_ESCAPES:
-                self._escapes.clear()
-            if not link:  # links are the reader's own: seldom seen twice
-                self._escapes[key] = found
-        return found
-
-    def fragments(self, papers) -> list[_Fragment]:
-        """Each paper's fragments, rendering the missing ones in one document."""
-        keys = [self._paper_key(p) for p in papers]
-        missing = {key: p for key, p in zip(keys, papers, strict=True) if key not in self._fragments}
-        if missing:
-            self._render_fragments(missing)
-        found = []
-        for key in keys:
-            fragment = self._fragments[key]
-            self._fragments.move_to_end(key)
-            found.append(fragment)
-        return found
-
-    def warm(self, papers: Iterable) -> None:
-        """Render the fragments of many papers at once (a chunk's whole selection), 200 per document.
-
-        A batch that cannot be cut into fragments is left alone: each digest then renders its own
-        missing papers and falls back to the reference path for the one that fails."""
-        missing = {}
-        for p in {id(p): p for p in papers}.values():  # the same paper object in many selections
-            key = self._paper_key(p)
-            if key not in self._fragments:
-                missing[key] = p
-        items = list(missing.items())
-        for start in range(0, len(items), 200):
-            try:
-                self._render_fragments(dict(items[start : start + 200]))
-            except AssemblyError:
-                continue
-
-    # -- fragments ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _paper_key(paper) -> tuple:
-        """(id, edit time, topic chips): what a paper's fragment depends on. Kept on the paper object
-        while its edit time and chip list are the very objects it was made from (a digest asks for
-        each of its ten papers' keys; a pool's papers serve thousands of digests)."""
-        topics, updated = getattr(paper, "digest_topics", ()), paper.updated_at
-        cached = getattr(paper, "_digest_key", None)
-        if cached is not None and cached[0] is topics and cached[1] is updated:
-            return cached[2]
-        key = (paper.pk, updated, tuple(topics))
-        paper._digest_key = (topics, updated, key)
-        return key
-
-    def _render_fragments(self, missing: dict[tuple, object]) -> None:
-        cards = [paper_card(p) for p in missing.values()]
-        for card in cards:  # the reader's feedback links are filled in per digest
-            card["more_url"], card["less_url"] = self._sentinels["more"], self._sentinels["less"]
-        context = self._sentinel_context(
-            cards, edition_date=date(2000, 1, 1), flags=(False, False, False, True)
-        )
-        html_doc = _INLINER.inline(get_template("emails/digest.html").render(context))
-        text_doc = get_template("emails/digest.txt").render(context)
-        frame = self._frame(date(2000, 1, 1), (False, False, False, True))
-        html_blocks = self._cut_html(html_doc, frame, len(cards))
-        text_blocks = self._cut_text(text_doc, frame, len(cards))
-        self.fragment_renders += 1
-        for key, card, html_block, text_block in zip(missing, cards, html_blocks, text_blocks, strict=True):
-            html_parts, text_parts = self._parts(html_block), self._parts(text_block)
-            if html_parts[1::2] != ("more", "less") or text_parts[1::2] != ("more", "less"):
-                raise AssemblyError("a paper's fragment is not: text, more-link, text, less-link, text")
-            self._fragments[key] = _Fragment(
-                html=html_parts,
-                text=text_parts,
-                title=card["title"],
-                html_json=_json_parts(html_parts),
-                text_json=_json_parts(text_parts),
-            )  # fmt: skip
-        while len(self._fragments) > self._max_fragments:
-            self._fragments.popitem(last=False)
-
-    def _cut_html(self, doc: str, frame: _Frame, count: int) -> list[str]:
-        head, tail = self._raw(frame.html_head), self._raw(frame.html_tail)
-        if not (doc.startswith(head) and doc.endswith(tail)) or len(doc) < len(head) + len(tail):
-            raise AssemblyError("the HTML document does not start and end like its frame")
-        region = doc[len(head) : len(doc) - len(tail)]
-        blocks, position = [], 0
-        for n in range(count):
-            if n and not region.startswith(self._html_separator, position):
-                raise AssemblyError("unexpected text between two papers")
-            position += len(self._html_separator) if n else 0
-            if not region.startswith(_PAPER_START, position):
-                raise AssemblyError("a paper block does not start where expected")
-            end = region.index(_BLOCK_END, position) + len(_BLOCK_END)
-            blocks.append(region[position:end])
-            position = end
-        if position != len(region) or self._html_separator.join(blocks) != region:
-            raise AssemblyError("the HTML papers do not add up to the document")
-        return blocks
-
-    def _cut_text(self, doc: str, frame: _Frame, count: int) -> list[str]:
-        head, tail = self._raw(frame.text_head), self._raw(frame.text_tail)
-        if not (doc.startswith(head) and doc.endswith(tail)) or len(doc) < len(head) + len(tail):
-            raise AssemblyError("the text document does not start and end like its frame")
-        region = doc[len(head) : len(doc) - len(tail)]
-        starts = []
-        position = 0
-        for n in range(1, count + 1):
-            marker = f"\n{n}. "
-            position = region.find(marker, position)
-            if position < 0 or (n == 1 and position != 0):
-                raise AssemblyError("a numbered paper is missing from the text")
-            starts.append(position)
-            position += len(marker)
-        starts.append(len(region))
-        blocks = [region[starts[n] + len(f"\n{n + 1}. ") : starts[n + 1]] for n in range(count)]
-        if "".join(f"\n{n}. {b}" for n, b in enumerate(blocks, 1)) != region:
-            raise AssemblyError("the text papers do not add up to the document")
-        return blocks
-
-    # -- frames ------------------------------------------------------------------------------
-
-    def _sentinel_context(self, cards: list[dict], *, edition_date: date, flags: tuple) -> dict:
-        has_view, has_keywords, has_topics, _has_papers = flags
-        s = self._sentinels
-        return {
-            "subject": s["subject"],
-            "headline": s["headline"],
-            "date_label": date_label(edition_date),
-            "edition_date": edition_date,
-            "papers": cards,
-            "preheader": s["preheader"],
-            "your_topics": [s["topics"]] if has_topics else [],
-            "your_topics_text": s["topics"] if has_topics else "",
-            "keywords": [s["keywords"]] if has_keywords else [],
-            "site_name": settings.SITE_NAME,
-            "site_url": settings.SITE_URL,
-            "sender_name": settings.PAPERBOY_SENDER_NAME,
-            "postal_address": settings.PAPERBOY_POSTAL_ADDRESS,
-            "manage_url": s["manage"],
-            "unsubscribe_url": s["unsubscribe"],
-            "view_url": s["view"] if has_view else "",
-        }
-
-    def _frame(self, edition_date: date, flags: tuple) -> _Frame:
-        key = _frame_key(edition_date, flags)
-        frame = self._frames.get(key)
-        if frame is None:
-            frame = self._build_frame(edition_date, flags)
-            self._frames[key] = frame
-            self._json_frames[id(frame)] = frame.json_parts()
-        return frame
-
-    def _build_frame(self, edition_date: date, flags: tuple) -> _Frame:
-        """Render the frame around two placeholder papers and cut the papers out."""
-        has_papers = flags[3]
-        dummy = {"title": "placeholder", "url": "", "authors": "", "topics": [], "upvotes": None,
-                 "comments": None, "abstract": "", "pdf_url": "", "code_url": "", "hf_url": "",
-                 "featured": False}  # fmt: skip
-        cards = [dummy, dummy] if has_papers else []
-        context = self._sentinel_context(cards, edition_date=edition_date, flags=flags)
-        html_doc = _INLINER.inline(get_template("emails/digest.html").render(context))
-        text_doc = get_template("emails/digest.txt").render(context)
-        if not has_papers:
-            return _Frame(self._parts(html_doc), (), self._parts(text_doc), ())
-        first = html_doc.find(_PAPER_START)
-        if first < 0 or html_doc.count(_PAPER_START) != 2:
-            raise AssemblyError("the digest template's paper blocks were not found")
-        first_end = html_doc.index(_BLOCK_END, first) + len(_BLOCK_END)
-        second = html_doc.index(_PAPER_START, first_end)
-        second_end = html_doc.index(_BLOCK_END, second) + len(_BLOCK_END)
-        block = html_doc[first:first_end]
-        if html_doc[second:second_end] != block:
-            raise AssemblyError("two identical papers rendered differently")
-        separator = html_doc[first_end:second]
-        if self._html_separator not in (None, separator):
-            raise AssemblyError("the separator between papers changed")
-        self._html_separator = separator
-        self._json_separator = _json_escape(separator)
-        one, two = text_doc.find("\n1. placeholder"), text_doc.find("\n2. placeholder")
-        if one < 0 or two < 0:
-            raise AssemblyError("the text template's numbered papers were not found")
-        text_block = text_doc[one + 4 : two]
-        text_end = two + 4 + len(text_block)
-        if text_doc[two + 4 : text_end] != text_block:
-            raise AssemblyError("two identical papers' texts differ")
-        return _Frame(
-            self._parts(html_doc[:first]),
-            self._parts(html_doc[second_end:]),
-            self._parts(text_doc[:one]),
-            self._parts(text_doc[text_end:]),
-        )
-
-    def _parts(self, text: str) -> tuple[str, ...]:
-        """The text split at sentinels: literals at even positions, slot names at odd ones."""
-        pieces = self._split.split(text)
-        return tuple(self._slot_of[p] if n % 2 else p for n, p in enumerate(pieces))
-
-    def _raw(self, parts: tuple[str, ...]) -> str:
-        return "".join(self._sentinels[p] if n % 2 else p for n, p in enumerate(parts))

@@ -6,7 +6,7 @@ not excluded by a curator) or match one of their keywords. Ranking: featured fir
 (sum of the matching topics' scores, plus one per matching keyword), then trending score, then
 recency. The top NEWSLETTER_DIGEST_SIZE are kept.
 
-Readers who told us "more / less like this" (subscriptions.reranking) get their topic ranking's top
+Readers who told us "more / less like this" (newsletter.reranking) get their topic ranking's top
 FEEDBACK_POOL_FACTOR times N re-ordered by their profile, featured papers still first, and keep the top N:
 feedback moves papers within the reader's own candidates and never brings in others.
 
@@ -31,10 +31,10 @@ from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
 from subscriptions.models import Subscriber
-from subscriptions.reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank
 
 from .conf import setting
 from .models import Delivery
+from .reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank
 
 # Fields a digest shows or ranks by; the rest of a paper row stays in the database.
 _PAPER_FIELDS = (
@@ -330,7 +330,9 @@ class PaperPool:
         return tuple(pid for _r, _k, pid in featured) + tuple(best)
 
     def select_reference(self, reader: Reader, *, limit: int) -> list[Paper]:
-        """The ranking written out plainly: what `select` must always agree with (tests)."""
+        """The ranking written out plainly: what `select` must always agree with (tests), and its
+        answer when a topic score is negative (a curator's manual score may be), where the
+        candidate bound `_select_ids` relies on does not hold."""
         relevance: dict[int, float] = defaultdict(float)
         for topic_id in reader.topic_ids:
             for paper_id, score in self.by_topic.get(topic_id, ()):

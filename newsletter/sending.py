@@ -1,5 +1,8 @@
 """Sending a chunk of planned deliveries: compose, claim, send, record.
 
+The row writes are newsletter.delivery_rows'; what a provider's answer or failure means is
+mailing.outcomes' rule. This module orders them: groups, calls in flight, when a chunk stops.
+
 Failure semantics (the Delivery docstring has the state machine):
 
 1. Select papers for every planned row of the chunk (no writes). Rows with nothing to send -> `skipped`.
@@ -30,330 +33,27 @@ into `unknown` after NEWSLETTER_SENDING_TIMEOUT_MINUTES. Rows of the chunk it ha
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
-import smtplib
-import socket
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-import requests
-from anymail.exceptions import (
-    AnymailError,
-    AnymailInvalidAddress,
-    AnymailRecipientsRefused,
-    AnymailRequestsAPIError,
-)
 from django.core.mail import get_connection
-from django.db import InterfaceError, OperationalError, close_old_connections, models
-from django.db import connection as db_connection
-from django.db.models import BooleanField, Case, F, Value, When
 from django.utils import timezone
 
-from papers.text import storable
-from subscriptions.models import Subscriber
+from mailing.outcomes import Outcome, classify, describe, message_outcome, retry_after
+from mailing.ratelimit import provider_limits
 
 from .composing import ChunkComposer, Composed
 from .conf import setting
-from .lookups import bigint_array
-from .models import Delivery
-from .ratelimit import provider_limits
+from .delivery_rows import ChunkReport, Result, deliveries_claim, planned_rows, record_results, record_skips
 
 logger = logging.getLogger(__name__)
 
-Status = Delivery.Status
-MAX_ERROR_CHARS = 2000
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    PERMANENT = "permanent"  # this message will never be accepted: failed
-    REJECTED = "rejected"  # the address will never accept mail: failed + suppress
-    TRANSIENT = "transient"  # not sent; try again later
-    UNKNOWN = "unknown"  # maybe sent; a person decides
-
-
-@dataclass
-class Result:
-    composed: Composed
-    outcome: Outcome
-    message_id: str = ""
-    error: str = ""
-
-
-@dataclass
-class ChunkReport:
-    sent: int = 0
-    skipped: int = 0
-    failed: int = 0
-    unknown: int = 0
-    suppressed: int = 0
-    not_claimed: int = 0  # another worker had them, or they were no longer planned
-    retry_ids: list[int] = field(default_factory=list)  # back to / still `planned`: try again
-    # Still `planned` because the chunk ran out of time (NEWSLETTER_SEND_CHUNK_SECONDS): queue again now.
-    continue_ids: list[int] = field(default_factory=list)
-    retry_after: float | None = None  # the provider asked for this many seconds (429 Retry-After)
-    errors: list[str] = field(default_factory=list)
-
-    def merge(self, other: ChunkReport) -> None:
-        for name in ("sent", "skipped", "failed", "unknown", "suppressed", "not_claimed"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.retry_ids += other.retry_ids
-        self.continue_ids += other.continue_ids
-        self.errors += other.errors
-
-
-# --- Classifying provider errors -------------------------------------------------------------
-
-
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - timezone.now()).total_seconds())
-
-
-def classify(exc: BaseException) -> Outcome:
-    """What an exception raised while sending says about the message(s) it concerned."""
-    if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
-        return Outcome.REJECTED
-    if isinstance(exc, AnymailRequestsAPIError):
-        status = exc.status_code
-        if status is None:
-            cause = exc.__cause__
-            # The request never reached the provider: safe to try again. A read timeout or a dropped
-            # answer may come after the provider accepted the message: unknown.
-            if isinstance(cause, requests.ConnectTimeout):
-                return Outcome.TRANSIENT
-            if isinstance(cause, requests.ConnectionError) and not isinstance(cause, requests.ReadTimeout):
-                text = str(cause).lower()
-                if "refused" in text or "name or service" in text or "failed to establish" in text:
-                    return Outcome.TRANSIENT
-            return Outcome.UNKNOWN
-        if status == 429 or status >= 500 or status in (401, 403):
-            # Overloaded, down, or our credentials are wrong: nothing was sent and nothing is the
-            # subscriber's fault; keep the rows planned until it works.
-            return Outcome.TRANSIENT
-        return Outcome.PERMANENT
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _msg in exc.recipients.values()]
-        return Outcome.REJECTED if codes and all(500 <= c < 600 for c in codes) else Outcome.TRANSIENT
-    if isinstance(exc, smtplib.SMTPResponseException):  # sender refused, data refused, …
-        return Outcome.PERMANENT if 500 <= exc.smtp_code < 600 else Outcome.TRANSIENT
-    if isinstance(exc, smtplib.SMTPServerDisconnected | socket.timeout | TimeoutError):
-        return Outcome.UNKNOWN
-    if isinstance(exc, smtplib.SMTPConnectError | ConnectionRefusedError | socket.gaierror):
-        return Outcome.TRANSIENT
-    if isinstance(exc, AnymailError):
-        return Outcome.PERMANENT  # unsupported feature, serialisation: raised before any request
-    return Outcome.UNKNOWN
-
-
-# Provider and server text goes into the rows as `storable` makes it (JSON decodes "\u0000" and "\ud800"
-# to what Postgres refuses): one such character would make the whole group's outcomes unrecordable,
-# leaving even its sent rows to become `unknown`. U+FFFD shows where one was.
-def _describe(exc: BaseException) -> str:
-    return storable(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], replacement="\ufffd")
-
-
-# --- Claiming and recording ------------------------------------------------------------------
-
-
-def _with_db_retry(action: Callable[[], object], *, attempts: int = 4) -> object:
-    """Run a write, reconnecting after a dropped database connection (the mail is already out:
-    losing its record would turn a sent digest into `unknown`)."""
-    for attempt in range(attempts):
-        try:
-            return action()
-        except (OperationalError, InterfaceError):
-            if attempt == attempts - 1:
-                raise
-            logger.warning("database write failed; reconnecting (attempt %s)", attempt + 1, exc_info=True)
-            close_old_connections()
-            db_connection.close()
-            time.sleep(0.2 * 2**attempt)
-    return None
-
-
-def deliveries_claim(*, delivery_ids: Sequence[int], now: datetime) -> set[int]:
-    """Move planned rows to sending; return the ids this caller won (two claimers never share one)."""
-    if not delivery_ids:
-        return set()
-    token = uuid.uuid4().hex
-    if db_connection.vendor == "postgresql":
-        # One statement: the conditional UPDATE names the rows it moved. It is retried on a dropped
-        # connection, and a retry also takes back rows that already carry this claim's token (the
-        # first attempt committed but its answer was lost), so a retry never strands rows in
-        # `sending`; attempts count once per claim.
-        #
-        # The status test is a CASE on purpose: a plain `status = 'planned' OR ...` implies the
-        # predicate of the partial index over unfinished rows, and with the statistics of a quiet
-        # table (few unfinished rows) the planner ANDs a scan of that whole index into every claim.
-        # During a morning's send that index holds every planned row plus a dead entry per claimed
-        # one, so each claim read them all (35 ms per 250 rows at 100k subscribers, growing with
-        # the list). A CASE is opaque to that proof: the rows are found by primary key alone.
-        def claim() -> set[int]:
-            with db_connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {Delivery._meta.db_table} SET "  # noqa: S608 - names from _meta
-                    "attempts = CASE WHEN status = %s THEN attempts + 1 ELSE attempts END, "
-                    "status = %s, claim_token = %s, sending_started_at = %s, updated_at = %s "
-                    "WHERE id = ANY(%s::bigint[]) "
-                    "AND CASE status WHEN %s THEN true WHEN %s THEN claim_token = %s ELSE false END "
-                    "RETURNING id",
-                    [
-                        Status.PLANNED, Status.SENDING, token, now, now, bigint_array(delivery_ids),
-                        Status.PLANNED, Status.SENDING, token,
-                    ],
-                )  # fmt: skip
-                return {row[0] for row in cursor.fetchall()}
-
-        return _with_db_retry(claim)
-    count = Delivery.objects.filter(pk__in=list(delivery_ids), status=Status.PLANNED).update(
-        status=Status.SENDING,
-        claim_token=token,
-        attempts=F("attempts") + 1,
-        sending_started_at=now,
-        updated_at=now,
-    )
-    if count == len(set(delivery_ids)):
-        return set(delivery_ids)  # every row requested was won; no need to read them back
-    if count == 0:
-        return set()
-    return set(
-        Delivery.objects.filter(pk__in=list(delivery_ids), claim_token=token).values_list("pk", flat=True)
-    )
-
-
-# Fields _update_rows sends as JSON on Postgres: their values are JSON as they are (strings, and
-# the list of paper ids).
-_JSON_FIELDS = (models.CharField, models.TextField, models.JSONField)
-
-
-def _update_rows(rows: Sequence[Delivery], fields: list[str], *, same: Sequence[str] = ()) -> None:
-    """Write `fields` of many rows at once, and `same`, fields every row holds the same value of: on
-    Postgres one UPDATE ... FROM json_to_recordset(one JSON document) statement, with one parameter
-    per shared field (a bulk_update's CASE WHEN per field and row costs the database and Django far
-    more, and arrays, which psycopg dumps element by element, four times more than one json.dumps);
-    elsewhere Django's bulk_update."""
-    if not rows:
-        return
-    meta = Delivery._meta
-    columns = [meta.get_field(name) for name in fields]
-    if db_connection.vendor != "postgresql" or not all(isinstance(c, _JSON_FIELDS) for c in columns):
-        Delivery.objects.bulk_update(rows, [*fields, *same], batch_size=500)
-        return
-    shared = [meta.get_field(name) for name in same]
-    # A fixed, short statement whatever the number of rows (a VALUES list of 500 rows has 4,000
-    # placeholders for the driver to parse).
-    document = json.dumps(
-        [{"id": row.pk, **{c.column: getattr(row, c.attname) for c in columns}} for row in rows],
-        ensure_ascii=False,
-    )
-    quote = db_connection.ops.quote_name
-    types = ", ".join(["id bigint", *(f"{quote(c.column)} {c.db_type(db_connection)}" for c in columns)])
-    values = [column.get_db_prep_save(getattr(rows[0], column.attname), db_connection) for column in shared]
-    assignments = [f"{quote(c.column)} = v.{quote(c.column)}" for c in columns]
-    assignments += [f"{quote(c.column)} = %s" for c in shared]
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {meta.db_table} AS d SET {', '.join(assignments)} "  # noqa: S608 - names from _meta
-            f"FROM json_to_recordset(%s::json) AS v({types}) WHERE d.id = v.id",
-            [*values, document],
-        )
-
-
-def _record(results: Sequence[Result], *, now: datetime, report: ChunkReport) -> None:
-    sent, failed, back, unknown, suppress = [], [], [], [], []
-    for r in results:
-        d = r.composed.delivery
-        d.updated_at = now
-        if r.outcome is Outcome.SENT:
-            d.status, d.sent_at, d.provider_message_id = Status.SENT, now, r.message_id[:200]
-            d.subject, d.paper_ids, d.last_error = r.composed.subject[:300], r.composed.paper_ids, ""
-            sent.append(d)
-        elif r.outcome in (Outcome.PERMANENT, Outcome.REJECTED):
-            d.status, d.last_error = Status.FAILED, r.error
-            d.subject, d.paper_ids = r.composed.subject[:300], r.composed.paper_ids
-            failed.append(d)
-            if r.outcome is Outcome.REJECTED and d.subscriber_id:
-                suppress.append((d.subscriber, r.error))
-        elif r.outcome is Outcome.TRANSIENT:
-            d.status, d.last_error = Status.PLANNED, r.error
-            back.append(d)
-        else:
-            d.status, d.last_error = Status.UNKNOWN, r.error or "no answer from the provider"
-            unknown.append(d)
-
-    def write() -> None:
-        # One statement per outcome; every row of a list gets the same status.
-        _update_rows(
-            sent,
-            ["provider_message_id", "subject", "paper_ids"],
-            same=["status", "sent_at", "last_error", "updated_at"],
-        )
-        _update_rows(failed, ["last_error", "subject", "paper_ids"], same=["status", "updated_at"])
-        _update_rows(back, ["last_error"], same=["status", "updated_at"])
-        _update_rows(unknown, ["last_error"], same=["status", "updated_at"])
-
-    _with_db_retry(write)
-    for subscriber, reason in suppress:
-        _suppress(subscriber, reason)
-    report.sent += len(sent)
-    report.failed += len(failed)
-    report.unknown += len(unknown)
-    report.suppressed += len(suppress)
-    report.retry_ids += [d.pk for d in back]
-    report.errors += [r.error for r in results if r.error][:5]
-
-
-def _suppress(subscriber: Subscriber, reason: str) -> None:
-    """Stop mailing an address the provider refused for good. The delivery is already recorded as
-    failed; should this write fail, the next digest is refused again and suppression retried."""
-    try:
-        from subscriptions.services import subscriber_suppress
-
-        subscriber_suppress(subscriber=subscriber, reason=f"provider refused the address: {reason}"[:200])
-    except Exception:
-        logger.exception("could not suppress subscriber %s", subscriber.pk)
-
 
 # --- Talking to the provider -----------------------------------------------------------------
-
-
-def _message_outcome(message) -> tuple[Outcome, str, str]:
-    """Outcome, provider message id and error of a message the backend handled without raising."""
-    status = getattr(message, "anymail_status", None)
-    if status is None or status.status is None:
-        # SMTP and other plain Django backends: no exception means the server took it.
-        return Outcome.SENT, message.extra_headers.get("Message-ID", ""), ""
-    statuses = status.status
-    if statuses & {"sent", "queued"} or statuses == {"unknown"}:
-        message_id = status.message_id if isinstance(status.message_id, str) else ""
-        return Outcome.SENT, storable(message_id or "", replacement="\ufffd"), ""
-    item = getattr(status, "esp_response_item", None) or {}
-    detail = storable(
-        f"{sorted(statuses)} {item.get('ErrorCode', '')} {item.get('Message', '')}".strip(),
-        replacement="\ufffd",
-    )
-    if statuses & {"rejected", "invalid"}:
-        return Outcome.REJECTED, "", f"provider refused the recipient: {detail}"[:MAX_ERROR_CHARS]
-    return Outcome.TRANSIENT, "", f"provider did not accept the message: {detail}"[:MAX_ERROR_CHARS]
 
 
 def _send_batch(connection, group: Sequence[Composed]) -> tuple[list[Result], float | None]:
@@ -365,10 +65,10 @@ def _send_batch(connection, group: Sequence[Composed]) -> tuple[list[Result], fl
         outcome = classify(exc)
         if outcome is Outcome.REJECTED:
             outcome = Outcome.PERMANENT  # a batch call fails as a whole for reasons of its own
-        return [Result(c, outcome, error=_describe(exc)) for c in group], _retry_after(exc)
+        return [Result(c, outcome, error=describe(exc)) for c in group], retry_after(exc)
     results = []
     for c in group:
-        outcome, message_id, error = _message_outcome(c.message)
+        outcome, message_id, error = message_outcome(c.message)
         results.append(Result(c, outcome, message_id, error))
     return results, None
 
@@ -380,16 +80,16 @@ def _send_one_by_one(connection, group: Sequence[Composed]) -> tuple[list[Result
             connection.send_messages([c.message])
         except Exception as exc:
             outcome = classify(exc)
-            results.append(Result(c, outcome, error=_describe(exc)))
+            results.append(Result(c, outcome, error=describe(exc)))
             if outcome in (Outcome.PERMANENT, Outcome.REJECTED):
                 continue  # this message alone is refused; the next one may go
             # Provider trouble: stop here; the group's remaining rows were never attempted.
             results += [
-                Result(rest, Outcome.TRANSIENT, error="not attempted: " + _describe(exc))
+                Result(rest, Outcome.TRANSIENT, error="not attempted: " + describe(exc))
                 for rest in group[index + 1 :]
             ]
-            return results, _retry_after(exc)
-        outcome, message_id, error = _message_outcome(c.message)
+            return results, retry_after(exc)
+        outcome, message_id, error = message_outcome(c.message)
         results.append(Result(c, outcome, message_id, error))
     return results, None
 
@@ -403,10 +103,14 @@ def _provider_name(connection) -> str:
 def _throttle(connection, *, messages: int, calls: int) -> None:
     """Hold back so that all workers together stay within the provider's per-second limits
     (NEWSLETTER_SEND_RATE_PER_SECOND messages, NEWSLETTER_SEND_CALLS_PER_SECOND calls;
-    newsletter.ratelimit)."""
-    if setting("SEND_RATE_PER_SECOND") <= 0 and setting("SEND_CALLS_PER_SECOND") <= 0:
+    mailing.ratelimit)."""
+    messages_per_second, calls_per_second = setting("SEND_RATE_PER_SECOND"), setting("SEND_CALLS_PER_SECOND")
+    if messages_per_second <= 0 and calls_per_second <= 0:
         return
-    provider_limits(_provider_name(connection)).acquire(messages=messages, calls=calls)
+    limits = provider_limits(
+        _provider_name(connection), messages_per_second=messages_per_second, calls_per_second=calls_per_second
+    )
+    limits.acquire(messages=messages, calls=calls)
 
 
 def group_size(connection) -> int:
@@ -417,44 +121,6 @@ def group_size(connection) -> int:
 
 
 # --- The chunk -------------------------------------------------------------------------------
-
-
-# What composing, sending and recording read of a row and its subscriber; the rest (timestamps, the
-# consent trail, …) stays in the database: loading 500 rows of every column cost more than composing.
-_ROW_FIELDS = ("id", "subscriber_id", "edition_date", "status")
-_SUBSCRIBER_FIELDS = ("id", "email", "status", "paused", "token_key", "keywords", "frequency")
-
-
-def _planned_rows(delivery_ids: Sequence[int]) -> list[Delivery]:
-    # Found by primary key alone and the status checked here: a `status = 'planned'` in the query
-    # lets the planner scan the partial index over unfinished rows, all of a morning's (see the
-    # claim). The claim, not this read, is what decides who sends a row.
-    rows = (
-        Delivery.objects.filter(pk__any_of=delivery_ids)
-        .select_related("subscriber")
-        .only(*_ROW_FIELDS, *(f"subscriber__{name}" for name in _SUBSCRIBER_FIELDS))
-        .order_by("pk")
-    )
-    return [row for row in rows if row.status == Status.PLANNED]
-
-
-# "Still planned", as a test the planner cannot match to the partial index over unfinished rows
-# (see the claim): the rows are found by primary key, then this is checked on each.
-_STILL_PLANNED = Case(
-    When(status=Status.PLANNED, then=Value(True)), default=Value(False), output_field=BooleanField()
-)
-
-
-def _record_skips(skips: Sequence[Composed], *, now: datetime) -> int:
-    skipped = 0
-    by_reason: dict[str, list[int]] = {}
-    for c in skips:
-        by_reason.setdefault(c.skip_reason, []).append(c.delivery.pk)
-    for reason, ids in by_reason.items():
-        skipped += Delivery.objects.filter(_STILL_PLANNED, pk__any_of=ids).update(
-            status=Status.SKIPPED, skip_reason=reason[:200], updated_at=now
-        )
-    return skipped
 
 
 def calls_in_flight(connection) -> int:
@@ -483,7 +149,7 @@ def deliveries_send_chunk(
     """
     now = now or timezone.now()
     report = ChunkReport()
-    rows = _planned_rows(delivery_ids)
+    rows = planned_rows(delivery_ids)
     report.not_claimed = len(set(delivery_ids)) - len(rows)
     if not rows:
         return report
@@ -495,7 +161,7 @@ def deliveries_send_chunk(
             skips.append(Composed(row, skip_reason=reason))
         else:
             to_send.append(row)
-    report.skipped = _record_skips(skips, now=now)
+    report.skipped = record_skips(skips, now=now)
     if not to_send:
         return report
 
@@ -549,9 +215,9 @@ def deliveries_send_chunk(
                             connected.add(id(free))
                         except Exception as exc:  # could not even connect: nothing was sent
                             idle.appendleft(free)
-                            failed = [Result(c, Outcome.TRANSIENT, error=_describe(exc)) for c in group]
-                            _record(failed, now=now, report=report)
-                            report.retry_after = _retry_after(exc)
+                            failed = [Result(c, Outcome.TRANSIENT, error=describe(exc)) for c in group]
+                            record_results(failed, now=now, report=report)
+                            report.retry_after = retry_after(exc)
                             report.retry_ids += [row.pk for row in to_send[start + size :]]
                             break
                     on_wire.append((group, free, wire.submit(send, free, group)))
@@ -593,7 +259,7 @@ def _finish_all(finish_oldest: Callable[[], bool], on_wire: deque) -> None:
 def _finish(group: list[Composed], sending: Future, *, report: ChunkReport) -> bool:
     """Record a group's outcome as soon as the provider answered; True when the chunk should stop."""
     results, retry_after = sending.result()
-    _record(results, now=timezone.now(), report=report)
+    record_results(results, now=timezone.now(), report=report)
     for c in group:
         c.message = None  # recorded: let the bodies go
     if any(r.outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN) for r in results):
@@ -623,10 +289,7 @@ def deliveries_send(
 
 
 __all__ = [
-    "ChunkReport",
-    "Outcome",
-    "classify",
-    "deliveries_claim",
+    "ChunkReport",  # what deliveries_send_chunk returns (newsletter.delivery_rows)
     "deliveries_send",
     "deliveries_send_chunk",
 ]

@@ -1,4 +1,8 @@
-"""Celery tasks of the newsletter: thin adapters that load by id and call one service."""
+"""Celery tasks of the newsletter: thin adapters that load by id and call one service.
+
+Services queue these tasks (send again), so a task calls the domain modules (planning, sending,
+delivery_rows), never newsletter.services. Queueing sends for delivery ids is `deliveries_enqueue`.
+"""
 
 import ctypes
 import random
@@ -9,10 +13,10 @@ from celery import shared_task
 from django.utils import timezone
 
 from .conf import setting
+from .delivery_rows import deliveries_sweep
 from .models import WorkerHeartbeat, WorkerPing
 from .planning import deliveries_plan
 from .sending import deliveries_send_chunk
-from .services import deliveries_enqueue, deliveries_sweep
 
 
 def release_freed_memory() -> None:
@@ -61,6 +65,13 @@ def plan_due_digests(now_iso: str | None = None) -> int:
     return result.created
 
 
+def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
+    """Queue ids for sending in chunks, once the current transaction (if any) commits."""
+    size = setting("SEND_CHUNK_SIZE")
+    for start in range(0, len(delivery_ids), size):
+        send_digest_chunk.delay_on_commit(delivery_ids[start : start + size])
+
+
 def retry_countdown(retries: int, retry_after: float | None) -> float:
     """Exponential backoff with jitter, at least what the provider asked for, at most 10 minutes."""
     base = setting("SEND_RETRY_BASE_SECONDS")
@@ -98,4 +109,5 @@ def send_digest_chunk(self, delivery_ids: list[int]) -> dict:
 def sweep_deliveries() -> dict:
     """Re-queue planned rows whose task was lost; turn rows stuck in `sending` into `unknown`."""
     report = deliveries_sweep()
+    deliveries_enqueue(delivery_ids=report.requeued_ids)
     return {"requeued": report.requeued, "timed_out": report.timed_out, "expired": report.expired}

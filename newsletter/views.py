@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 from django.views.defaults import ERROR_400_TEMPLATE_NAME, ERROR_PAGE_TEMPLATE
 
+from subscriptions.tokens import parse_digest_token, token_key_matches
+
 from . import archive
 from .composing import render_digest
-from .links import parse_digest_token, token_key_matches
 from .models import Delivery
 
 # The digest is mail-client HTML: inline styles, remote images, and never any script or form.

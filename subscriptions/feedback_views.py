@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from .feedback import feedback_clear, feedback_from_token, feedback_record
+from .feedback import feedback_clear, feedback_record
 from .models import PaperFeedback
-from .tokens import InvalidToken, make_link_token, subscriber_from_link_token
+from .tokens import InvalidToken, feedback_from_token, make_link_token, subscriber_from_link_token
 
 
 def _invalid_link(request: HttpRequest) -> HttpResponse:

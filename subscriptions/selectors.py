@@ -1,10 +1,21 @@
-"""Reads on subscribers."""
+"""Reads on subscribers, and the one rule for who receives digests."""
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from papers.models import Topic
 
 from .models import Subscriber
+
+
+def receiving() -> QuerySet[Subscriber]:
+    """The subscribers who receive digests: active (confirmed, not unsubscribed or suppressed) and
+    not paused. `receives_digests` is the same rule for one subscriber already loaded."""
+    return Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
+
+
+def receives_digests(subscriber: Subscriber | None) -> bool:
+    """Whether this subscriber (None: erased) receives digests; the rule of `receiving`."""
+    return subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE and not subscriber.paused
 
 
 def subscriber_status_counts() -> list[tuple[str, str, int]]:

@@ -10,7 +10,7 @@ Subscriber states:
                          |                   |  ^                     |  |
                          |                   |  '---resubscribe-------'  '--signup + confirm--> active
                          |                   '--suppress (bounce, complaint)--> suppressed (final)
-                         '--unconfirmed for PURGE_UNCONFIRMED_AFTER_DAYS--> deleted
+                         '--unconfirmed for PURGE_UNCONFIRMED_AFTER_DAYS--> deleted (subscriptions.retention)
 
 Erasing a suppressed subscriber keeps a keyed hash of the address (subscriptions.suppression): a
 later signup for it is answered like any other and mails nothing.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -394,15 +393,3 @@ def subscriber_erase(*, subscriber: Subscriber) -> None:
         personal_data_erasing.send(sender=Subscriber, subscriber=subscriber)
         subscriber.consents.all().delete()
         subscriber.delete()
-
-
-def subscribers_purge_unconfirmed(*, older_than: timedelta | None = None) -> int:
-    """Delete signups never confirmed within PURGE_UNCONFIRMED_AFTER_DAYS; the number deleted."""
-    age = older_than or timedelta(days=setting("PURGE_UNCONFIRMED_AFTER_DAYS"))
-    stale = Subscriber.objects.filter(
-        status=Subscriber.Status.PENDING,
-        confirmed_at__isnull=True,
-        created_at__lt=timezone.now() - age,
-    )
-    _total, per_model = stale.delete()
-    return per_model.get(Subscriber._meta.label, 0)

@@ -1,45 +1,45 @@
 """Celery tasks of subscriptions (queue "mail"): thin adapters that load by id and send or call a service.
 
 Only ids cross the broker. A task re-checks the row, so a message delivered late or twice sends
-nothing that is no longer wanted. Retries only for transient mail errors (connection trouble, SMTP
-4xx, provider 5xx/429), with backoff.
+nothing that is no longer wanted. A failed send follows mailing.outcomes' rule: provably not sent
+(connection refused, SMTP 4xx, provider 5xx/429/401/403) is retried with backoff; maybe sent (a
+timeout or a connection lost mid-message) is logged and not retried; refused for good gives up.
+
+subscriptions.services queue these tasks, so the tasks never import the services (the purge is
+subscriptions.retention's).
 """
 
 import logging
-import smtplib
 
-from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 
-from . import emails, services
+from mailing.outcomes import Outcome, classify, describe
+
+from . import emails
 from .models import ConsentRecord, Subscriber
+from .retention import subscribers_purge_unconfirmed
 
 logger = logging.getLogger(__name__)
 
 _MAX_RETRIES = 5
-_TRANSIENT_CONNECTION_ERRORS = (
-    smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError,
-)  # fmt: skip
 
 
-def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return 400 <= exc.smtp_code < 500
-    if isinstance(exc, _TRANSIENT_CONNECTION_ERRORS):
-        return True
-    if isinstance(exc, AnymailAPIError):
-        status = getattr(exc, "status_code", None)
-        return status is None or status == 429 or status >= 500
-    return False
+def _send(task, message, *, what: str) -> bool:
+    """Send one email: True when the provider took it, False when it may have (logged, not retried).
 
-
-def _send(task, message) -> None:
+    Raises task.retry() for a failure that provably sent nothing (until retries run out), and the
+    exception itself for one that never will be accepted."""
     try:
         message.send()
     except Exception as exc:
-        if _is_transient(exc) and task.request.retries < _MAX_RETRIES:
+        outcome = classify(exc)
+        if outcome is Outcome.TRANSIENT and task.request.retries < _MAX_RETRIES:
             raise task.retry(exc=exc, countdown=30 * 2**task.request.retries) from exc
+        if outcome is Outcome.UNKNOWN:
+            logger.error("%s may or may not have been sent; not retried: %s", what, describe(exc))
+            return False
         raise
+    return True
 
 
 @shared_task(bind=True, max_retries=_MAX_RETRIES)
@@ -50,7 +50,12 @@ def send_confirmation_email(self, consent_id: int) -> bool:
         return False
     if consent.subscriber.status in (Subscriber.Status.ACTIVE, Subscriber.Status.SUPPRESSED):
         return False
-    _send(self, emails.confirmation_message(consent))
+    if not _send(
+        self,
+        emails.confirmation_message(consent),
+        what=f"confirmation email for subscriber {consent.subscriber_id}",
+    ):
+        return False
     logger.info("confirmation email sent for subscriber %s", consent.subscriber_id)
     return True
 
@@ -61,7 +66,10 @@ def send_manage_link_email(self, subscriber_id: int) -> bool:
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None or subscriber.status == Subscriber.Status.SUPPRESSED:
         return False
-    _send(self, emails.manage_link_message(subscriber))
+    if not _send(
+        self, emails.manage_link_message(subscriber), what=f"manage-link email for subscriber {subscriber.pk}"
+    ):
+        return False
     logger.info("manage-link email sent for subscriber %s", subscriber.pk)
     return True
 
@@ -69,6 +77,6 @@ def send_manage_link_email(self, subscriber_id: int) -> bool:
 @shared_task
 def purge_unconfirmed_subscribers() -> int:
     """Delete signups never confirmed in time (beat runs this a few times a day)."""
-    deleted = services.subscribers_purge_unconfirmed()
+    deleted = subscribers_purge_unconfirmed()
     logger.info("purged %s unconfirmed signups", deleted)
     return deleted

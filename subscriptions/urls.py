@@ -14,7 +14,7 @@ urlpatterns = [
     path("manage/<str:token>/new-link/", views.revoke_links, name="revoke_links"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/resubscribe/", views.resubscribe, name="resubscribe"),
-    # Readers' "more / less like this" (subscriptions/feedback.py).
+    # Readers' "more / less like this" (subscriptions/feedback.py; its tokens, subscriptions/tokens.py).
     path("feedback/<str:token>/", feedback_views.paper_feedback, name="feedback"),
     path("manage/<str:token>/feedback/clear/", feedback_views.paper_feedback_clear, name="feedback_clear"),
 ]

@@ -64,7 +64,7 @@ def test_nothing_set_means_embedded_defaults_under_var(tmp_path):
     s = _settings_under(tmp_path)
     assert s["db_engine"] == "django.db.backends.sqlite3"
     assert s["db_name"] == str(tmp_path / "paperboy.sqlite3")
-    assert s["email_backend"] == "newsletter.outbox.OutboxEmailBackend"
+    assert s["email_backend"] == "mailing.outbox.OutboxEmailBackend"
     assert s["broker"].startswith("filesystem://")
     assert s["cache"] == "config.filecache.LockedFileBasedCache"  # add and incr atomic across processes
     assert s["site_url"] == "http://127.0.0.1:8000"
@@ -133,7 +133,7 @@ def test_an_esp_and_its_anymail_settings_come_from_the_environment(tmp_path):
         CELERY_BROKER_URL="redis://broker.internal:6379/0",
     )
     # Our subclass of anymail's Postmark backend (adds the batch endpoint).
-    assert s["email_backend"] == "newsletter.backends.postmark.EmailBackend"
+    assert s["email_backend"] == "mailing.backends.postmark.EmailBackend"
     assert s["anymail"]["POSTMARK_SERVER_TOKEN"] == "server-token"
     assert s["anymail"]["POSTMARK_API_URL"] == "http://127.0.0.1:9/"
     assert s["broker"] == "redis://broker.internal:6379/0"

@@ -1,12 +1,16 @@
 """Data and checks the digest tests share: topics, papers, subscribers, and an HTML safety parser."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 
 from django.utils import timezone
 
+from newsletter.composing import ChunkComposer, Composed
+from newsletter.models import Delivery
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.tests.factories import SubscriberFactory
+
+EDITION = date(2026, 4, 28)  # the edition date of `planned` rows
 
 HOSTILE_TITLE = '<script>alert("title")</script><img src=x onerror=alert(1)>Sneaky <b>bold</b> title'
 HOSTILE_ABSTRACT = (
@@ -32,6 +36,25 @@ def paper(*topics_scores, seen: datetime | None = None, **fields):
 
 def subscriber(*topic_list, **fields):
     return SubscriberFactory(topics=list(topic_list), **fields)
+
+
+def planned(count, *, with_papers=True) -> list[int]:
+    """`count` readers of one topic, each with a planned delivery for EDITION (and a paper for them)."""
+    quant, _code, _agents = topics()
+    if with_papers:
+        paper((quant, 1.0), title="A quantization paper")
+    readers = [subscriber(quant, email=f"reader{n}@example.com") for n in range(count)]
+    return [Delivery.objects.create(subscriber=r, edition_date=EDITION).pk for r in readers]
+
+
+def compose_deliveries(deliveries, *, now: datetime | None = None, renderer=None) -> list[Composed]:
+    """Compose a whole chunk at once (see ChunkComposer): one Composed per delivery, in order."""
+    composer = ChunkComposer(deliveries, now=now, renderer=renderer)
+    return [composer.compose(d) for d in deliveries]
+
+
+def statuses(ids) -> list[str]:
+    return list(Delivery.objects.filter(pk__in=ids).order_by("pk").values_list("status", flat=True))
 
 
 class _Checker(HTMLParser):

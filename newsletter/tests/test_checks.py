@@ -5,7 +5,7 @@ import pytest
 from newsletter.checks import webhook_configuration
 
 MAILGUN = "anymail.backends.mailgun.EmailBackend"
-POSTMARK = "newsletter.backends.postmark.EmailBackend"
+POSTMARK = "mailing.backends.postmark.EmailBackend"
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def ids(messages):
 
 
 def test_the_outbox_and_smtp_need_no_webhooks(anymail):
-    anymail("newsletter.outbox.OutboxEmailBackend")
+    anymail("mailing.outbox.OutboxEmailBackend")
     assert webhook_configuration() == []
     anymail("django.core.mail.backends.smtp.EmailBackend")
     assert webhook_configuration() == []

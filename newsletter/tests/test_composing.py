@@ -5,23 +5,31 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from newsletter.assembling import DigestAssembler
 from newsletter.composing import (
     SKIP_INACTIVE,
     SKIP_NOTHING_NEW,
-    compose_deliveries,
     render_digest,
     select_papers_for,
     subscriber_links,
 )
 from newsletter.messages import DigestMessage, digest_message
 from newsletter.models import Delivery
-from newsletter.rendering import DigestAssembler
 from newsletter.selectors import previous_digest_starts
 from papers.models import Paper, PaperTopic
 from subscriptions.models import Subscriber
 from subscriptions.tokens import manage_url, unsubscribe_url
 
-from .digest_data import HOSTILE_ABSTRACT, HOSTILE_TITLE, html_links, html_problems, paper, subscriber, topics
+from .digest_data import (
+    HOSTILE_ABSTRACT,
+    HOSTILE_TITLE,
+    compose_deliveries,
+    html_links,
+    html_problems,
+    paper,
+    subscriber,
+    topics,
+)
 from .html_safety import unsafe_markup, visible_text
 
 pytestmark = pytest.mark.django_db
@@ -360,10 +368,10 @@ def test_cached_pool_is_rebuilt_when_a_paper_is_hidden_retagged_or_new():
 
 
 def test_chunk_links_are_the_tokens_the_site_accepts():
-    from newsletter.composing import _LinkSigner, subscriber_links
+    from newsletter.composing import _ChunkLinks, subscriber_links
 
     reader = subscriber(topics()[0])
-    chunk, reference = _LinkSigner().links(reader, 1234), subscriber_links(reader, 1234)
+    chunk, reference = _ChunkLinks().links(reader, 1234), subscriber_links(reader, 1234)
     assert (chunk.manage_url, chunk.unsubscribe_url, chunk.view_url) == (
         reference.manage_url,
         reference.unsubscribe_url,

@@ -7,17 +7,16 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from newsletter.composing import compose_deliveries
+from newsletter import reranking
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
 from papers.models import PaperTopic, Topic
 from papers.relevance import loading
 from papers.relevance.labelled import load_devset
 from papers.tests.factories import PaperFactory, PaperTopicFactory
-from subscriptions import reranking
 from subscriptions.models import PaperFeedback
 
-from .digest_data import paper, subscriber, topics
+from .digest_data import compose_deliveries, paper, subscriber, topics
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 4, 28)

@@ -5,7 +5,7 @@ from datetime import date
 from anymail.message import AnymailMessage
 
 from newsletter.messages import DigestMessages
-from newsletter.rendering import AssembledDigest
+from newsletter.wire import AssembledDigest
 
 
 class _Tracker:

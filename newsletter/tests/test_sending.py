@@ -1,5 +1,4 @@
 import smtplib
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -11,16 +10,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from newsletter import services
+from newsletter import tasks
 from newsletter.composing import SKIP_NOTHING_NEW, select_papers_for
 from newsletter.models import Delivery
-from newsletter.sending import deliveries_claim, deliveries_send, deliveries_send_chunk
-from newsletter.services import deliveries_sweep, delivery_send_again
+from newsletter.sending import deliveries_send, deliveries_send_chunk
+from newsletter.services import delivery_send_again
 from subscriptions.models import Subscriber
 from testsupport.processes import free_port
-from testsupport.services import terminate_django_connection
 
-from .digest_data import paper, subscriber, topics
+from .digest_data import paper, planned, statuses, subscriber, topics
 
 Status = Delivery.Status
 TODAY = date(2026, 4, 28)
@@ -47,18 +45,6 @@ class ScriptedBackend(BaseEmailBackend):
 def scripted():
     ScriptedBackend.script, ScriptedBackend.accepted, ScriptedBackend.calls = {}, [], 0
     return ScriptedBackend
-
-
-def planned(count, *, with_papers=True):
-    quant, _code, _agents = topics()
-    if with_papers:
-        paper((quant, 1.0), title="A quantization paper")
-    readers = [subscriber(quant, email=f"reader{n}@example.com") for n in range(count)]
-    return [Delivery.objects.create(subscriber=r, edition_date=TODAY).pk for r in readers]
-
-
-def statuses(ids):
-    return list(Delivery.objects.filter(pk__in=ids).order_by("pk").values_list("status", flat=True))
 
 
 @pytest.mark.django_db
@@ -98,37 +84,6 @@ def test_nothing_to_send_is_recorded_as_skipped_with_the_reason():
     assert set(Delivery.objects.filter(pk__in=ids).values_list("status", "skip_reason")) == {
         (Status.SKIPPED, SKIP_NOTHING_NEW)
     }
-
-
-@pytest.mark.django_db
-def test_two_claimers_never_share_a_row():
-    ids = planned(10)
-    first = deliveries_claim(delivery_ids=ids[:7], now=timezone.now())
-    second = deliveries_claim(delivery_ids=ids, now=timezone.now())
-    assert first == set(ids[:7]) and second == set(ids[7:])
-    assert deliveries_claim(delivery_ids=ids, now=timezone.now()) == set()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_claimers_split_the_rows_between_them():
-    ids = planned(200)
-    won: list[set[int]] = []
-    start = threading.Barrier(2)
-
-    def claim():
-        start.wait()
-        try:
-            won.append(deliveries_claim(delivery_ids=ids, now=timezone.now()))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(won) == 2
-    assert won[0].isdisjoint(won[1]) and won[0] | won[1] == set(ids)
 
 
 @pytest.mark.django_db
@@ -223,11 +178,11 @@ def test_sweeper_times_out_sending_rows_and_requeues_stale_planned_rows(monkeypa
     Delivery.objects.filter(pk=ids[0]).update(status=Status.SENDING, sending_started_at=long_ago)
     Delivery.objects.filter(pk=ids[1]).update(updated_at=long_ago)  # planned, its task lost
     queued = []
-    monkeypatch.setattr(services, "deliveries_enqueue", lambda *, delivery_ids: queued.extend(delivery_ids))
-    report = deliveries_sweep()
-    again = deliveries_sweep()
-    assert (report.timed_out, report.requeued) == (1, 1)
-    assert queued == [ids[1]] and again.requeued == 0  # touched, so not queued twice
+    monkeypatch.setattr(tasks, "deliveries_enqueue", lambda *, delivery_ids: queued.extend(delivery_ids))
+    report = tasks.sweep_deliveries()
+    again = tasks.sweep_deliveries()
+    assert (report["timed_out"], report["requeued"]) == (1, 1)
+    assert queued == [ids[1]] and again["requeued"] == 0  # touched, so not queued twice
     assert statuses(ids) == [Status.UNKNOWN, Status.PLANNED, Status.PLANNED]
     row = Delivery.objects.get(pk=ids[0])
     assert "timeout" in row.last_error
@@ -235,10 +190,10 @@ def test_sweeper_times_out_sending_rows_and_requeues_stale_planned_rows(monkeypa
 
 @pytest.mark.django_db
 def test_sweeper_fails_digests_that_could_not_go_out_all_day(monkeypatch):
-    monkeypatch.setattr(services, "deliveries_enqueue", lambda *, delivery_ids: None)
+    monkeypatch.setattr(tasks, "deliveries_enqueue", lambda *, delivery_ids: None)
     ids = planned(1)
     Delivery.objects.filter(pk=ids[0]).update(created_at=timezone.now() - timedelta(days=1))
-    assert deliveries_sweep().expired == 1
+    assert tasks.sweep_deliveries()["expired"] == 1
     assert statuses(ids) == [Status.FAILED]
 
 
@@ -276,83 +231,3 @@ def test_a_chunk_takes_the_same_few_queries_for_10_or_100_deliveries(settings):
     # load rows, six to compose (readers' feedback among them), claim, record: ~11 whatever the size
     # (bulk UPDATE batches aside)
     assert counts[0] <= 11 and counts[1] <= 11, counts
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres  # the claim's retry is the Postgres path
-def test_a_claim_survives_its_connection_being_dropped():
-    """A worker's connection terminated before the claim (a failover, an idle kill): the claim
-    reconnects and wins its rows instead of failing the chunk."""
-    quant, _code, _agents = topics()
-    paper((quant, 1.0))
-    ids = [Delivery.objects.create(subscriber=subscriber(quant), edition_date=TODAY).pk for _ in range(3)]
-    terminate_django_connection()
-    assert deliveries_claim(delivery_ids=ids, now=timezone.now()) == set(ids)
-    assert set(Delivery.objects.filter(pk__in=ids).values_list("status", "attempts")) == {("sending", 1)}
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.postgres  # a Postgres query plan
-def test_a_chunk_finds_its_rows_by_primary_key_whatever_the_table_statistics():
-    """The morning's rows were planned after the last ANALYZE, which saw no unfinished row: the
-    claim, the chunk's row load and its skips must still go by primary key, not AND in a scan of
-    the partial index over unfinished rows (that index holds the whole morning's rows, so every
-    chunk read them all: 35 ms a claim at 100k subscribers, growing with the list)."""
-    from newsletter.composing import Composed
-    from newsletter.sending import _planned_rows, _record_skips
-
-    rows = [
-        Delivery(edition_date=TODAY - timedelta(days=n), status=Delivery.Status.SENT, paper_ids=[])
-        for n in range(3000)
-    ]
-    ids = [d.pk for d in Delivery.objects.bulk_create(rows)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
-    Delivery.objects.update(status=Delivery.Status.PLANNED)
-
-    def plan(statement: str) -> str:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN {statement}")
-            return "\n".join(row[0] for row in cursor.fetchall())
-
-    chunk, quiet = ids[1000:1250], _planned_rows(ids[2000:2100])
-    with CaptureQueriesContext(connection) as queries:
-        assert len(_planned_rows(chunk)) == 250
-        assert deliveries_claim(delivery_ids=chunk, now=timezone.now()) == set(chunk)
-        assert _record_skips([Composed(row, skip_reason="quiet") for row in quiet], now=timezone.now()) == 100
-    load, claim, skip = (q["sql"] for q in queries.captured_queries)
-    for statement in (load, claim, skip):
-        explained = plan(statement)
-        assert "newsletter_delivery_pkey" in explained, explained
-        assert "delivery_unfinished_idx" not in explained, explained
-
-
-@pytest.mark.django_db
-def test_recording_a_group_writes_each_rows_own_values_as_they_are():
-    """The outcome write (one statement per outcome on Postgres, from one JSON document) keeps
-    every character of subjects and errors and each row's own paper list."""
-    from django.utils import timezone
-
-    from newsletter.sending import _update_rows
-
-    quant, _code, _agents = topics()
-    sending = Delivery.Status.SENDING
-    rows = [
-        Delivery.objects.create(subscriber=subscriber(quant), edition_date=TODAY, status=sending)
-        for _ in range(3)
-    ]
-    odd = ['"Quoted", back\\slash, tab\t, Zoë — ✓ {x}', "two\nlines", "'single' and ' -- ;"]
-    for n, row in enumerate(rows):
-        row.subject, row.last_error = odd[n], odd[-1 - n]
-        row.paper_ids = [10 * n + 1, 10 * n + 2][: n + 1]
-        row.provider_message_id = f"pm-{n}"
-        row.status, row.sent_at, row.updated_at = Delivery.Status.SENT, timezone.now(), timezone.now()
-    _update_rows(
-        rows,
-        ["provider_message_id", "subject", "paper_ids", "last_error"],
-        same=["status", "sent_at", "updated_at"],
-    )
-    for n, row in enumerate(rows):
-        stored = Delivery.objects.get(pk=row.pk)
-        assert (stored.subject, stored.last_error, stored.paper_ids) == (odd[n], odd[-1 - n], row.paper_ids)
-        assert (stored.provider_message_id, stored.status) == (f"pm-{n}", Delivery.Status.SENT)

@@ -10,14 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from newsletter.archive import edition_dates
-from newsletter.composing import compose_deliveries
-from newsletter.links import digest_token, parse_digest_token
+from newsletter.links import digest_token
 from newsletter.models import Delivery
+from newsletter.tests.digest_data import compose_deliveries
 from newsletter.tests.html_safety import unsafe_markup, visible_text
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.services import subscriber_revoke_links
 from subscriptions.tests.factories import SubscriberFactory
-from subscriptions.tokens import manage_url
+from subscriptions.tokens import manage_url, parse_digest_token
 from testsupport.processes import free_port
 
 pytestmark = pytest.mark.django_db

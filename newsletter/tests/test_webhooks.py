@@ -510,7 +510,7 @@ def test_digest_sent_through_postmark_then_bounced_over_http_suppresses_its_read
     provider = _Postmark()
     loopback.route("/email/batch", provider)
     loopback.route("/email", provider)
-    settings.EMAIL_BACKEND = "newsletter.backends.postmark.EmailBackend"
+    settings.EMAIL_BACKEND = "mailing.backends.postmark.EmailBackend"
     settings.ANYMAIL = {
         **settings.ANYMAIL,
         "POSTMARK_SERVER_TOKEN": "loopback-token",

@@ -1,4 +1,4 @@
-"""Reading what a real worker wrote to the outbox folder (newsletter.outbox.OutboxEmailBackend)."""
+"""Reading what a real worker wrote to the outbox folder (mailing.outbox.OutboxEmailBackend)."""
 
 import re
 from email import message_from_bytes, policy

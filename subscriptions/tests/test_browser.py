@@ -43,7 +43,7 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
     outbox = tmp_path / "outbox"
     ARTIFACTS.mkdir(exist_ok=True)
     worker_env = {
-        "EMAIL_BACKEND": "newsletter.outbox.OutboxEmailBackend",
+        "EMAIL_BACKEND": "mailing.outbox.OutboxEmailBackend",
         "OUTBOX_DIR": str(outbox),
         "SITE_URL": live_server.url,
     }

@@ -5,10 +5,9 @@ from django.urls import reverse
 
 from papers.tests.factories import PaperFactory, TopicFactory
 from subscriptions import services
-from subscriptions.feedback import feedback_link_maker, make_feedback_token
 from subscriptions.models import PaperFeedback
 from subscriptions.tests.factories import SubscriberFactory
-from subscriptions.tokens import make_link_token
+from subscriptions.tokens import feedback_link_maker, make_feedback_token, make_link_token
 
 pytestmark = pytest.mark.django_db
 

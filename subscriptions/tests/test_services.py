@@ -1,12 +1,9 @@
-"""Services called by other apps and by beat: suppress, purge, signup outcomes."""
-
-from datetime import timedelta
+"""Services called by other apps: suppress, signup outcomes."""
 
 import pytest
-from django.utils import timezone
 
 from subscriptions import services
-from subscriptions.models import ConsentRecord, Subscriber
+from subscriptions.models import Subscriber
 from subscriptions.tests.conftest import service_signup
 from subscriptions.tests.factories import SubscriberFactory
 
@@ -43,21 +40,6 @@ def test_suppress_is_final_and_idempotent(topics):
     assert service_signup(subscriber.email, topics[:1]) == services.SignupOutcome.SUPPRESSED
     with pytest.raises(services.SubscriberSuppressed):
         services.subscriber_resubscribe(subscriber=again, ip_address=None, user_agent="", consent_text="")
-
-
-def test_purge_deletes_only_unconfirmed_signups_older_than_30_days(topics):
-    old_pending = SubscriberFactory(status=Subscriber.Status.PENDING, confirmed_at=None)
-    fresh_pending = SubscriberFactory(status=Subscriber.Status.PENDING, confirmed_at=None)
-    old_active = SubscriberFactory()
-    ConsentRecord.objects.create(subscriber=old_pending, form_version="v")
-    month_ago = timezone.now() - timedelta(days=31)
-    Subscriber.objects.filter(pk__in=[old_pending.pk, old_active.pk]).update(created_at=month_ago)
-
-    assert services.subscribers_purge_unconfirmed() == 1
-    assert services.subscribers_purge_unconfirmed() == 0  # a second run does nothing
-    remaining = set(Subscriber.objects.values_list("pk", flat=True))
-    assert remaining == {fresh_pending.pk, old_active.pk}
-    assert not ConsentRecord.objects.filter(subscriber_id=old_pending.pk).exists()
 
 
 def test_preferences_never_reactivate_and_revoking_changes_the_key(topics):

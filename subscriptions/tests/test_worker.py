@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 def test_a_real_worker_sends_the_confirmation_and_its_link_confirms(tmp_path, topics):
     outbox = tmp_path / "outbox"
     worker_env = {
-        "EMAIL_BACKEND": "newsletter.outbox.OutboxEmailBackend",
+        "EMAIL_BACKEND": "mailing.outbox.OutboxEmailBackend",
         "OUTBOX_DIR": str(outbox),
         "SITE_URL": "http://testserver",
     }

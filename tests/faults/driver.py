@@ -55,7 +55,7 @@ def sweep(args) -> None:
     from django.conf import settings
     from django.db import close_old_connections
 
-    from newsletter.services import deliveries_sweep
+    from newsletter.tasks import sweep_deliveries
 
     # The sweeper's thresholds in seconds rather than minutes: a fault case lasts well under a minute.
     settings.NEWSLETTER_PLANNED_STALE_MINUTES = args.stale_after / 60
@@ -64,14 +64,15 @@ def sweep(args) -> None:
     while True:
         close_old_connections()
         try:
-            report = deliveries_sweep()
+            report = sweep_deliveries()  # the beat task's body, run here: it sweeps and re-queues
         except Exception:
             # Beat would lose this tick too (broker or database down); the next one tries again.
             logger.exception("sweep failed")
         else:
-            if report.requeued or report.timed_out or report.expired:
+            if report["requeued"] or report["timed_out"] or report["expired"]:
                 print(
-                    f"SWEEP requeued={report.requeued} timed_out={report.timed_out} expired={report.expired}",
+                    f"SWEEP requeued={report['requeued']} timed_out={report['timed_out']} "
+                    f"expired={report['expired']}",
                     flush=True,
                 )
         if args.once:

@@ -398,7 +398,7 @@ def verify_signups(
         problems.append(f"{leaked} over-limit signups created a subscriber")
 
     outbox.mkdir(parents=True, exist_ok=True)
-    env = {**worker_env, "OUTBOX_DIR": str(outbox), "EMAIL_BACKEND": "newsletter.outbox.OutboxEmailBackend"}
+    env = {**worker_env, "OUTBOX_DIR": str(outbox), "EMAIL_BACKEND": "mailing.outbox.OutboxEmailBackend"}
     with celery_worker(queues="mail", concurrency=4, env=env, log_path=outbox.parent / "worker.log"):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -10,7 +10,7 @@ from django.urls import reverse
 import newsletter.demo
 import papers.demo
 import subscriptions.demo
-from newsletter.outbox import outbox_dir
+from mailing.outbox import outbox_dir
 
 ADMIN_USERNAME = "admin"
 

@@ -12,6 +12,7 @@ from newsletter.models import Delivery
 from newsletter.planning import deliveries_plan, local_edition
 from newsletter.sending import deliveries_send
 from subscriptions.models import Subscriber
+from subscriptions.selectors import receives_digests
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             found = Subscriber.objects.filter(email__iexact=subscriber.strip()).first()
             if found is None:
                 raise CommandError(f"no subscriber with the address {subscriber!r}")
-            if found.status != Subscriber.Status.ACTIVE or found.paused:
+            if not receives_digests(found):
                 raise CommandError(f"{found.email} is {found.get_status_display().lower()}; nothing to send")
             subscriber_ids = [found.pk]
             if dry_run:

@@ -2,11 +2,11 @@ from email import message_from_bytes
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from newsletter.outbox import outbox_dir
+from mailing.outbox import outbox_dir
 
 
 def test_outbox_writes_one_openable_eml_file_per_message(tmp_path):
-    connection = get_connection("newsletter.outbox.OutboxEmailBackend", outbox_dir=tmp_path)
+    connection = get_connection("mailing.outbox.OutboxEmailBackend", outbox_dir=tmp_path)
     messages = []
     for n in range(3):
         msg = EmailMultiAlternatives(f"Digest {n}", f"text {n}", "from@example.com", [f"r{n}@example.com"])
@@ -23,7 +23,7 @@ def test_outbox_writes_one_openable_eml_file_per_message(tmp_path):
 
 
 def test_outbox_dir_is_where_mail_goes_only_with_the_outbox_backend(settings, tmp_path):
-    settings.EMAIL_BACKEND = "newsletter.outbox.OutboxEmailBackend"
+    settings.EMAIL_BACKEND = "mailing.outbox.OutboxEmailBackend"
     settings.OUTBOX_DIR = tmp_path / "outbox"
     assert outbox_dir() == tmp_path / "outbox"
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

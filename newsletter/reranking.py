@@ -27,8 +27,7 @@ from scipy import sparse
 
 from papers.models import Paper
 from papers.relevance.loading import active_tagger
-
-from .models import PaperFeedback
+from subscriptions.models import PaperFeedback
 
 # How far feedback moves a paper per standard deviation of the candidates' similarity to the profile,
 # against the topic ranking's spread of 1.0 from first to last (before shrinkage).

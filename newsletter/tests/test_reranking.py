@@ -2,12 +2,12 @@
 
 import pytest
 
+from newsletter import reranking
+from newsletter.reranking import paper_vectors, reader_profiles_load, rerank
 from papers.relevance import loading
 from papers.relevance.labelled import load_devset
 from papers.tests.factories import PaperFactory
-from subscriptions import reranking
 from subscriptions.models import PaperFeedback
-from subscriptions.reranking import paper_vectors, reader_profiles_load, rerank
 from subscriptions.tests.factories import SubscriberFactory
 
 pytestmark = pytest.mark.django_db

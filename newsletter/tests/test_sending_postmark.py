@@ -1,3 +1,5 @@
+"""Sending digests through the Postmark batch backend (mailing.backends.postmark) against a loopback API."""
+
 import json
 import threading
 import time
@@ -5,13 +7,12 @@ import time
 import pytest
 from django.core.mail import get_connection
 
-from newsletter.composing import compose_deliveries
 from newsletter.models import Delivery
 from newsletter.sending import deliveries_send_chunk
 from subscriptions.models import Subscriber
 from testsupport.http import Request, Response
 
-from .digest_data import paper, subscriber, topics
+from .digest_data import compose_deliveries, paper, subscriber, topics
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def postmark_batch_answer(request: Request) -> Response:
 
 def connection_to(loopback):
     return get_connection(
-        "newsletter.backends.postmark.EmailBackend", api_url=loopback.url("/"), server_token="test-token"
+        "mailing.backends.postmark.EmailBackend", api_url=loopback.url("/"), server_token="test-token"
     )
 
 
@@ -106,7 +107,7 @@ def test_timeout_after_the_request_went_out_marks_the_batch_unknown(loopback):
     loopback.route("/email/batch", Response(200, "[]", delay=3))
     ids = planned(["a@example.com", "b@example.com"])
     connection = get_connection(
-        "newsletter.backends.postmark.EmailBackend",
+        "mailing.backends.postmark.EmailBackend",
         api_url=loopback.url("/"),
         server_token="t",
         timeout=0.5,
@@ -287,7 +288,7 @@ def test_a_batch_is_sent_and_printed_when_anymail_dumps_requests(loopback, capsy
     loopback.route("/email/batch", postmark_batch_answer)
     ids = planned(["a@example.com", "b@example.com"])
     connection = get_connection(
-        "newsletter.backends.postmark.EmailBackend",
+        "mailing.backends.postmark.EmailBackend",
         api_url=loopback.url("/"),
         server_token="test-token",
         debug_api_requests=True,
@@ -295,19 +296,6 @@ def test_a_batch_is_sent_and_printed_when_anymail_dumps_requests(loopback, capsy
     assert deliveries_send_chunk(delivery_ids=ids, connection=connection).sent == 2
     printed = capsys.readouterr().out
     assert "/email/batch" in printed and '"To": "b@example.com"' in printed.replace('"To":"', '"To": "')
-
-
-def test_a_batch_body_streams_exactly_its_messages_bytes_in_blocks(monkeypatch):
-    from newsletter.backends.postmark import BatchBody
-
-    monkeypatch.setattr(BatchBody, "BLOCK", 100)
-    items = [[b"[", b"x" * 30, b"y" * 50, b","], [b"z" * 7, b","], [b"w" * 250, b","], [b"v", b"]"]]
-    whole = b"".join(b"".join(item) for item in items)
-    body = BatchBody([list(item) for item in items])
-    blocks = list(body)
-    assert b"".join(blocks) == whole == body.joined() and len(body) == len(whole)
-    # Whole messages per block, a block closed once it reaches BLOCK bytes.
-    assert [len(b) for b in blocks] == [82 + 8 + 251, 2]
 
 
 def test_a_per_message_error_with_characters_a_database_refuses_is_still_recorded(loopback):

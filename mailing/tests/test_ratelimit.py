@@ -7,14 +7,9 @@ import uuid
 from collections import Counter
 
 import pytest
-from django.core import mail
 
-from newsletter.models import Delivery
-from newsletter.ratelimit import RateLimitExceeded, RedisTokenBucket, bucket
-from newsletter.sending import deliveries_send_chunk
+from mailing.ratelimit import RateLimitExceeded, RedisTokenBucket, bucket
 from testsupport.services import TEST_REDIS_URL, require_redis
-
-from .digest_data import paper, subscriber, topics
 
 RATE, BURST = 40.0, 5.0
 
@@ -88,29 +83,3 @@ def test_without_redis_the_cache_counter_limits_per_second(settings):
         limit.acquire(1)
         seconds.append(int(time.time()))
     assert max(Counter(seconds).values()) <= 5 and len(set(seconds)) >= 3
-
-
-@pytest.mark.redis
-@pytest.mark.django_db
-def test_sending_takes_its_messages_from_the_shared_bucket(settings):
-    require_redis()
-    settings.REDIS_URL = TEST_REDIS_URL
-    settings.NEWSLETTER_SEND_RATE_PER_SECOND = 40
-    settings.NEWSLETTER_SEND_GROUP_SIZE = 500  # capped by the rate: groups of 40
-    quant, _code, _agents = topics()
-    paper((quant, 1.0))
-    ids = [
-        Delivery.objects.create(
-            subscriber=subscriber(quant, email=f"r{n}@example.com"), edition_date="2026-04-28"
-        ).pk
-        for n in range(100)
-    ]
-    RedisTokenBucket(name="x", rate=1, burst=1, redis_url=TEST_REDIS_URL)._client.delete(
-        "paperboy:ratelimit:django.core.mail.backends.locmem.EmailBackend:messages"
-    )
-    started = time.monotonic()
-    report = deliveries_send_chunk(delivery_ids=ids)
-    elapsed = time.monotonic() - started
-    assert report.sent == 100 and len(mail.outbox) == 100
-    # 40 at once (the burst), then 60 more at 40 per second.
-    assert elapsed >= 1.4, elapsed

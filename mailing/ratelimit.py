@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from .conf import setting
-
 # KEYS[1] bucket; ARGV rate (tokens/s), burst, tokens wanted. Returns the seconds to wait, as text
 # (Redis would truncate a Lua number to an integer).
 _RESERVE = """
@@ -131,11 +129,10 @@ def bucket(name: str, *, rate: float, burst: float | None = None):
 
 
 class ProviderLimits:
-    """The provider's per-second limits on messages and on API calls, for one sending process."""
+    """The provider's per-second limits on messages and on API calls (0: none), for one sending process."""
 
-    def __init__(self, provider: str) -> None:
-        messages = setting("SEND_RATE_PER_SECOND")
-        calls = setting("SEND_CALLS_PER_SECOND")
+    def __init__(self, provider: str, *, messages_per_second: float, calls_per_second: float) -> None:
+        messages, calls = messages_per_second, calls_per_second
         self.messages = bucket(f"{provider}:messages", rate=messages) if messages > 0 else None
         self.calls = bucket(f"{provider}:calls", rate=calls) if calls > 0 else None
 
@@ -151,15 +148,12 @@ class ProviderLimits:
 _limits: dict[tuple, ProviderLimits] = {}
 
 
-def provider_limits(provider: str) -> ProviderLimits:
+def provider_limits(provider: str, *, messages_per_second: float, calls_per_second: float) -> ProviderLimits:
     """The limits for a provider (one Redis connection per process and provider)."""
-    key = (
-        provider,
-        setting("SEND_RATE_PER_SECOND"),
-        setting("SEND_CALLS_PER_SECOND"),
-        settings.REDIS_URL,
-    )
+    key = (provider, messages_per_second, calls_per_second, settings.REDIS_URL)
     found = _limits.get(key)
     if found is None:
-        found = _limits[key] = ProviderLimits(provider)
+        found = _limits[key] = ProviderLimits(
+            provider, messages_per_second=messages_per_second, calls_per_second=calls_per_second
+        )
     return found
