@@ -5,7 +5,7 @@ import gc
 
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from django.db import connection
 
 from config.celery import app as celery_app
@@ -55,17 +55,19 @@ def test_a_kept_connection_that_died_between_tasks_is_replaced():
     run_task_hooks(send_digest_chunk, body)
 
 
+@pytest.mark.parametrize("started", [worker_process_init, worker_init], ids=["pool process", "worker"])
 @pytest.mark.parametrize(("setting", "expected_young"), [(50_000, 50_000), (0, 700)])
 def test_a_worker_process_collects_young_garbage_at_the_configured_threshold(
-    settings, setting, expected_young
+    settings, setting, expected_young, started
 ):
-    """Each pool process raises the young generation's threshold when it starts (Celery's
-    worker_process_init); 0 leaves Python's default."""
+    """Each prefork pool process raises the young generation's threshold when it starts (Celery's
+    worker_process_init), and so does a worker whose pool runs tasks in its own process (threads,
+    solo: make run's), when it starts (worker_init); 0 leaves Python's default."""
     before = gc.get_threshold()
     settings.PAPERBOY_WORKER_GC_THRESHOLD = setting
     try:
         gc.set_threshold(700, before[1], before[2])
-        worker_process_init.send(sender=None)
+        started.send(sender=None)
         assert gc.get_threshold() == (expected_young, before[1], before[2])
     finally:
         gc.set_threshold(*before)
