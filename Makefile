@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test install browser lint format bench clean
+.PHONY: run test install browser lint format screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: $(DEV_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, then the dependency rule (import-linter contracts in pyproject.toml)
+## screenshots: the pictures README shows (docs/img/), made from the demo in headless Chromium
+screenshots: $(DEV_STAMP) browser
+	$(BIN)/python -m pytest -q -p no:randomly tests/test_readme_images.py
+	mkdir -p docs/img
+	cp test-artifacts/readme-signup.png docs/img/signup.png
+	cp test-artifacts/readme-digest.png docs/img/digest.png
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
