@@ -153,7 +153,7 @@ def test_embedded_form_from_an_allowed_origin_needs_no_csrf_token(
 ):
     settings.SUBSCRIPTIONS_EMBED_ORIGINS = ["https://blog.example.org"]
     strict = Client(enforce_csrf_checks=True)
-    # What the README's plain HTML form sends: no CSRF token, no signed stamp, no time fields.
+    # What docs/operations.md's plain HTML form sends: no CSRF token, no signed stamp, no time fields.
     plain = {"email": "reader@example.com", "topics": ["lowbit"], "leave_blank": ""}
     refused = strict.post("/", plain, HTTP_ORIGIN="https://evil.example.net")
     assert refused.status_code == 403

@@ -2,7 +2,8 @@
 
 newsletter/tests/test_webhooks.py fuzzes Postmark-shaped JSON at the Postmark URL. These throw raw
 bytes, arbitrary JSON and hostile Authorization headers at every ESP's URL, with each provider's
-signing key configured as a deployment would (without one anymail answers 500 by design, see README).
+signing key configured as a deployment would (without one anymail answers 500 by design; see
+docs/email-providers.md).
 """
 
 import base64
