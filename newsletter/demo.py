@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import subscriptions.demo
+from mailing.outbox import outbox_dir
 from subscriptions.selectors import receiving
 
 from .models import Delivery
-from .outbox import outbox_dir
 from .planning import local_edition
 from .tasks import send_digest_chunk
 
