@@ -237,6 +237,7 @@ def subscriber_confirm(*, subscriber: Subscriber, consent: ConsentRecord) -> Sub
         subscriber.topics.set(Topic.objects.filter(slug__in=consent.topics or [], active=True))
         consent.confirmed_at = now
         consent.save(update_fields=["confirmed_at"])
+        tasks.send_welcome_email.delay_on_commit(subscriber.pk)  # once, on the step to active
     return subscriber
 
 
