@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test install browser lint format screenshots clean
+.PHONY: run test install browser axe lint format screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-dejavu-core >/dev/null; \
 	  else echo "Chromium is missing: run 'sudo apt-get install chromium chromium-driver' (or run make test as root)"; exit 1; fi; }
 
+## axe: axe-core from the npm registry, pinned in tools/a11y/package-lock.json (tests/test_accessibility.py)
+AXE := tools/a11y/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE): tools/a11y/package.json tools/a11y/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm is missing: run 'sudo apt-get install nodejs npm' (or run make test as root)"; exit 1; fi; }
+	npm ci --prefix tools/a11y --silent --no-audit --no-fund
+	touch $@
+
 ## test: the whole suite (SQLite by default; Postgres and Redis when DATABASE_URL / REDIS_URL are set)
-test: $(DEV_STAMP) browser
+test: $(DEV_STAMP) browser $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## lint: ruff, then the dependency rule (import-linter contracts in pyproject.toml)
@@ -64,4 +74,4 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf var/ staticfiles/ .pytest_cache test-artifacts
+	rm -rf var/ staticfiles/ .pytest_cache test-artifacts tools/a11y/node_modules

@@ -115,7 +115,7 @@ class PaperCard:
 
 def paper_card(paper: Paper) -> PaperCard:
     return PaperCard(
-        title=plain_text(paper.title),
+        title=paper.title_text,
         link=http_url(paper.abs_url) or http_url(paper.pdf_url),
         authors=short_authors(paper.authors),
         topics=[plain_text(link.topic.name) for link in paper.paper_topics.all()],

@@ -385,7 +385,8 @@ class DigestAssembler:
     def _build_frame(self, edition_date: date, flags: tuple) -> _Frame:
         """Render the frame around two placeholder papers and cut the papers out."""
         has_papers = flags[3]
-        dummy = {"title": "placeholder", "url": "", "authors": "", "topics": [], "upvotes": None,
+        dummy = {"title": "placeholder", "title_html": "placeholder", "abstract_html": "", "url": "",
+                 "authors": "", "topics": [], "upvotes": None,
                  "comments": None, "abstract": "", "pdf_url": "", "code_url": "", "hf_url": "",
                  "featured": False}  # fmt: skip
         cards = [dummy, dummy] if has_papers else []

@@ -21,6 +21,7 @@ from subscriptions.models import Subscriber
 from subscriptions.selectors import receives_digests
 from subscriptions.tokens import LinkSigner, feedback_link_maker, manage_url, unsubscribe_url
 
+from . import archive
 from .assembling import DigestAssembler
 from .conf import setting
 from .links import digest_view_url, digest_view_url_around
@@ -95,6 +96,18 @@ def render_digest(
         keywords=parse_keywords(subscriber.keywords),
         links=subscriber_links(subscriber, delivery_id),
     )
+
+
+def render_web_copy(delivery: Delivery) -> RenderedDigest:
+    """A sent digest as its reader's browser shows it ("View in browser"): the email itself, rendered by
+    the same renderer from the papers it carried in their order, each with the topic chips a digest
+    gives it (newsletter.selectors.PaperPool), so the headline names the same topics. Only the page's
+    own "View in browser" link is left out. A paper hidden since is left out too."""
+    papers = archive.papers_in_order(delivery.paper_ids)
+    for paper in papers:
+        links = sorted((link.topic for link in paper.paper_topics.all()), key=_topic_order)
+        paper.digest_topics = [topic.name for topic in links]
+    return render_digest(subscriber=delivery.subscriber, papers=papers, edition_date=delivery.edition_date)
 
 
 # --- A chunk of deliveries --------------------------------------------------------------------

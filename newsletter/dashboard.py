@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from papers.models import Paper
-from papers.text import http_url, plain_text
+from papers.text import http_url
 from subscriptions.models import Subscriber
 
 from .models import Delivery, ProviderEvent
@@ -264,14 +264,14 @@ def most_clicked_papers(start: datetime, limit: int = TOP_PAPERS) -> list[dict]:
     matches = Q()
     for name in url_fields:
         matches |= Q(**{f"{name}__in": candidates})
-    papers = Paper.objects.filter(matches).only("id", "title", *url_fields)
+    papers = Paper.objects.filter(matches).only("id", "title", "display_title", *url_fields)
     ranked = []
     for paper in papers:
         links = {_normalised_url(getattr(paper, name)) for name in url_fields if getattr(paper, name)}
         total = sum(by_url.get(link, 0) for link in links)
         if total:
             link = http_url(paper.abs_url) or http_url(paper.pdf_url)
-            ranked.append({"paper": paper, "title": plain_text(paper.title), "link": link, "clicks": total})
+            ranked.append({"paper": paper, "title": paper.title_text, "link": link, "clicks": total})
     ranked.sort(key=lambda row: (-row["clicks"], row["title"]))
     return ranked[:limit]
 

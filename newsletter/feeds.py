@@ -44,10 +44,10 @@ class TopicFeed(Feed):
         return archive.topic_feed_papers(topic)
 
     def item_title(self, paper: Paper) -> str:
-        return plain_text(paper.title)
+        return paper.title_text
 
     def item_description(self, paper: Paper) -> str:
-        words = plain_text(paper.abstract).split()
+        words = paper.abstract_text.split()
         text = " ".join(words[:_ABSTRACT_WORDS]) + (" …" if len(words) > _ABSTRACT_WORDS else "")
         return escape(text)
 

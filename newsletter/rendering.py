@@ -22,8 +22,16 @@ from urllib.parse import quote
 import css_inline
 from django.conf import settings
 from django.template.loader import get_template
+from django.utils.safestring import mark_safe
 
-from papers.text import http_url, plain_text, short_authors
+from papers.text import (
+    emphasis_html,
+    http_url,
+    plain_text,
+    short_authors,
+    shown_with_emphasis,
+    strip_emphasis,
+)
 
 ABSTRACT_WORDS = 60  # enough to judge a paper, short enough for ten of them in one email
 MAX_TITLE_CHARS = 300  # a feed may send a 10,000-character "title"
@@ -51,26 +59,34 @@ class DigestLinks:
 
 
 def abstract_excerpt(abstract: str) -> str:
-    words = plain_text(abstract).split(" ")
+    """The first ABSTRACT_WORDS words of a display text, its emphasis markers kept."""
+    words = shown_with_emphasis(abstract).split(" ")
     if len(words) > ABSTRACT_WORDS:
         return " ".join(words[:ABSTRACT_WORDS]).rstrip(",;:") + " …"
     return " ".join(words)
 
 
 def paper_card(paper) -> dict:
-    """What the templates show of one paper, every string already reduced to plain text."""
+    """What the templates show of one paper: plain text, and for the HTML the same text escaped with
+    its LaTeX emphasis as <em> (papers.text.emphasis_html); the text was converted at ingest."""
     page = http_url(paper.abs_url)
     if not page and paper.arxiv_id:
         page = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+    title = shown_with_emphasis(paper.display_title or paper.title, limit=MAX_TITLE_CHARS)
+    if not strip_emphasis(title).strip():
+        title = "(untitled)"
+    abstract = abstract_excerpt(paper.display_abstract or paper.abstract)
     return {
         "id": paper.pk,
-        "title": plain_text(paper.title, limit=MAX_TITLE_CHARS) or "(untitled)",
+        "title": strip_emphasis(title),
+        "title_html": mark_safe(emphasis_html(title)),  # noqa: S308 - escaped text and <em> only
         "url": page,
         "authors": short_authors(paper.authors),
         "topics": list(getattr(paper, "digest_topics", ())),
         "upvotes": paper.hf_upvotes,
         "comments": paper.hf_comments,
-        "abstract": abstract_excerpt(paper.abstract),
+        "abstract": strip_emphasis(abstract),
+        "abstract_html": mark_safe(emphasis_html(abstract)),  # noqa: S308 - escaped text and <em> only
         "pdf_url": http_url(paper.pdf_url),
         "code_url": http_url(paper.code_url),
         "hf_url": http_url(paper.hf_url),

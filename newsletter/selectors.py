@@ -38,8 +38,9 @@ from .reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profil
 
 # Fields a digest shows or ranks by; the rest of a paper row stays in the database.
 _PAPER_FIELDS = (
-    "id", "arxiv_id", "title", "abstract", "authors", "abs_url", "pdf_url", "code_url", "hf_url",
-    "first_seen_at", "updated_at", "hf_upvotes", "hf_comments", "featured", "trending_score",
+    "id", "arxiv_id", "title", "abstract", "display_title", "display_abstract", "authors", "abs_url",
+    "pdf_url", "code_url", "hf_url", "first_seen_at", "updated_at", "hf_upvotes", "hf_comments", "featured",
+    "trending_score",
 )  # fmt: skip
 KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
 # Distinct (topics, keywords, window) answers a pool keeps, and as many topic/keyword intersections

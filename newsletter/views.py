@@ -13,7 +13,7 @@ from django.views.defaults import ERROR_400_TEMPLATE_NAME, ERROR_PAGE_TEMPLATE
 from subscriptions.tokens import parse_digest_token, token_key_matches
 
 from . import archive
-from .composing import render_digest
+from .composing import render_web_copy
 from .models import Delivery
 
 # The digest is mail-client HTML: inline styles, remote images, and never any script or form.
@@ -55,13 +55,7 @@ def digest_in_browser(request, token: str):
         raise Http404("No such digest")
     if not token_key_matches(fingerprint, delivery.subscriber.token_key):
         raise Http404("No such digest")  # the reader switched off their old links
-    rendered = render_digest(
-        subscriber=delivery.subscriber,
-        papers=archive.papers_in_order(delivery.paper_ids),
-        edition_date=delivery.edition_date,
-        delivery_id=delivery.pk,
-    )
-    response = HttpResponse(rendered.html)
+    response = HttpResponse(render_web_copy(delivery).html)
     # The page carries the reader's own manage and unsubscribe links: keep it out of Referer
     # headers, search engines and shared caches.
     response["Referrer-Policy"] = "no-referrer"

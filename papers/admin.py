@@ -98,7 +98,7 @@ class PaperAdmin(admin.ModelAdmin):
     @admin.display(description="title", ordering="title")
     def short_title(self, paper: Paper) -> str:
         # Plain text; the admin escapes it like every other value.
-        return Truncator(paper.title).chars(120)
+        return Truncator(paper.title_text).chars(120)
 
     @admin.display(description="trending", ordering="-trending_score")
     def trending(self, paper: Paper) -> str:

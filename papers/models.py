@@ -3,6 +3,9 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+from .latex import display_text
+from .text import plain_text
+
 
 class Source(models.Model):
     """A feed Paperboy fetches, with its conditional-GET state and its health."""
@@ -95,6 +98,10 @@ class Paper(models.Model):
 
     title = models.TextField()
     abstract = models.TextField(blank=True)
+    # What readers are shown: the title and abstract with their LaTeX turned into Unicode text (papers.latex),
+    # computed once whenever the source text is stored, never per reader. The source stays as written.
+    display_title = models.TextField(blank=True, editable=False)
+    display_abstract = models.TextField(blank=True, editable=False)
     authors = models.JSONField(default=list, blank=True, help_text="Names, in order.")
     categories = models.JSONField(default=list, blank=True, help_text="arXiv categories, primary first.")
     primary_category = models.CharField(max_length=40, blank=True)
@@ -133,7 +140,27 @@ class Paper(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title[:120]
+        return self.title_text[:120]
+
+    def save(self, *args, **kwargs) -> None:
+        # A curator's edit (admin) or a test's create: the display text follows the source. The
+        # ingest's bulk writes fill it themselves (papers.upsert).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"title", "abstract"} & set(update_fields):
+            self.display_title = display_text(self.title)
+            self.display_abstract = display_text(self.abstract)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "display_title", "display_abstract"}
+        super().save(*args, **kwargs)
+
+    @property
+    def title_text(self) -> str:
+        """The title as readers see it, as plain text (a row written without display text: the source)."""
+        return plain_text(self.display_title or self.title)
+
+    @property
+    def abstract_text(self) -> str:
+        return plain_text(self.display_abstract or self.abstract)
 
 
 class PaperSighting(models.Model):

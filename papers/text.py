@@ -22,7 +22,13 @@ _STORABLE_ASCII = bytes(code for code in range(128) if not _UNSTORABLE_RE.match(
 _UNSTORABLE_IN_LINE_RE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 # Shown text also loses the white-space controls XML 1.0 cannot carry (vertical tab, form feed, the
 # information separators): dropped, not turned into spaces. Tab, CR and LF collapse into spaces.
-_NOT_SHOWN_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_NOT_SHOWN_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ue000\ue001]")
+_NOT_SHOWN_KEEPING_EMPHASIS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Emphasis (LaTeX's \textit and \emph) in a paper's display text (papers.latex): two private-use
+# characters no feed text keeps, made <em> in HTML (emphasis_html) and dropped everywhere else.
+EMPHASIS_START = "\ue000"
+EMPHASIS_END = "\ue001"
+_EMPHASIS_SPLIT_RE = re.compile("([\ue000\ue001])")
 # Something that really is a tag (not "x<y" in an abstract), so the text needs HTML stripping.
 _TAG_RE = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*|!--)[^<>]*>")
 # Paper's URL columns hold this many characters; no real paper link is longer.
@@ -81,12 +87,52 @@ def plain_text(value, *, limit: int | None = None) -> str:
     feed generators escape it. Only control characters (XML 1.0 cannot carry them) and runs of white
     space go.
     """
+    return _shown(value, limit=limit, pattern=_NOT_SHOWN_RE)
+
+
+def _shown(value, *, limit: int | None, pattern: re.Pattern) -> str:
     if not isinstance(value, str):
         return ""
-    value = collapse_whitespace(_NOT_SHOWN_RE.sub("", value))
+    value = collapse_whitespace(pattern.sub("", value))
     if limit and len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value
+
+
+def shown_with_emphasis(value, *, limit: int | None = None) -> str:
+    """`plain_text`, keeping the emphasis markers of a display text (for `emphasis_html` later)."""
+    return _shown(value, limit=limit, pattern=_NOT_SHOWN_KEEPING_EMPHASIS_RE)
+
+
+def strip_emphasis(value: str) -> str:
+    """Text with emphasis markers, as plain text."""
+    return value.replace(EMPHASIS_START, "").replace(EMPHASIS_END, "") if "\ue000" in value else value
+
+
+def emphasis_html(value: str) -> str:
+    """Text with emphasis markers as HTML: the text escaped, then each emphasised run wrapped in <em>.
+
+    Only the markers become tags, always balanced (a run cut short by a limit is closed, a stray end
+    marker dropped, nesting flattened); everything else is escaped text.
+    """
+    if EMPHASIS_START not in value and EMPHASIS_END not in value:
+        return html.escape(value, quote=False)
+    out: list[str] = []
+    depth = 0
+    for piece in _EMPHASIS_SPLIT_RE.split(value):
+        if piece == EMPHASIS_START:
+            if not depth:
+                out.append("<em>")
+            depth += 1
+        elif piece == EMPHASIS_END:
+            if depth == 1:
+                out.append("</em>")
+            depth = max(0, depth - 1)
+        elif piece:
+            out.append(html.escape(piece, quote=False))
+    if depth:
+        out.append("</em>")
+    return "".join(out)
 
 
 def http_url(value) -> str:

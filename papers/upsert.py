@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .bulk import BATCH_SIZE, chunks, insert_rows, insert_rows_returning_pks, max_query_params
+from .latex import display_text
 from .models import Paper, PaperSighting, Source
 from .parsing.records import PaperRecord
 
@@ -80,6 +81,8 @@ def _new_paper_values(record: PaperRecord, *, now: datetime) -> dict[str, object
         "doi": record.doi,
         "title": record.title,
         "abstract": record.abstract,
+        "display_title": display_text(record.title),
+        "display_abstract": display_text(record.abstract),
         "authors": list(record.authors),
         "categories": list(record.categories),
         "primary_category": record.primary_category,
@@ -150,6 +153,11 @@ def _merge(paper: Paper, record: PaperRecord) -> set[str]:
     for name in ("hf_upvotes", "hf_comments"):
         if getattr(record, name) is not None:
             put(name, getattr(record, name))
+    # The display text follows its source: converted again only when the source changed.
+    if "title" in changed:
+        put("display_title", display_text(paper.title))
+    if "abstract" in changed:
+        put("display_abstract", display_text(paper.abstract))
     return changed
 
 

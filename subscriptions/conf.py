@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUPS_PER_ADDRESS_PER_HOUR": 5,
     # Confirmation and "manage your subscription" emails share this one limit per address.
     "EMAIL_INTERVAL_HOURS": 24,
+    # A reader who asks for their links ("Get your manage link") gets at most one email per address in
+    # this many minutes (the same slot as above, held for a shorter time: they are waiting for it).
+    "LINK_REQUEST_INTERVAL_MINUTES": 60,
     # A form sent back sooner than this after it was served was filled by a script.
     "MIN_SUBMIT_SECONDS": 3.0,
     "CONFIRM_MAX_AGE_DAYS": 7,
@@ -42,3 +45,7 @@ def confirm_max_age() -> timedelta:
 
 def email_interval() -> timedelta:
     return timedelta(hours=setting("EMAIL_INTERVAL_HOURS"))
+
+
+def link_request_interval() -> timedelta:
+    return timedelta(minutes=setting("LINK_REQUEST_INTERVAL_MINUTES"))

@@ -1,9 +1,12 @@
-"""The emails about a subscription: confirm your address, and manage your subscription.
+"""The emails about a subscription: confirm your address, welcome, and manage your subscription.
 
 Built from `templates/emails/<name>.subject.txt|.txt|.html` with Django templates, the HTML with its
 CSS inlined (css-inline; @media rules kept for dark mode), sent through Django's mail API so the
 outbox, SMTP and every anymail provider work the same.
 """
+
+import re
+from datetime import datetime
 
 import css_inline
 from django.conf import settings
@@ -12,6 +15,7 @@ from django.template.loader import render_to_string
 
 from .conf import confirm_max_age
 from .models import ConsentRecord, Subscriber
+from .schedule import first_digest, schedule_text
 from .tokens import confirm_url, manage_url, unsubscribe_url
 
 # No network: every stylesheet an email uses is inside the template.
@@ -61,6 +65,26 @@ def manage_link_message(subscriber: Subscriber) -> EmailMultiAlternatives:
         subscriber.email,
         {
             "subscriber": subscriber,
+            "manage_url": manage_url(subscriber),
+            "unsubscribe_url": unsubscribe_url(subscriber),
+        },
+    )
+
+
+def welcome_message(subscriber: Subscriber, *, now: datetime) -> EmailMultiAlternatives:
+    """Sent once a subscription is confirmed: what the reader chose and when their first digest comes."""
+    first = first_digest(subscriber, now=now)
+    return _message(
+        "welcome",
+        subscriber.email,
+        {
+            "subscriber": subscriber,
+            "topic_names": list(subscriber.topics.filter(active=True).values_list("name", flat=True)),
+            "keywords": [k.strip() for k in re.split(r"[,\n;]+", subscriber.keywords or "") if k.strip()],
+            "schedule": schedule_text(subscriber),
+            "time_zone": first.zone,
+            "first_digest": first.describe(now),
+            "first_digest_due_now": first.due_now,
             "manage_url": manage_url(subscriber),
             "unsubscribe_url": unsubscribe_url(subscriber),
         },

@@ -52,7 +52,15 @@ def feedback_of_subscriber(*, subscriber: Subscriber, limit: int = 200) -> list[
     return list(
         PaperFeedback.objects.filter(subscriber=subscriber)
         .select_related("paper")
-        .only("value", "updated_at", "paper__id", "paper__title", "paper__abs_url", "subscriber_id")
+        .only(
+            "value",
+            "updated_at",
+            "paper__id",
+            "paper__title",
+            "paper__display_title",
+            "paper__abs_url",
+            "subscriber_id",
+        )
         .order_by("-updated_at", "-pk")[:limit]
     )
 

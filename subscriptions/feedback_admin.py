@@ -27,7 +27,7 @@ class PaperFeedbackAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         papers = (
-            PaperFeedback.objects.values("paper_id", "paper__title")
+            PaperFeedback.objects.values("paper_id", "paper__title", "paper__display_title")
             .annotate(
                 more=Count("pk", filter=Q(value=PaperFeedback.Value.MORE)),
                 less=Count("pk", filter=Q(value=PaperFeedback.Value.LESS)),

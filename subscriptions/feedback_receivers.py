@@ -16,7 +16,7 @@ def export_paper_feedback(sender, subscriber, **kwargs):
     return "paper_feedback", [
         {
             "paper": row.paper.arxiv_id or row.paper.title,
-            "title": row.paper.title,
+            "title": row.paper.title_text,
             "choice": "more like this" if row.value == PaperFeedback.Value.MORE else "less like this",
             "created_at": row.created_at.isoformat(),
             "updated_at": row.updated_at.isoformat(),

@@ -218,3 +218,19 @@ class ManageForm(_PreferenceFields):
             "paused": subscriber.paused,
         }
         return cls(data=data, initial=initial)
+
+
+class LinkRequestForm(forms.Form):
+    """ "Get your manage link": an address, nothing else."""
+
+    email = forms.CharField(
+        label="Email address",
+        max_length=320,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+
+    def clean_email(self) -> str:
+        try:
+            return normalise_email(self.cleaned_data["email"])
+        except InvalidAddress as exc:
+            raise forms.ValidationError(exc.messages[0]) from exc

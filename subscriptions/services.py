@@ -36,7 +36,7 @@ from papers.models import Topic
 
 from . import tasks
 from .addresses import address_key, normalise_email
-from .conf import email_interval, setting
+from .conf import email_interval, link_request_interval, setting
 from .models import ConsentRecord, Subscriber
 from .signals import personal_data_erasing, personal_data_exporting
 from .suppression import is_suppressed_address, remember_suppressed
@@ -94,14 +94,14 @@ def _find_by_address(address: str, *, lock: bool = False) -> Subscriber | None:
     return queryset.first()
 
 
-def _claim_email_slot(subscriber: Subscriber, *, now, force: bool = False) -> bool:
+def _claim_email_slot(subscriber: Subscriber, *, now, force: bool = False, interval=None) -> bool:
     """Take this address's one email per EMAIL_INTERVAL; False when one went out more recently.
 
     A conditional UPDATE, so two processes signing up one address at once cannot both win.
     """
     queryset = Subscriber.objects.filter(pk=subscriber.pk)
     if not force:
-        cutoff = now - email_interval()
+        cutoff = now - (email_interval() if interval is None else interval)
         queryset = queryset.filter(
             Q(last_confirmation_sent_at__isnull=True) | Q(last_confirmation_sent_at__lte=cutoff)
         )
@@ -237,6 +237,7 @@ def subscriber_confirm(*, subscriber: Subscriber, consent: ConsentRecord) -> Sub
         subscriber.topics.set(Topic.objects.filter(slug__in=consent.topics or [], active=True))
         consent.confirmed_at = now
         consent.save(update_fields=["confirmed_at"])
+        tasks.send_welcome_email.delay_on_commit(subscriber.pk)  # once, on the step to active
     return subscriber
 
 
@@ -322,6 +323,35 @@ def subscriber_revoke_links(*, subscriber: Subscriber) -> Subscriber:
     Subscriber.objects.filter(pk=subscriber.pk).update(token_key=secrets.token_urlsafe(16))
     subscriber.refresh_from_db(fields=["token_key"])
     return subscriber
+
+
+def subscriber_request_links(*, email: str) -> None:
+    """Someone asked for the links of an address ("Get your manage link"): an active subscriber gets a
+    manage-link email, a pending one a fresh confirmation link, anyone else nothing.
+
+    Says nothing about which happened (the caller answers the same whatever the address). At most one
+    such email per address per LINK_REQUEST_INTERVAL_MINUTES. Raises InvalidAddress.
+    """
+    address = normalise_email(email)
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = _find_by_address(address, lock=True)
+        if subscriber is None or subscriber.status not in (
+            Subscriber.Status.ACTIVE,
+            Subscriber.Status.PENDING,
+        ):
+            return
+        consent = None
+        if subscriber.status == Subscriber.Status.PENDING:
+            consent = subscriber.consents.filter(confirmed_at__isnull=True).order_by("-created_at").first()
+            if consent is None:
+                return
+        if not _claim_email_slot(subscriber, now=now, interval=link_request_interval()):
+            return
+        if consent is None:
+            tasks.send_manage_link_email.delay_on_commit(subscriber.pk)
+        else:
+            tasks.send_confirmation_email.delay_on_commit(consent.pk)
 
 
 def subscriber_send_manage_link(*, subscriber: Subscriber) -> None:

@@ -12,6 +12,7 @@ subscriptions.retention's).
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from mailing.outcomes import Outcome, classify, describe
 
@@ -71,6 +72,19 @@ def send_manage_link_email(self, subscriber_id: int) -> bool:
     ):
         return False
     logger.info("manage-link email sent for subscriber %s", subscriber.pk)
+    return True
+
+
+@shared_task(bind=True, max_retries=_MAX_RETRIES)
+def send_welcome_email(self, subscriber_id: int) -> bool:
+    """Welcome a reader who just confirmed: their choices, their first digest's time, their manage link."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id, status=Subscriber.Status.ACTIVE).first()
+    if subscriber is None:  # unsubscribed, suppressed or erased since
+        return False
+    message = emails.welcome_message(subscriber, now=timezone.now())
+    if not _send(self, message, what=f"welcome email for subscriber {subscriber.pk}"):
+        return False
+    logger.info("welcome email sent for subscriber %s", subscriber.pk)
     return True
 
 

@@ -13,6 +13,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -20,8 +21,16 @@ from django.views.decorators.http import require_http_methods
 from . import ratelimit, services
 from .addresses import address_key
 from .conf import setting
-from .forms import RESUBSCRIBE_CONSENT_TEXT, SIGNUP_CONSENT_TEXT, ManageForm, SignupForm, make_form_stamp
+from .forms import (
+    RESUBSCRIBE_CONSENT_TEXT,
+    SIGNUP_CONSENT_TEXT,
+    LinkRequestForm,
+    ManageForm,
+    SignupForm,
+    make_form_stamp,
+)
 from .models import Subscriber
+from .schedule import first_digest
 from .tokens import (
     ExpiredToken,
     InvalidToken,
@@ -108,6 +117,32 @@ def check_inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/check_inbox.html")
 
 
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_links(request: HttpRequest) -> HttpResponse:
+    """ "Get your manage link": the same answer whatever the address, so it tells no one who subscribes."""
+    if request.method != "POST":
+        return render(request, "subscriptions/request_links.html", {"link_form": LinkRequestForm()})
+    if not ratelimit.hit(
+        "link-ip", ratelimit.ip_bucket(ratelimit.client_ip(request)), limit=setting("SIGNUPS_PER_IP_PER_HOUR")
+    ):
+        response = render(request, "subscriptions/slow_down.html", status=429)
+        response["Retry-After"] = str(ratelimit.WINDOW_SECONDS)
+        return response
+    form = LinkRequestForm(request.POST)
+    if not form.is_valid():  # says only that the text is no address
+        return render(request, "subscriptions/request_links.html", {"link_form": form}, status=400)
+    email = form.cleaned_data["email"]
+    if ratelimit.hit("link-address", address_key(email), limit=setting("SIGNUPS_PER_ADDRESS_PER_HOUR")):
+        services.subscriber_request_links(email=email)
+    return redirect("subscriptions:links_sent")
+
+
+@require_http_methods(["GET", "HEAD"])
+def links_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "subscriptions/links_sent.html")
+
+
 def _invalid_link(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/link_invalid.html", status=404)
 
@@ -127,10 +162,18 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = services.subscriber_confirm(subscriber=subscriber, consent=consent)
     except services.SubscriptionError:
         return render(request, "subscriptions/link_used.html", status=400)
+    now = timezone.now()
+    first = first_digest(subscriber, now=now)
     return render(
         request,
         "subscriptions/confirmed.html",
-        {"subscriber": subscriber, "manage_path": _manage_path(subscriber)},
+        {
+            "subscriber": subscriber,
+            "manage_path": _manage_path(subscriber),
+            "first_digest": first.describe(now),
+            "first_digest_due_now": first.due_now,
+            "time_zone": first.zone,
+        },
     )
 
 

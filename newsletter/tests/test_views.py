@@ -1,5 +1,6 @@
 """The web pages of sent digests: view in browser, and the public archive."""
 
+import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -61,6 +62,34 @@ def test_view_in_browser_shows_the_sent_digest_in_its_order(client, topic):
     csp = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
     assert csp["default-src"] == "'none'"
     assert "script-src" not in csp  # falls back to default-src 'none': no script at all
+
+
+def test_the_web_copy_is_the_email_without_its_view_in_browser_link(client, topic):
+    """Same renderer, headline, topic chips, papers and order; only the page's link to itself goes."""
+    other = TopicFactory(slug="test-agents", name="Agents", display_order=9)
+    papers = [
+        PaperFactory(title=r"Bits in $O(n^2)$", abstract=r"We study \textit{bits}.", hf_upvotes=5),
+        PaperFactory(title="More bits"),
+        PaperFactory(title="Agents with bits"),
+    ]
+    for paper in papers:
+        PaperTopicFactory(paper=paper, topic=topic)
+    PaperTopicFactory(paper=papers[2], topic=other)
+    reader = SubscriberFactory(topics=[topic, other], keywords="bits")
+    delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
+    (email,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, paper_ids=email.paper_ids)
+    email_html = email.message.alternatives[0][0]
+    view_url = email.message.body.split("View in browser: ")[1].split()[0]
+
+    page = client.get(urlsplit(view_url).path).content.decode()
+
+    link = re.search(r'<a href="[^"]*"[^>]*>View in browser</a>', email_html)
+    assert link is not None and view_url in link.group(0)
+    assert page == email_html.replace(link.group(0), "")  # byte for byte, but for the one link
+    assert "View in browser" not in page
+    assert "3 new papers on Bits and Bytes and Agents" in page
+    assert page.count('class="chip"') == 4 and "<em>bits</em>" in page and "O(n²)" in page
 
 
 def test_view_in_browser_escapes_hostile_titles(client, topic):

@@ -550,6 +550,51 @@ Abstract: Prompts like &lt;iframe src="javascript:alert(3)"&gt; and x&lt;y break
         papers=3,
     ),
     Case(
+        name="latex-in-arxiv-api",
+        kind=ARXIV_API,
+        what="LaTeX in titles and summaries: \\href and \\url to javascript:, markup inside \\textit, "
+        "unbalanced braces and math, and 10,000 nested groups",
+        body=atom(
+            b"""
+<entry><id>http://arxiv.org/abs/2611.03011v1</id><published>2026-11-01T20:00:00Z</published>
+<title>\\href{javascript:alert(1)}{Click me} and \\url{javascript:alert(2)}</title>
+<summary>See \\href{javascript:alert(3)}{our code} at \\url{https://example.org/~ada/a_b}; we reach
+  $O(n^2)$ in \\textit{&lt;script&gt;alert(4)&lt;/script&gt;} at 62.5\\% of $\\alpha$.</summary>
+<author><name>Mallory</name></author><arxiv:primary_category term="cs.CR"/></entry>
+<entry><id>http://arxiv.org/abs/2611.03012v1</id><published>2026-11-01T20:00:00Z</published>
+<title>Unbalanced {braces} } and {{ open $x^{2$</title>
+<summary>An \\emph{unclosed emphasis and \\textbf{bold</summary>
+<author><name>Mallory</name></author><arxiv:primary_category term="cs.CR"/></entry>
+<entry><id>http://arxiv.org/abs/2611.03013v1</id><published>2026-11-01T20:00:00Z</published>
+<title>Nested groups</title>
+<summary>"""
+            + b"{" * 10_000
+            + b"deep"
+            + b"}" * 10_000
+            + b"""</summary>
+<author><name>Mallory</name></author><arxiv:primary_category term="cs.CR"/></entry>""",
+            GOOD_API_ENTRIES,
+        ),
+        status=OK,
+        expected={
+            **GOOD_API,
+            # The source is stored as written; readers see it converted, links as words only.
+            "http://arxiv.org/abs/2611.03011v1": {
+                "title": "\\href{javascript:alert(1)}{Click me} and \\url{javascript:alert(2)}",
+                "display_title": "Click me and javascript:alert(2)",
+                "display_abstract": "See our code at https://example.org/~ada/a_b; we reach O(n²) in "
+                "\ue000<script>alert(4)</script>\ue001 at 62.5% of α.",
+            },
+            "http://arxiv.org/abs/2611.03012v1": {
+                "display_title": "Unbalanced braces and open x²",
+                "display_abstract": "An \ue000unclosed emphasis and bold\ue001",
+            },
+            # Too deep to parse: shown as the source wrote it.
+            "http://arxiv.org/abs/2611.03013v1": {"display_abstract": "{" * 10_000 + "deep" + "}" * 10_000},
+        },
+        papers=5,
+    ),
+    Case(
         name="long-title",
         kind=RSS_ATOM,
         what="A 10,000-character title and a 50,000-character description",
