@@ -20,13 +20,7 @@ from papers.default_topics import DEFAULT_TOPICS
 from subscriptions.models import Subscriber
 from testsupport.processes import ROOT
 
-# serialized_rollback: the default topics come from a data migration, and an earlier transactional
-# test (any order) has flushed them.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
