@@ -17,6 +17,7 @@ from .addresses import HEADER_BREAKERS, InvalidAddress, normalise_email
 from .conf import setting
 from .models import Subscriber
 from .services import Preferences
+from .widgets import CachedOptionsSelect
 
 SIGNUP_CONSENT_TEXT = (
     "By subscribing you agree that Paperboy emails you a digest of research papers on the topics you "
@@ -85,12 +86,22 @@ class _PreferenceFields(forms.Form):
         initial=Subscriber.Frequency.DAILY,
     )
     delivery_hour = forms.TypedChoiceField(
-        choices=HOURS, coerce=int, required=False, label="Delivery time", empty_value=None
+        choices=HOURS,
+        coerce=int,
+        required=False,
+        label="Delivery time",
+        empty_value=None,
+        widget=CachedOptionsSelect,
     )
     delivery_weekday = forms.TypedChoiceField(
-        choices=list(enumerate(WEEKDAYS)), coerce=int, required=False, label="Day", empty_value=None
+        choices=list(enumerate(WEEKDAYS)),
+        coerce=int,
+        required=False,
+        label="Day",
+        empty_value=None,
+        widget=CachedOptionsSelect,
     )
-    timezone = forms.CharField(label="Time zone", required=False, max_length=64, widget=forms.Select)
+    timezone = forms.CharField(label="Time zone", required=False, max_length=64, widget=CachedOptionsSelect)
 
     # Fields whose raw input may span lines (never used in a header).
     multiline_fields: frozenset[str] = frozenset()

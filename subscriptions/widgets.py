@@ -1,0 +1,45 @@
+"""A <select> whose option list is rendered once, then marked per value.
+
+Django renders every <option> through its own template: the time-zone list's ~430 options cost
+tens of milliseconds on every page. The list is the same for every visitor; only which option is
+selected differs. So Django's own rendering runs once per (name, attributes, choices) with nothing
+selected, and each render after that inserts `selected` into the chosen options: the same HTML,
+as accessible as before (a real <select> with <optgroup>s and labels).
+"""
+
+import threading
+
+from django import forms
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+_MAX_CACHED = 64  # distinct (name, attributes, choices): a few per form, so never reached in practice
+_cache: dict[tuple, str] = {}
+_lock = threading.Lock()
+
+
+def _frozen(value):
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+class CachedOptionsSelect(forms.Select):
+    """forms.Select with the options rendered once; only for single choice without option attributes."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        key = (type(self), name, _frozen(final_attrs), _frozen(list(self.choices)))
+        html = _cache.get(key)
+        if html is None:
+            html = str(super().render(name, None, attrs, renderer))
+            with _lock:
+                if len(_cache) >= _MAX_CACHED:
+                    _cache.clear()
+                _cache[key] = html
+        for chosen in self.format_value(value)[:1]:
+            option = f'<option value="{escape(chosen)}">'
+            html = html.replace(option, f'<option value="{escape(chosen)}" selected>', 1)
+        return mark_safe(html)  # noqa: S308 - Django's own rendering, with an escaped value added
