@@ -13,6 +13,7 @@ from django.core import signing
 
 from papers.models import Topic
 
+from . import shells
 from .addresses import HEADER_BREAKERS, InvalidAddress, normalise_email
 from .conf import setting
 from .models import Subscriber
@@ -69,7 +70,12 @@ def seconds_since_stamp(stamp: str) -> float | None:
 
 
 def active_topic_choices() -> list[tuple[str, str]]:
-    return [(t.slug, t.name) for t in Topic.objects.filter(active=True)]
+    return [(t.slug, t.name) for t in active_topics()]
+
+
+def active_topics() -> tuple[Topic, ...]:
+    """The topics open for subscription, read once per topic change (kept with the page shells)."""
+    return shells.remember("active-topics", lambda: tuple(Topic.objects.filter(active=True)))
 
 
 class _PreferenceFields(forms.Form):
@@ -108,7 +114,7 @@ class _PreferenceFields(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._topics = {t.slug: t for t in Topic.objects.filter(active=True)}
+        self._topics = {t.slug: t for t in active_topics()}
         self.fields["topics"].choices = [(slug, topic.name) for slug, topic in self._topics.items()]
         self.fields["timezone"].widget.choices = timezone_choices()
 

@@ -81,6 +81,7 @@ RECORDER_CONTEXT_KEY = "_shell_recorder"
 
 _lock = threading.Lock()
 _shells: dict[tuple, _Shell] = {}
+_remembered: dict[str, Any] = {}
 _state = {"generation": None, "checked": 0.0}
 
 
@@ -89,14 +90,32 @@ def invalidate() -> None:
     generation = secrets.token_hex(8)
     cache.set(_GENERATION_KEY, generation, timeout=None)
     with _lock:
-        _shells.clear()
+        _clear()
         _state["generation"] = generation
 
 
 def clear_local() -> None:
     """Drop this process's shells (tests, where a rolled-back topic sends no signal)."""
     with _lock:
-        _shells.clear()
+        _clear()
+
+
+def _clear() -> None:
+    _shells.clear()
+    _remembered.clear()
+
+
+def remember(name: str, build: Callable[[], Any]) -> Any:
+    """`build()`'s value, kept with the shells and dropped with them (the active topics, say).
+
+    Shared by the threads of a process: the value must never be changed by its users.
+    """
+    _check_generation()
+    try:
+        return _remembered[name]
+    except KeyError:
+        value = _remembered[name] = build()
+        return value
 
 
 def _check_generation() -> None:
@@ -107,7 +126,7 @@ def _check_generation() -> None:
     with _lock:
         _state["checked"] = now
         if generation != _state["generation"]:
-            _shells.clear()
+            _clear()
             _state["generation"] = generation
 
 
