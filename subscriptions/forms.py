@@ -107,7 +107,13 @@ class _PreferenceFields(forms.Form):
         empty_value=None,
         widget=CachedOptionsSelect,
     )
-    timezone = forms.CharField(label="Time zone", required=False, max_length=64, widget=CachedOptionsSelect)
+    # Choices given to the widget here, not per form: its setter normalises all ~430 zones each time.
+    timezone = forms.CharField(
+        label="Time zone",
+        required=False,
+        max_length=64,
+        widget=CachedOptionsSelect(choices=timezone_choices()),
+    )
 
     # Fields whose raw input may span lines (never used in a header).
     multiline_fields: frozenset[str] = frozenset()
@@ -116,7 +122,6 @@ class _PreferenceFields(forms.Form):
         super().__init__(*args, **kwargs)
         self._topics = {t.slug: t for t in active_topics()}
         self.fields["topics"].choices = [(slug, topic.name) for slug, topic in self._topics.items()]
-        self.fields["timezone"].widget.choices = timezone_choices()
 
     def topic_options(self) -> list:
         """(checkbox, description) pairs, so a template can show each topic's description."""
