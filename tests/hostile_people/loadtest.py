@@ -504,7 +504,7 @@ def _send(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Respon
     """
     try:
         return client.request(method, url, **kwargs)
-    except (httpx.RemoteProtocolError, httpx.ConnectError):
+    except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError, httpx.WriteError):
         return client.request(method, url, **kwargs)
 
 
