@@ -7,6 +7,7 @@ selected, and each render after that inserts `selected` into the chosen options:
 as accessible as before (a real <select> with <optgroup>s and labels).
 """
 
+import copy
 import threading
 
 from django import forms
@@ -20,6 +21,15 @@ _lock = threading.Lock()
 
 class CachedOptionsSelect(forms.Select):
     """forms.Select with the options rendered once; only for single choice without option attributes."""
+
+    def __deepcopy__(self, memo):
+        # Every form copies its fields' widgets; ChoiceWidget's own copy sets `choices` again, and its
+        # setter normalises all ~430 zones (most of a signup POST's CPU time). They are normalised.
+        obj = copy.copy(self)
+        obj.attrs = self.attrs.copy()
+        obj._choices = copy.copy(self._choices)
+        memo[id(self)] = obj
+        return obj
 
     def render(self, name, value, attrs=None, renderer=None):
         final_attrs = self.build_attrs(self.attrs, attrs)
