@@ -95,6 +95,9 @@ def main() -> int:
         try:
             url = f"http://127.0.0.1:{port}{args.path}"
             wait_for_http(f"http://127.0.0.1:{port}/robots.txt", timeout=60)
+            # A visitor has been there before: the cached page shells are built (subscriptions.shells).
+            for _ in range(4):  # one per gunicorn process, give or take
+                wait_for_http(url, timeout=60)
             command = [
                 str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={args.output}",
                 "--chrome-flags=--headless=new --no-sandbox", f"--only-categories={','.join(CATEGORIES)}",
