@@ -68,7 +68,11 @@ def _clear_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits and locks live in the cache: no test sees another's counters."""
+    """Rate limits, locks and page shells live in caches: no test sees another's counters or pages."""
+    from subscriptions.shells import clear_local
+
     _clear_cache()
+    clear_local()
     yield
     _clear_cache()
+    clear_local()

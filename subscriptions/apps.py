@@ -6,6 +6,6 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions"
 
     def ready(self) -> None:
-        from . import feedback_receivers, logfilters  # noqa: F401 - receivers connect on import
+        from . import feedback_receivers, logfilters, shell_receivers  # noqa: F401 - receivers connect on import
 
         logfilters.install()

@@ -13,10 +13,12 @@ from django.core import signing
 
 from papers.models import Topic
 
+from . import shells
 from .addresses import HEADER_BREAKERS, InvalidAddress, normalise_email
 from .conf import setting
 from .models import Subscriber
 from .services import Preferences
+from .widgets import CachedOptionsSelect
 
 SIGNUP_CONSENT_TEXT = (
     "By subscribing you agree that Paperboy emails you a digest of research papers on the topics you "
@@ -68,7 +70,12 @@ def seconds_since_stamp(stamp: str) -> float | None:
 
 
 def active_topic_choices() -> list[tuple[str, str]]:
-    return [(t.slug, t.name) for t in Topic.objects.filter(active=True)]
+    return [(t.slug, t.name) for t in active_topics()]
+
+
+def active_topics() -> tuple[Topic, ...]:
+    """The topics open for subscription, read once per topic change (kept with the page shells)."""
+    return shells.remember("active-topics", lambda: tuple(Topic.objects.filter(active=True)))
 
 
 class _PreferenceFields(forms.Form):
@@ -85,21 +92,36 @@ class _PreferenceFields(forms.Form):
         initial=Subscriber.Frequency.DAILY,
     )
     delivery_hour = forms.TypedChoiceField(
-        choices=HOURS, coerce=int, required=False, label="Delivery time", empty_value=None
+        choices=HOURS,
+        coerce=int,
+        required=False,
+        label="Delivery time",
+        empty_value=None,
+        widget=CachedOptionsSelect,
     )
     delivery_weekday = forms.TypedChoiceField(
-        choices=list(enumerate(WEEKDAYS)), coerce=int, required=False, label="Day", empty_value=None
+        choices=list(enumerate(WEEKDAYS)),
+        coerce=int,
+        required=False,
+        label="Day",
+        empty_value=None,
+        widget=CachedOptionsSelect,
     )
-    timezone = forms.CharField(label="Time zone", required=False, max_length=64, widget=forms.Select)
+    # Choices given to the widget here, not per form: its setter normalises all ~430 zones each time.
+    timezone = forms.CharField(
+        label="Time zone",
+        required=False,
+        max_length=64,
+        widget=CachedOptionsSelect(choices=timezone_choices()),
+    )
 
     # Fields whose raw input may span lines (never used in a header).
     multiline_fields: frozenset[str] = frozenset()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._topics = {t.slug: t for t in Topic.objects.filter(active=True)}
+        self._topics = {t.slug: t for t in active_topics()}
         self.fields["topics"].choices = [(slug, topic.name) for slug, topic in self._topics.items()]
-        self.fields["timezone"].widget.choices = timezone_choices()
 
     def topic_options(self) -> list:
         """(checkbox, description) pairs, so a template can show each topic's description."""

@@ -132,13 +132,19 @@ def subscriber_signup(
         subscriber = _find_by_address(address, lock=True)
         if subscriber is None and is_suppressed_address(address):
             return SignupOutcome.SUPPRESSED  # erased, but it bounced or complained: never mail it
+        created = False
         if subscriber is None:
             try:
                 with transaction.atomic():
+                    # A new row takes the address's email slot as it is inserted (no UPDATE).
                     subscriber = Subscriber.objects.create(
-                        email=address, status=Subscriber.Status.PENDING, **preferences.scalar_fields()
+                        email=address,
+                        status=Subscriber.Status.PENDING,
+                        last_confirmation_sent_at=now,
+                        **preferences.scalar_fields(),
                     )
-                    subscriber.topics.set(preferences.topics)
+                    subscriber.topics.add(*preferences.topics)  # a new row has none: no SELECT first
+                    created = True
             except IntegrityError:
                 # Another request created this address a moment ago; carry on with that row.
                 subscriber = _find_by_address(address, lock=True)
@@ -146,7 +152,7 @@ def subscriber_signup(
                     raise
         if subscriber.status == Subscriber.Status.SUPPRESSED:
             return SignupOutcome.SUPPRESSED
-        if not _claim_email_slot(subscriber, now=now):
+        if not created and not _claim_email_slot(subscriber, now=now):
             return SignupOutcome.EMAIL_LIMITED
         if subscriber.status == Subscriber.Status.ACTIVE:
             tasks.send_manage_link_email.delay_on_commit(subscriber.pk)

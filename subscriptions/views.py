@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import ratelimit, services
+from . import ratelimit, services, shells
 from .addresses import address_key
 from .conf import setting
 from .forms import (
@@ -68,20 +68,30 @@ def _signup_page(request: HttpRequest, form: SignupForm, *, status: int = 200) -
     )
 
 
+def _blank_signup_context() -> dict:
+    """The signup page as every visitor first gets it; the stamp is filled in per request."""
+    form = SignupForm(
+        initial={
+            "started": shells.hole("started"),
+            "timezone": setting("DEFAULT_TIMEZONE"),
+            "delivery_hour": setting("DEFAULT_DELIVERY_HOUR"),
+            "frequency": Subscriber.Frequency.DAILY,
+        }
+    )
+    return {"form": form, "consent_text": SIGNUP_CONSENT_TEXT}
+
+
 @csrf_exempt  # checked by hand below, except for allowed embedding origins
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        form = SignupForm(
-            initial={
-                "started": make_form_stamp(),
-                "timezone": setting("DEFAULT_TIMEZONE"),
-                "delivery_hour": setting("DEFAULT_DELIVERY_HOUR"),
-                "frequency": Subscriber.Frequency.DAILY,
-            }
+        return shells.render_shell(
+            request,
+            "subscriptions/home.html",
+            context=_blank_signup_context,
+            values={"started": make_form_stamp()},
         )
-        return _signup_page(request, form)
 
     embedded = _embedded_origin(request)
     if not embedded and (rejection := _csrf_rejection(request)) is not None:
@@ -157,7 +167,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except InvalidToken:
         return _invalid_link(request)
     if request.method != "POST":
-        return render(request, "subscriptions/confirm.html", {"subscriber": subscriber, "consent": consent})
+        return _confirm_page(request, subscriber, consent)
     try:
         subscriber = services.subscriber_confirm(subscriber=subscriber, consent=consent)
     except services.SubscriptionError:
@@ -174,6 +184,22 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "first_digest_due_now": first.due_now,
             "time_zone": first.zone,
         },
+    )
+
+
+def _confirm_page(request: HttpRequest, subscriber: Subscriber, consent) -> HttpResponse:
+    """The confirm page from its shell: one per (already active or not, number of topics)."""
+    active = subscriber.status == Subscriber.Status.ACTIVE
+    topics = len(consent.topics or [])
+    return shells.render_shell(
+        request,
+        "subscriptions/confirm.html",
+        context=lambda: {
+            "subscriber": {"status": subscriber.status if active else "", "email": shells.hole("email")},
+            "consent": {"topics": consent.topics},
+        },
+        values={"email": subscriber.email},
+        variant=(active, topics),
     )
 
 

@@ -247,3 +247,19 @@ def test_two_signups_of_one_new_address_in_different_case_make_one_subscriber(si
     sign_up("Ada@example.com")
     sign_up("ada@EXAMPLE.com")
     assert Subscriber.objects.count() == 1
+
+
+def test_a_new_address_signs_up_in_nine_queries_without_reading_the_topics(
+    client, topics, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """BEGIN, find the address, suppression check, savepoint, INSERT, topics, release, consent, COMMIT."""
+    client.post("/", signup_data("warmup@example.com"))  # the active topics are read once per change
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(9) as queries:
+        response = client.post("/", signup_data("ada@example.com"))
+    assert response.status_code == 302
+    assert len(callbacks) == 1  # the confirmation email, queued after the commit
+    assert not any('FROM "papers_topic"' in q["sql"] for q in queries.captured_queries)
+    subscriber = Subscriber.objects.get(email="ada@example.com")
+    assert subscriber.last_confirmation_sent_at is not None  # the email slot, taken with the INSERT
+    assert sorted(subscriber.topics.values_list("slug", flat=True)) == ["codegen", "lowbit"]
+    assert subscriber.consents.count() == 1

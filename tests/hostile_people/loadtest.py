@@ -12,9 +12,22 @@ token, as a browser does. Every session comes from its own client address throug
 (X-Forwarded-For, SUBSCRIPTIONS_TRUSTED_PROXY_HOPS=1), ten signups per address, under the per-IP
 limit. A second phase sends many signups from ONE address to show that the per-IP limit holds under
 concurrency.
+
+Then each accepted signup follows its confirmation email as a person does: the confirm page (GET),
+its button (POST), the manage page it leads to (GET), a change of preferences there (POST), and the
+one-click unsubscribe a mail program sends (RFC 8058, no cookies). Every phase is printed as a share
+of the hello-world rate (`/robots.txt`) measured in the same run, and the run checks that nothing was
+lost: every accepted signup has its row, consent record and confirmation email, and ends confirmed,
+with the changed preferences, unsubscribed.
+
+Targets (issue 21): the signup page GET at 50% or more of hello world's rate, the signup POST at 25%
+or more, no 5xx. They are printed, not asserted: a loaded machine moves them.
 """
 
 import argparse
+import email
+import email.policy
+import logging
 import os
 import re
 import secrets
@@ -37,6 +50,14 @@ _REQUEST_TIMEOUT = 30.0
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _STAMP_INPUT = re.compile(r'name="started" value="([^"]+)"')
 _TOPIC_INPUT = re.compile(r'name="topics" value="([^"]+)"')
+_CONFIRM_PATH = re.compile(r"https?://[^/\s]+(/confirm/[^/\s]+/)")
+_MANAGE_LINK = re.compile(r'href="(/manage/[^/"]+/)"')
+_UNSUBSCRIBE_LINK = re.compile(r'href="(/unsubscribe/[^/"]+/)"')
+_CHECKED_TOPIC = re.compile(r'name="topics" value="([^"]+)"[^>]*checked')
+HELLO = "hello world GET /robots.txt"
+# What the manage phase changes, checked on every subscriber afterwards.
+MANAGED_TIMEZONE, MANAGED_HOUR = "Asia/Tokyo", 8
+TARGETS = {"signup page GET": 0.50, "signup POST (spread addresses)": 0.25}
 
 
 @dataclass
@@ -82,17 +103,40 @@ class Form:
     email: str
 
 
+def hello_rate(phases: list[Phase]) -> float:
+    """Hello world's rate in this run (the mean when it was measured more than once)."""
+    rates = [phase.throughput for phase in phases if phase.name.startswith(HELLO)]
+    return sum(rates) / len(rates) if rates else 0.0
+
+
 def table(phases: list[Phase]) -> str:
+    hello = hello_rate(phases)
     lines = [
-        f"{'phase':<34} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  statuses",
+        f"{'phase':<34} {'requests':>8} {'req/s':>8} {'of hello':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8}  statuses",
     ]
     for phase in phases:
+        share = f"{phase.throughput / hello:>8.0%}" if hello else f"{'-':>8}"
         lines.append(
-            f"{phase.name:<34} {len(phase.results):>8} {phase.throughput:>8.1f} "
+            f"{phase.name:<34} {len(phase.results):>8} {phase.throughput:>8.1f} {share} "
             f"{phase.percentile(0.50) * 1000:>8.1f} {phase.percentile(0.99) * 1000:>8.1f} "
             f"{phase.percentile(1.0) * 1000:>8.1f}  {phase.statuses()}"
         )
     return "\n".join(lines)
+
+
+def targets(phases: list[Phase]) -> list[str]:
+    """Issue 21's targets, each as met or missed in this run."""
+    hello = hello_rate(phases)
+    lines = []
+    for phase in phases:
+        if phase.name in TARGETS and hello:
+            share = phase.throughput / hello
+            verdict = "met" if share >= TARGETS[phase.name] else "MISSED"
+            lines.append(
+                f"{phase.name}: {share:.0%} of hello world (target {TARGETS[phase.name]:.0%}) {verdict}"
+            )
+    return lines
 
 
 @contextmanager
@@ -206,11 +250,11 @@ def post_signups(base: str, forms: list[Form], *, clients: int, name: str) -> Ph
     return _run(name, forms, _post, clients=clients)
 
 
-def hello_world(base: str, *, requests: int, clients: int) -> Phase:
+def hello_world(base: str, *, requests: int, clients: int, name: str = HELLO) -> Phase:
     def _get(client: httpx.Client, _job):
         return client.get(f"{base}/robots.txt").status_code, {}
 
-    return _run("hello world GET /robots.txt", list(range(requests)), _get, clients=clients)
+    return _run(name, list(range(requests)), _get, clients=clients)
 
 
 @dataclass
@@ -304,6 +348,7 @@ def _main() -> None:
     import django
 
     django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the table
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -323,10 +368,18 @@ def _main() -> None:
             min_submit_seconds=setting("MIN_SUBMIT_SECONDS"),
         )
         problems = verify_signups(run, outbox=work / "outbox", worker_env=env)
+        accepted = [r.email for r in run.spread.results if r.status == 201]
+        links = run_links(
+            base, emails=accepted, outbox=work / "outbox", clients=args.clients, hello_requests=args.signups
+        )
+        problems += verify_links(links)
+    phases = run.phases + links.phases
     print()
-    print(table(run.phases))
+    print(table(phases))
     database = os.environ["DATABASE_URL"].split(":")[0]
-    print(f"\ngunicorn: 4 workers x 4 threads (gthread); database {database}; logs in {work}")
+    cache = "redis" if os.environ.get("REDIS_URL") else "file cache"
+    print(f"\ngunicorn: 4 workers x 4 threads (gthread); database {database}; cache {cache}; logs in {work}")
+    print("\n".join(targets(phases)))
     print("problems: " + ("; ".join(problems) if problems else "none"))
     sys.exit(1 if problems else 0)
 
@@ -408,6 +461,185 @@ def verify_signups(
             time.sleep(1)
     if missing:
         problems.append(f"{len(missing)} accepted signups got no confirmation email: {sorted(missing)[:3]}")
+    return problems
+
+
+@dataclass
+class _Page:
+    """A page a reader opened from a link, and what a browser keeps of it."""
+
+    email: str
+    path: str
+    csrf_cookie: str = ""
+    csrf_token: str = ""
+    html: str = ""
+
+
+@dataclass
+class LinkRun:
+    phases: list[Phase]
+    emails: list[str]  # the readers sent through the phases
+    problems: list[str]
+
+
+def confirmation_paths(outbox: Path) -> dict[str, str]:
+    """Each recipient's confirmation link (its path), read from the email as its reader reads it."""
+    found = {}
+    for path in outbox.glob("*.eml"):
+        with open(path, "rb") as handle:
+            message = email.message_from_binary_file(handle, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        match = _CONFIRM_PATH.search(body.get_content()) if body is not None else None
+        if match:
+            found[str(message["To"]).strip().lower()] = match[1]
+    return found
+
+
+def _send(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
+    """A request as a browser sends it: once more when a kept-alive connection closed unanswered.
+
+    gunicorn closes a kept-alive connection that waited in its queue past its keep-alive time, and
+    browsers resend a request that got no answer on a reused connection. Every request of these
+    phases is safe to repeat (confirming, saving and unsubscribing twice change nothing more).
+    """
+    try:
+        return client.request(method, url, **kwargs)
+    except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError, httpx.WriteError):
+        return client.request(method, url, **kwargs)
+
+
+def _form_headers(base: str, page: _Page) -> dict[str, str]:
+    return {
+        "Cookie": f"csrftoken={page.csrf_cookie}",
+        "Origin": base,
+        "Referer": f"{base}{page.path}",
+        "User-Agent": "paperboy-loadtest/1",
+    }
+
+
+def _open_pages(base: str, name: str, pages: list[_Page], *, clients: int) -> Phase:
+    """GET each page as a fresh browser session, keeping its CSRF cookie, token and HTML."""
+
+    def _get(client: httpx.Client, page: _Page):
+        response = _send(client, "GET", f"{base}{page.path}")
+        token = _CSRF_INPUT.search(response.text)
+        page.html = response.text
+        page.csrf_cookie = response.cookies.get("csrftoken", "")
+        page.csrf_token = token[1] if token else ""
+        return response.status_code, {"email": page.email}
+
+    return _run(name, pages, _get, clients=clients)
+
+
+def run_links(
+    base: str,
+    *,
+    emails: list[str],
+    outbox: Path,
+    clients: int,
+    hello_requests: int,
+    log: Callable[[str], None] = print,
+) -> LinkRun:
+    """Confirm (GET, POST), manage (GET, POST) and one-click unsubscribe for each of `emails`.
+
+    Needs the confirmation emails in `outbox` (verify_signups waits for them). Ends with hello world
+    measured again, so that every phase has a baseline from the same run.
+    """
+    problems = []
+    links = confirmation_paths(outbox)
+    confirm_pages = [_Page(address, links[address.lower()]) for address in emails if address.lower() in links]
+    if len(confirm_pages) != len(emails):
+        problems.append(
+            f"{len(emails) - len(confirm_pages)} readers found no confirmation link in their email"
+        )
+
+    log(f"confirming {len(confirm_pages)} subscriptions from their emails' links")
+    opened = _open_pages(base, "confirm page GET", confirm_pages, clients=clients)
+    manage_pages: list[_Page] = []
+
+    def _confirm(client: httpx.Client, page: _Page):
+        response = client.post(
+            f"{base}{page.path}",
+            data={"csrfmiddlewaretoken": page.csrf_token},
+            headers=_form_headers(base, page),
+        )
+        link = _MANAGE_LINK.search(response.text)
+        if response.status_code == 200 and link:
+            manage_pages.append(_Page(page.email, link[1]))
+        return response.status_code, {"email": page.email}
+
+    confirmed = _run("confirm POST", confirm_pages, _confirm, clients=clients)
+    log(f"managing {len(manage_pages)} subscriptions")
+    managed_open = _open_pages(base, "manage page GET", manage_pages, clients=clients)
+    unsubscribe_paths: list[_Page] = []
+
+    def _manage(client: httpx.Client, page: _Page):
+        data = {
+            "csrfmiddlewaretoken": page.csrf_token,
+            "topics": _CHECKED_TOPIC.findall(page.html),
+            "keywords": "load test",
+            "frequency": "daily",
+            "delivery_hour": str(MANAGED_HOUR),
+            "delivery_weekday": "0",
+            "timezone": MANAGED_TIMEZONE,
+        }
+        response = _send(client, "POST", f"{base}{page.path}", data=data, headers=_form_headers(base, page))
+        link = _UNSUBSCRIBE_LINK.search(page.html)
+        if response.status_code == 302 and response.headers.get("location", "").endswith("?saved=1") and link:
+            unsubscribe_paths.append(_Page(page.email, link[1]))
+        return response.status_code, {"email": page.email}
+
+    managed = _run("manage POST", manage_pages, _manage, clients=clients)
+
+    def _one_click(client: httpx.Client, page: _Page):
+        # What a mail program sends (RFC 8058): no cookie, no CSRF token, the signed link only.
+        response = _send(client, "POST", f"{base}{page.path}", data={"List-Unsubscribe": "One-Click"})
+        return response.status_code, {"email": page.email}
+
+    log(f"unsubscribing {len(unsubscribe_paths)} readers with one click")
+    unsubscribed = _run("one-click unsubscribe POST", unsubscribe_paths, _one_click, clients=clients)
+    hello = hello_world(base, requests=hello_requests, clients=clients, name=f"{HELLO} (again)")
+    phases = [opened, confirmed, managed_open, managed, unsubscribed, hello]
+    return LinkRun(phases, [page.email for page in confirm_pages], problems)
+
+
+def verify_links(run: LinkRun) -> list[str]:
+    """Every reader of the link phases ended confirmed, with the changed preferences, unsubscribed."""
+    from subscriptions.models import ConsentRecord, Subscriber
+
+    problems = list(run.problems)
+    for phase in run.phases:
+        broken = {status: n for status, n in phase.statuses().items() if status == 0 or status >= 500}
+        if broken:
+            problems.append(f"{phase.name}: server errors or no answer {broken}")
+    expected = {"confirm page GET": 200, "confirm POST": 200, "manage page GET": 200, "manage POST": 302}
+    expected["one-click unsubscribe POST"] = 200
+    for phase in run.phases:
+        wrong = [r for r in phase.results if phase.name in expected and r.status != expected[phase.name]]
+        if wrong:
+            problems.append(
+                f"{phase.name}: {len(wrong)} answers other than {expected[phase.name]}: {wrong[:3]}"
+            )
+        if phase.name in expected and len(phase.results) != len(run.emails):
+            problems.append(f"{phase.name}: {len(phase.results)} readers got here of {len(run.emails)}")
+    readers = Subscriber.objects.filter(email__in=run.emails)
+    if readers.count() != len(run.emails):
+        problems.append(f"{len(run.emails) - readers.count()} readers have no subscriber row")
+    not_left = readers.exclude(status=Subscriber.Status.UNSUBSCRIBED).count()
+    if not_left:
+        problems.append(f"{not_left} readers are not unsubscribed after the one-click unsubscribe")
+    unchanged = readers.exclude(
+        timezone=MANAGED_TIMEZONE, delivery_hour=MANAGED_HOUR, keywords="load test"
+    ).count()
+    if unchanged:
+        problems.append(f"{unchanged} readers lack the preferences their manage page saved")
+    consents = ConsentRecord.objects.filter(subscriber__in=readers)
+    unconfirmed = readers.count() - consents.filter(action="signup", confirmed_at__isnull=False).count()
+    if unconfirmed:
+        problems.append(f"{unconfirmed} readers' signups were not confirmed")
+    unrecorded = readers.count() - consents.filter(action="unsubscribe").count()
+    if unrecorded:
+        problems.append(f"{unrecorded} unsubscribes have no consent record")
     return problems
 
 

@@ -1,4 +1,5 @@
-"""Signups under load through a real gunicorn: none lost, no 5xx, per-IP limit holds, no secret logged.
+"""Signups, then confirm, manage and unsubscribe, under load through a real gunicorn: none lost, no 5xx,
+the per-IP limit holds, no secret logged.
 
 The same run as `python -m tests.hostile_people.loadtest` (2,000 signups, 50 clients), with fewer
 signups so that CI stays within a few minutes; it asserts correctness only and prints the figures.
@@ -59,12 +60,29 @@ def test_signups_under_load_are_all_kept_and_the_per_ip_limit_holds(server, topi
         min_submit_seconds=setting("MIN_SUBMIT_SECONDS"),
     )
     problems = loadtest.verify_signups(run, outbox=server["tmp"] / "outbox", worker_env=server["env"])
+    accepted_spread = [r.email for r in run.spread.results if r.status == 201]
+    links = loadtest.run_links(
+        server["base"],
+        emails=accepted_spread,
+        outbox=server["tmp"] / "outbox",
+        clients=CLIENTS,
+        hello_requests=SIGNUPS,
+    )
+    problems += loadtest.verify_links(links)
     with capsys.disabled():
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         cache = "redis" if os.environ.get("REDIS_URL") else "file cache"
         print(f"\n\n{SIGNUPS} signups, {CLIENTS} clients, gunicorn 4x4 gthread, {database}, {cache}")
-        print(loadtest.table(run.phases))
+        print(loadtest.table(run.phases + links.phases))
+        print("\n".join(loadtest.targets(run.phases + links.phases)))
     assert not problems, problems
+    # Every reader went through every link phase and ended where the phases leave them.
+    assert len(links.emails) == len(accepted_spread) == SIGNUPS
+    assert Subscriber.objects.filter(email__in=links.emails, status="unsubscribed").count() == SIGNUPS
+    assert (
+        ConsentRecord.objects.filter(subscriber__email__in=links.emails, action="unsubscribe").count()
+        == SIGNUPS
+    )
     # Tallies the helper checked, asserted here too so that a broken helper cannot pass silently.
     accepted = [r.email for r in run.spread.results + run.hammer.results if r.status == 201]
     assert len(accepted) >= SIGNUPS + setting("SIGNUPS_PER_IP_PER_HOUR")

@@ -1,0 +1,194 @@
+"""Pages rendered once and filled in per request: what is the same for every visitor is a cached shell.
+
+A shell is a template rendered with markers where per-visitor values go. Per request the view hands
+over those values and the page is the shell joined with them: no template rendering, no form
+widgets, no topic query. Three kinds of hole:
+
+- `{% csrf_token %}`, anywhere in the page: always a hole, filled with this request's token (so a
+  form added to a cached page can never carry another visitor's token);
+- named values: the view's context builder puts `hole("name")` where the value goes (a form's
+  initial, an object's attribute) and passes the value per request; it is escaped when filled;
+- `{% pervisitor %}…{% endpervisitor %}` blocks (template library `shells`): rendered per request
+  with the request's context (messages, `request.GET` flags), everything outside them once.
+
+A shell is keyed by template and `variant` (whatever the template branches on, such as a status)
+and rebuilt per deploy (it lives in process memory), after `invalidate()` (topics saved or deleted,
+settings changed: subscriptions.receivers), and at the latest after MAX_AGE_SECONDS. Shells are
+rendered against a blank request, so nothing of the visitor who happened to build one can end up
+in it. Values that filters transform (`|length`, `|date`) cannot be holes: put them in `variant`.
+"""
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.template import RequestContext, Template
+from django.template.base import NodeList
+from django.template.loader import get_template
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Random per process, so no submitted or stored text can contain a marker.
+_MARK = secrets.token_hex(8)
+_HOLE = re.compile(rf"pb{_MARK}(\w+?){_MARK}")
+_CSRF = "csrf_token"
+_BLOCK_PREFIX = "block_"
+_GENERATION_KEY = "subscriptions:shells:generation"
+# How often a process asks the shared cache whether another process invalidated the shells.
+GENERATION_CHECK_SECONDS = 1.0
+# A shell is rebuilt after this long even without a signal (topics changed by a bulk UPDATE).
+MAX_AGE_SECONDS = 300.0
+
+
+def hole(name: str) -> SafeString:
+    """The marker for the per-visitor value `name` (letters, digits, underscores)."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == _CSRF or name.startswith(_BLOCK_PREFIX):
+        raise ValueError(f"not a usable hole name: {name!r}")
+    return _marker(name)
+
+
+def _marker(name: str) -> SafeString:
+    return mark_safe(f"pb{_MARK}{name}{_MARK}")  # noqa: S308 - letters, digits and underscores only
+
+
+@dataclass
+class _Shell:
+    parts: list[str]  # even indexes: literal HTML; odd: hole names
+    blocks: list[NodeList]
+    template: Template  # the blocks' template: its engine's context processors and loaders
+    built: float = field(default_factory=time.monotonic)
+
+
+class _BlockRecorder:
+    """Context value that makes `{% pervisitor %}` leave a marker and keep its nodelist."""
+
+    def __init__(self) -> None:
+        self.nodelists: list[NodeList] = []
+
+    def marker(self, nodelist: NodeList) -> SafeString:
+        self.nodelists.append(nodelist)
+        return _marker(f"{_BLOCK_PREFIX}{len(self.nodelists) - 1}")
+
+
+RECORDER_CONTEXT_KEY = "_shell_recorder"
+
+_lock = threading.Lock()
+_shells: dict[tuple, _Shell] = {}
+_remembered: dict[str, Any] = {}
+_state = {"generation": None, "checked": 0.0}
+
+
+def invalidate() -> None:
+    """Drop every shell, in this process now and in the others within GENERATION_CHECK_SECONDS."""
+    generation = secrets.token_hex(8)
+    cache.set(_GENERATION_KEY, generation, timeout=None)
+    with _lock:
+        _clear()
+        _state["generation"] = generation
+
+
+def clear_local() -> None:
+    """Drop this process's shells (tests, where a rolled-back topic sends no signal)."""
+    with _lock:
+        _clear()
+
+
+def _clear() -> None:
+    _shells.clear()
+    _remembered.clear()
+
+
+def remember(name: str, build: Callable[[], Any]) -> Any:
+    """`build()`'s value, kept with the shells and dropped with them (the active topics, say).
+
+    Shared by the threads of a process: the value must never be changed by its users.
+    """
+    _check_generation()
+    try:
+        return _remembered[name]
+    except KeyError:
+        value = _remembered[name] = build()
+        return value
+
+
+def _check_generation() -> None:
+    now = time.monotonic()
+    if now - _state["checked"] < GENERATION_CHECK_SECONDS:
+        return
+    generation = cache.get(_GENERATION_KEY)
+    with _lock:
+        _state["checked"] = now
+        if generation != _state["generation"]:
+            _clear()
+            _state["generation"] = generation
+
+
+def _blank_request(request: HttpRequest) -> HttpRequest:
+    blank = HttpRequest()
+    blank.method = "GET"
+    blank.path, blank.path_info = request.path, request.path_info
+    return blank
+
+
+def _build(request: HttpRequest, template_name: str, context: dict[str, Any]) -> _Shell:
+    recorder = _BlockRecorder()
+    context = {**context, _CSRF: _marker(_CSRF), RECORDER_CONTEXT_KEY: recorder}
+    template = get_template(template_name)
+    html = template.render(context, _blank_request(request))
+    return _Shell(parts=_HOLE.split(html), blocks=recorder.nodelists, template=template.template)
+
+
+def _shell(request: HttpRequest, template_name: str, variant: Hashable, context: Callable) -> _Shell:
+    _check_generation()
+    key = (template_name, variant)
+    shell = _shells.get(key)
+    if shell is None or time.monotonic() - shell.built > MAX_AGE_SECONDS:
+        shell = _build(request, template_name, context())
+        with _lock:
+            _shells[key] = shell
+    return shell
+
+
+def render_shell(
+    request: HttpRequest,
+    template_name: str,
+    *,
+    context: Callable[[], dict[str, Any]],
+    values: dict[str, Any] | None = None,
+    blocks_context: dict[str, Any] | None = None,
+    variant: Hashable = (),
+    status: int = 200,
+) -> HttpResponse:
+    """The page from its shell with this request's values; `context()` is called only to build one.
+
+    `values` fills the named holes (escaped unless safe); `blocks_context` is what `{% pervisitor %}`
+    blocks see besides the context processors' values.
+    """
+    shell = _shell(request, template_name, variant, context)
+    values = values or {}
+    out = []
+    block_context = None
+    for index, part in enumerate(shell.parts):
+        if index % 2 == 0:
+            out.append(part)
+        elif part == _CSRF:
+            out.append(conditional_escape(get_token(request)))
+        elif part.startswith(_BLOCK_PREFIX):
+            if block_context is None:
+                block_context = RequestContext(request, blocks_context or {})
+            nodelist = shell.blocks[int(part.removeprefix(_BLOCK_PREFIX))]
+            with (
+                block_context.bind_template(shell.template),
+                block_context.render_context.push_state(shell.template),
+            ):
+                out.append(nodelist.render(block_context))
+        else:
+            out.append(conditional_escape(values[part]))
+    return HttpResponse("".join(out), status=status)

@@ -1,0 +1,193 @@
+"""Cached page shells: the same page as a full render, per-visitor parts filled in, stale never shown."""
+
+import re
+
+import pytest
+from django import forms
+from django.contrib.messages import constants as message_levels
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.db import connection
+from django.http import HttpRequest
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from papers.tests.factories import TopicFactory
+from subscriptions import shells
+from subscriptions.forms import SignupForm, timezone_choices
+from subscriptions.models import ConsentRecord
+from subscriptions.tests.conftest import signup_data
+from subscriptions.tests.factories import SubscriberFactory
+from subscriptions.tokens import make_confirm_token
+from subscriptions.widgets import CachedOptionsSelect
+
+pytestmark = pytest.mark.django_db
+
+_CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_STAMP_INPUT = re.compile(r'name="started" value="([^"]+)"')
+
+
+def test_each_visitor_gets_their_own_csrf_token_and_stamp_and_can_sign_up_with_them(topics):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    page_one, page_two = first.get("/").content.decode(), second.get("/").content.decode()
+    assert first.cookies["csrftoken"].value != second.cookies["csrftoken"].value
+    assert _CSRF_INPUT.search(page_one)[1] != _CSRF_INPUT.search(page_two)[1]
+    assert _STAMP_INPUT.search(page_one) and "pb" not in _STAMP_INPUT.search(page_one)[1][:2]
+
+    # The second visitor's form posts with the second visitor's cookie (a full browser round trip).
+    data = signup_data(csrfmiddlewaretoken=_CSRF_INPUT.search(page_two)[1])
+    response = second.post("/", data)
+    assert response.status_code == 302 and response["Location"] == "/check-your-inbox/"
+    # Another visitor's token is refused with this visitor's cookie.
+    data = signup_data("grace@example.com", csrfmiddlewaretoken=_CSRF_INPUT.search(page_two)[1])
+    third = Client(enforce_csrf_checks=True)
+    third.get("/")
+    assert third.post("/", data).status_code == 403
+
+
+def test_the_cached_page_is_the_full_render_but_for_token_and_stamp(topics, rf):
+    cached = Client().get("/").content.decode()
+    request = rf.get("/")
+    from django.shortcuts import render
+
+    form = SignupForm(
+        initial={"started": "STAMP", "timezone": "UTC", "delivery_hour": 7, "frequency": "daily"}
+    )
+    full = render(
+        request, "subscriptions/home.html", {"form": form, "consent_text": _consent()}
+    ).content.decode()
+    normalise = [
+        (_CSRF_INPUT, 'name="csrfmiddlewaretoken" value="T"'),
+        (_STAMP_INPUT, 'name="started" value="S"'),
+    ]
+    for pattern, replacement in normalise:
+        cached, full = pattern.sub(replacement, cached), pattern.sub(replacement, full)
+    assert cached == full
+
+
+def _consent():
+    from subscriptions.forms import SIGNUP_CONSENT_TEXT
+
+    return SIGNUP_CONSENT_TEXT
+
+
+def test_a_repeat_visit_makes_no_database_query(topics):
+    client = Client()
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    assert len(queries) == 0
+
+
+def test_a_saved_or_deleted_topic_shows_on_the_next_page(topics):
+    client = Client()
+    assert "zebrafish" not in client.get("/").content.decode()
+    added = TopicFactory(slug="zebrafish", name="Zebrafish genetics")
+    assert 'value="zebrafish"' in client.get("/").content.decode()
+    added.name = "Fish genomes"
+    added.save()
+    assert "Fish genomes" in client.get("/").content.decode()
+    added.delete()
+    assert 'value="zebrafish"' not in client.get("/").content.decode()
+
+
+def test_another_process_invalidation_reaches_this_one_through_the_cache(topics, monkeypatch):
+    client = Client()
+    client.get("/")
+    monkeypatch.setattr(shells, "GENERATION_CHECK_SECONDS", 0)
+    # What another process's invalidate() leaves behind: only the shared generation changes.
+    from django.core.cache import cache
+
+    from papers.models import Topic
+
+    Topic.objects.filter(slug="lowbit").update(name="Renamed quietly")  # an UPDATE sends no signal
+    assert "Renamed quietly" not in client.get("/").content.decode()
+    cache.set("subscriptions:shells:generation", "from-another-process", timeout=None)
+    assert "Renamed quietly" in client.get("/").content.decode()
+
+
+def test_settings_changes_reach_the_cached_page(topics):
+    client = Client()
+    assert 'data-server-default="UTC"' in client.get("/").content.decode()
+    with override_settings(SUBSCRIPTIONS_DEFAULT_TIMEZONE="Europe/Paris"):
+        html = client.get("/").content.decode()
+    assert 'data-server-default="Europe/Paris"' in html
+    assert '<option value="Europe/Paris" selected>' in html
+
+
+def test_a_form_with_errors_keeps_what_was_entered_and_says_what_is_wrong(client, topics):
+    data = signup_data("not-an-address", timezone="America/Chicago", topics=["codegen"], delivery_hour="9")
+    response = client.post("/", data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="email-errors"' in html and 'value="not-an-address"' in html
+    assert (
+        '<option value="America/Chicago" selected>' in html and html.count(" selected>") == 3
+    )  # zone, hour, weekday
+    assert '<option value="9" selected>09:00</option>' in html
+    assert re.search(r'value="codegen"[^>]*checked', html) and not re.search(
+        r'value="lowbit"[^>]*checked', html
+    )
+    response = client.post("/", signup_data(timezone="Mars/Olympus"))
+    assert "Choose a time zone from the list." in response.content.decode()
+
+
+def test_messages_are_per_visitor_on_a_cached_page(topics):
+    client = Client()
+    client.get("/")  # the shell is built for a visitor without messages
+    storage = CookieStorage(HttpRequest())
+    storage.add(message_levels.INFO, "Only for this visitor")
+    response = _with_message_cookie(storage)
+    client.cookies[CookieStorage.cookie_name] = response.cookies[CookieStorage.cookie_name].value
+    assert "Only for this visitor" in client.get("/").content.decode()
+    assert "Only for this visitor" not in Client().get("/").content.decode()
+
+
+def _with_message_cookie(storage):
+    from django.http import HttpResponse
+
+    response = HttpResponse()
+    storage.update(response)
+    return response
+
+
+def test_confirm_page_fills_in_the_readers_address_escaped(client, topics):
+    subscriber = SubscriberFactory(email="o'neil@example.com", status="pending")
+    consent = ConsentRecord.objects.create(
+        subscriber=subscriber, form_version="t", topics=["lowbit", "codegen"]
+    )
+    other = SubscriberFactory(email="grace@example.com", status="pending")
+    other_consent = ConsentRecord.objects.create(
+        subscriber=other, form_version="t", topics=["lowbit", "codegen"]
+    )
+    html = client.get(f"/confirm/{make_confirm_token(consent)}/").content.decode()
+    assert "o&#x27;neil@example.com starts receiving" in html and "on 2 topics" in html
+    html = client.get(f"/confirm/{make_confirm_token(other_consent)}/").content.decode()
+    assert "grace@example.com starts receiving" in html and "neil" not in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_confirm_page_of_an_active_reader_says_so(client, topics):
+    subscriber = SubscriberFactory(email="ada@example.com", status="active")
+    consent = ConsentRecord.objects.create(subscriber=subscriber, form_version="t", topics=["lowbit"])
+    html = client.get(f"/confirm/{make_confirm_token(consent)}/").content.decode()
+    assert "You are already subscribed" in html and "ada@example.com already receives" in html
+
+
+def test_hole_names_that_could_collide_are_refused():
+    for name in ("csrf_token", "block_0", "Bad-Name", ""):
+        with pytest.raises(ValueError):
+            shells.hole(name)
+
+
+class _Zones(forms.Form):
+    zone = forms.ChoiceField(choices=timezone_choices(), widget=CachedOptionsSelect)
+    plain = forms.ChoiceField(choices=timezone_choices())
+
+
+@pytest.mark.parametrize("value", ["Asia/Tokyo", "UTC", "America/Argentina/Buenos_Aires", "", "<script>"])
+def test_cached_options_select_renders_what_djangos_select_renders(value):
+    form = _Zones(initial={"zone": value, "plain": value})
+    cached = str(form["zone"]).replace('name="zone"', "").replace('id="id_zone"', "")
+    plain = str(form["plain"]).replace('name="plain"', "").replace('id="id_plain"', "")
+    assert cached == plain
+    assert str(_Zones(initial={"zone": value})["zone"]) == str(form["zone"])  # from the cache, same again
