@@ -60,7 +60,7 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
         assert page.get_by_role("heading", level=1).inner_text() == "Get trending papers in your email inbox"
         # signup.js puts the browser's time zone in place of the server default when the form is first
         # touched (asking Intl for it would otherwise block the page's start on a slow phone).
-        page.get_by_label("Email address").focus()
+        page.get_by_label("Email address", exact=True).focus()
         assert page.locator("#id_timezone").input_value() == "Asia/Tokyo"
         desktop = ARTIFACTS / "signup-desktop.png"
         page.screenshot(path=str(desktop), full_page=True)
@@ -74,7 +74,7 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
         phone.close()
         print(f"\nsignup page screenshots: {desktop} {phone_shot}")
 
-        page.get_by_label("Email address").fill("kenji@example.com")
+        page.get_by_label("Email address", exact=True).fill("kenji@example.com")
         page.get_by_role("checkbox", name="Quantization Low-bit models.").check()
         page.get_by_role("checkbox", name="Code LLMs Models that write code.").check()
         page.get_by_label("Delivery time").select_option("6")

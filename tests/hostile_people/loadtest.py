@@ -194,18 +194,28 @@ def _run(name: str, jobs: list, work: Callable, *, clients: int) -> Phase:
     return phase
 
 
+def _send(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
+    """A request as a browser sends it: once more when a kept-alive connection closed unanswered.
+
+    gunicorn closes a kept-alive connection that waited in its queue past its keep-alive time, and
+    browsers resend a request that got no answer on a reused connection. A request on a
+    connection that was closed unanswered never reached a view, so resending it repeats nothing;
+    and every form here is safe to repeat anyway (the same signup, confirming, saving and
+    unsubscribing twice change nothing more).
+    """
+    try:
+        return client.request(method, url, **kwargs)
+    except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError, httpx.WriteError):
+        return client.request(method, url, **kwargs)
+
+
 def fetch_forms(base: str, addresses: list[tuple[str, str]], *, clients: int) -> tuple[Phase, list[Form]]:
     """GET the signup page once per (email, client address) as a fresh browser session."""
     forms: list[Form | None] = [None] * len(addresses)
 
     def _get(client: httpx.Client, job):
         index, (email, ip) = job
-        try:
-            response = client.get(f"{base}/", headers={"X-Forwarded-For": ip})
-        except httpx.TransportError:
-            # gunicorn closes a kept-alive connection that waited in its queue past its keep-alive
-            # time; the request sent on it gets no answer. A browser sends such a GET again, once.
-            response = client.get(f"{base}/", headers={"X-Forwarded-For": ip})
+        response = _send(client, "GET", f"{base}/", headers={"X-Forwarded-For": ip})
         html = response.text
         cookie = response.cookies.get("csrftoken", "")
         token, stamp = _CSRF_INPUT.search(html), _STAMP_INPUT.search(html)
@@ -223,7 +233,9 @@ def fetch_forms(base: str, addresses: list[tuple[str, str]], *, clients: int) ->
 
 def post_signups(base: str, forms: list[Form], *, clients: int, name: str) -> Phase:
     def _post(client: httpx.Client, form: Form):
-        response = client.post(
+        response = _send(
+            client,
+            "POST",
             f"{base}/",
             data={
                 "csrfmiddlewaretoken": form.csrf_token,
@@ -252,7 +264,7 @@ def post_signups(base: str, forms: list[Form], *, clients: int, name: str) -> Ph
 
 def hello_world(base: str, *, requests: int, clients: int, name: str = HELLO) -> Phase:
     def _get(client: httpx.Client, _job):
-        return client.get(f"{base}/robots.txt").status_code, {}
+        return _send(client, "GET", f"{base}/robots.txt").status_code, {}
 
     return _run(name, list(range(requests)), _get, clients=clients)
 
@@ -495,19 +507,6 @@ def confirmation_paths(outbox: Path) -> dict[str, str]:
     return found
 
 
-def _send(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
-    """A request as a browser sends it: once more when a kept-alive connection closed unanswered.
-
-    gunicorn closes a kept-alive connection that waited in its queue past its keep-alive time, and
-    browsers resend a request that got no answer on a reused connection. Every request of these
-    phases is safe to repeat (confirming, saving and unsubscribing twice change nothing more).
-    """
-    try:
-        return client.request(method, url, **kwargs)
-    except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError, httpx.WriteError):
-        return client.request(method, url, **kwargs)
-
-
 def _form_headers(base: str, page: _Page) -> dict[str, str]:
     return {
         "Cookie": f"csrftoken={page.csrf_cookie}",
@@ -558,7 +557,9 @@ def run_links(
     manage_pages: list[_Page] = []
 
     def _confirm(client: httpx.Client, page: _Page):
-        response = client.post(
+        response = _send(
+            client,
+            "POST",
             f"{base}{page.path}",
             data={"csrfmiddlewaretoken": page.csrf_token},
             headers=_form_headers(base, page),
