@@ -76,6 +76,12 @@ class Preferences:
     delivery_weekday: int = 0
     timezone: str = "UTC"
     keywords: str = ""
+    ranking: str = Subscriber.Ranking.BALANCED
+    trending_strip: bool = True
+
+    def digest_fields(self) -> dict[str, Any]:
+        """How the digest is laid out: chosen on the manage page only (signup keeps the defaults)."""
+        return {"ranking": str(self.ranking), "trending_strip": self.trending_strip}
 
     def scalar_fields(self) -> dict[str, Any]:
         return {
@@ -309,7 +315,7 @@ def subscriber_update_preferences(
     """Save what the manage page sent. Status is untouched: preferences never re-activate anyone."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        for field, value in preferences.scalar_fields().items():
+        for field, value in {**preferences.scalar_fields(), **preferences.digest_fields()}.items():
             setattr(subscriber, field, value)
         subscriber.paused = paused
         subscriber.save()
