@@ -123,13 +123,17 @@ def test_the_previous_digest_is_found_without_reading_the_readers_whole_history(
 
 def _ranking_papers(now):
     quant, code, _agents = topics()
-    return quant, code, {
-        "low": paper((quant, 1.0), seen=now - timedelta(hours=1)),
-        "featured": paper((quant, 0.5), featured=True, seen=now - timedelta(hours=5)),
-        "two_topics": paper((quant, 1.0), (code, 1.0), seen=now - timedelta(hours=6)),
-        "trending": paper((quant, 1.0), trending_score=9.0, seen=now - timedelta(hours=7)),
-        "older": paper((quant, 1.0), seen=now - timedelta(hours=8)),  # ties with `low` but older
-    }
+    return (
+        quant,
+        code,
+        {
+            "low": paper((quant, 1.0), seen=now - timedelta(hours=1)),
+            "featured": paper((quant, 0.5), featured=True, seen=now - timedelta(hours=5)),
+            "two_topics": paper((quant, 1.0), (code, 1.0), seen=now - timedelta(hours=6)),
+            "trending": paper((quant, 1.0), trending_score=9.0, seen=now - timedelta(hours=7)),
+            "older": paper((quant, 1.0), seen=now - timedelta(hours=8)),  # ties with `low` but older
+        },
+    )
 
 
 def test_closest_to_my_topics_ranks_featured_then_topic_score_then_trending_then_recency(settings):
