@@ -203,7 +203,7 @@ def test_digest_shows_each_paper_and_the_subscribers_own_links(settings):
     for body in (rendered.html, rendered.text):
         assert "Tiny weights, big models" in body
         assert "Ada, Alan, Grace et al." in body
-        assert "123 upvotes" in body and "4 comments" in body
+        assert "▲ 123 · 4 comments" in body
         assert "w59" in body and "w60" not in body  # the first 60 words of the abstract
         assert manage_url(reader) in body and unsubscribe_url(reader) in body
         assert "/digest/7." in body  # view in browser
