@@ -72,10 +72,10 @@ def test_with_the_strip_on_they_are_in_the_strip_or_the_first_five_and_shown_wit
     assert {p.pk for p in top} <= {p.pk for p in strip} | {p.pk for p in papers[:5]}
     text = composed.message.body
     html = composed.message.alternatives[0][0]
-    for paper in top:
-        stats = f"▲ {paper.hf_upvotes} · {paper.hf_comments} comment"
+    for shown in top:
+        stats = f"▲ {shown.hf_upvotes} · {shown.hf_comments} comment"
         assert stats in text
-        assert re.search(rf"(&#9650;|▲) {paper.hf_upvotes} (&middot;|·) {paper.hf_comments} comment", html)
+        assert re.search(rf"(&#9650;|▲) {shown.hf_upvotes} (&middot;|·) {shown.hf_comments} comment", html)
 
 
 def test_the_strip_holds_the_days_most_upvoted_papers_of_any_topic_not_repeated_below(day):
@@ -90,8 +90,8 @@ def test_the_strip_holds_the_days_most_upvoted_papers_of_any_topic_not_repeated_
     rendered = render_digest(subscriber=reader, papers=papers, edition_date=_edition(), trending=strip)
     assert "Trending today" in rendered.text and "Trending today" in rendered.html
     assert rendered.text.index("Trending today") < rendered.text.index(papers[0].title[:40])
-    for paper in strip:
-        assert rendered.text.count(paper.title[:40]) == 1
+    for shown in strip:
+        assert rendered.text.count(shown.title[:40]) == 1
 
 
 def test_a_closest_to_my_topics_reader_keeps_a_relevance_first_order(day):
