@@ -160,7 +160,7 @@ def test_balanced_keeps_relevance_in_the_order_of_discussed_papers(settings):
     quant, _code, _agents = topics()
     now = timezone.now()
     sure = paper((quant, 900.0), trending_score=5.0, hf_upvotes=5)
-    borderline = paper((quant, 1.1), trending_score=20.0, hf_upvotes=20)
+    borderline = paper((quant, 1.1), trending_score=8.0, hf_upvotes=8)
     quiet = paper((quant, 1000.0))
     reader = subscriber(quant, trending_strip=False)
     ranked = [x.pk for x in select_papers_for(reader, edition_date=TODAY, now=now)]
