@@ -354,6 +354,8 @@ def subscriber_export_data(*, subscriber: Subscriber) -> dict[str, Any]:
             "delivery_weekday": subscriber.delivery_weekday,
             "timezone": subscriber.timezone,
             "paused": subscriber.paused,
+            "ranking": subscriber.ranking,
+            "trending_strip": subscriber.trending_strip,
             "created_at": _iso(subscriber.created_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
