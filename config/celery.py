@@ -36,6 +36,12 @@ app.conf.beat_schedule = {
         "task": "papers.tasks.fetch_due_sources",
         "schedule": timedelta(minutes=5),
     },
+    # A trending signal at most an hour old at each send: fetch Hugging Face's list early before a
+    # busy send slot (newsletter.freshness; every 5 minutes, like the fetch it brings forward).
+    "newsletter-refresh-trending-signal": {
+        "task": "newsletter.tasks.refresh_trending_signal",
+        "schedule": timedelta(minutes=5),
+    },
     "papers-recompute-trending": {
         "task": "papers.tasks.recompute_trending",
         "schedule": timedelta(minutes=30),

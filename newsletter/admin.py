@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from subscriptions.models import Subscriber
 
 from . import dashboard
-from .composing import select_papers_for
+from .composing import select_papers_for, trending_strip_for
 from .links import digest_view_url
 from .models import Dashboard, Delivery, ProviderEvent
 from .paging import LargeTablePaginator
@@ -177,6 +177,7 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
     """
     edition_date = _today_for(subscriber)
     papers = select_papers_for(subscriber, edition_date=edition_date)
+    trending = trending_strip_for(subscriber, edition_date=edition_date)
     if not papers:
         return None, 0
     topics = subscriber.topics.filter(active=True).order_by("display_order", "name")
@@ -190,6 +191,7 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
             manage_url=f"{home}#preview-manage-link",
             unsubscribe_url=f"{home}#preview-unsubscribe-link",
         ),
+        trending=trending,
     )
     return rendered, len(papers)
 

@@ -62,6 +62,9 @@ _LINK_SLOTS = frozenset({"manage", "unsubscribe", "view", "more", "less"})
 _PLAIN_URL = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$'()*+,;=%-]*")
 # Escaped reader values kept per process (topic lists, keywords, subjects recur across readers).
 _MAX_ESCAPES = 5_000
+# Frames kept per process: one per (edition date, shape, "Trending today" strip); a morning has a few
+# dates and one or two strips (one per reading window), so this bound is only a guard.
+_MAX_FRAMES = 256
 
 
 class AssemblyError(Exception):
@@ -161,7 +164,10 @@ class DigestAssembler:
         your_topics: Sequence[str],
         keywords: Sequence[str],
         links: DigestLinks,
+        trending: Sequence = (),
     ) -> RenderedDigest | AssembledDigest:
+        """A reader's digest. The "Trending today" strip is the same for every reader of a window, so
+        it is part of the frame (rendered once per strip), not a per-reader value."""
         subject, headline, _when = digest_headings(
             papers=papers, edition_date=edition_date, your_topics=your_topics
         )
@@ -184,7 +190,7 @@ class DigestAssembler:
             fragments = self.fragments(papers)
             paper_links = _paper_link_values([links.feedback(p.id) for p in papers])
             flags = (bool(links.view_url), bool(keywords), bool(your_topics), bool(papers))
-            frame = self._frame(edition_date, flags)
+            frame = self._frame(edition_date, flags, tuple(trending))
         except AssemblyError:
             self.fallbacks += 1
             return render_digest_direct(
@@ -193,6 +199,7 @@ class DigestAssembler:
                 your_topics=your_topics,
                 keywords=keywords,
                 links=links,
+                trending=trending,
             )
         values["preheader"] = " · ".join(f.title for f in fragments[:3])
         html_values, text_values = {}, {}
@@ -351,7 +358,9 @@ class DigestAssembler:
 
     # -- frames ------------------------------------------------------------------------------
 
-    def _sentinel_context(self, cards: list[dict], *, edition_date: date, flags: tuple) -> dict:
+    def _sentinel_context(
+        self, cards: list[dict], *, edition_date: date, flags: tuple, trending: tuple = ()
+    ) -> dict:
         has_view, has_keywords, has_topics, _has_papers = flags
         s = self._sentinels
         return {
@@ -360,6 +369,7 @@ class DigestAssembler:
             "date_label": date_label(edition_date),
             "edition_date": edition_date,
             "papers": cards,
+            "trending": [paper_card(p) for p in trending],
             "preheader": s["preheader"],
             "your_topics": [s["topics"]] if has_topics else [],
             "your_topics_text": s["topics"] if has_topics else "",
@@ -373,24 +383,28 @@ class DigestAssembler:
             "view_url": s["view"] if has_view else "",
         }
 
-    def _frame(self, edition_date: date, flags: tuple) -> _Frame:
-        key = _frame_key(edition_date, flags)
+    def _frame(self, edition_date: date, flags: tuple, trending: tuple = ()) -> _Frame:
+        strip = tuple((*self._paper_key(p), p.hf_upvotes, p.hf_comments) for p in trending)
+        key = (*_frame_key(edition_date, flags), strip)
         frame = self._frames.get(key)
         if frame is None:
-            frame = self._build_frame(edition_date, flags)
+            frame = self._build_frame(edition_date, flags, trending)
+            if len(self._frames) >= _MAX_FRAMES:
+                self._frames.clear()
+                self._json_frames.clear()
             self._frames[key] = frame
             self._json_frames[id(frame)] = frame.json_parts()
         return frame
 
-    def _build_frame(self, edition_date: date, flags: tuple) -> _Frame:
-        """Render the frame around two placeholder papers and cut the papers out."""
+    def _build_frame(self, edition_date: date, flags: tuple, trending: tuple = ()) -> _Frame:
+        """Render the frame (with its strip) around two placeholder papers and cut the papers out."""
         has_papers = flags[3]
         dummy = {"title": "placeholder", "title_html": "placeholder", "abstract_html": "", "url": "",
                  "authors": "", "topics": [], "upvotes": None,
                  "comments": None, "abstract": "", "pdf_url": "", "code_url": "", "hf_url": "",
                  "featured": False}  # fmt: skip
         cards = [dummy, dummy] if has_papers else []
-        context = self._sentinel_context(cards, edition_date=edition_date, flags=flags)
+        context = self._sentinel_context(cards, edition_date=edition_date, flags=flags, trending=trending)
         html_doc, text_doc = render_templates(context)
         if not has_papers:
             return _Frame(self._parts(html_doc), (), self._parts(text_doc), ())

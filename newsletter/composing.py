@@ -2,7 +2,8 @@
 
 Public surface (the web pages and admin use the first two):
 - `select_papers_for(subscriber, *, edition_date, since=None)` -> ranked papers for one subscriber;
-- `render_digest(*, subscriber, papers, edition_date, delivery_id=None)` -> RenderedDigest;
+- `trending_strip_for(subscriber, *, edition_date)` -> the "Trending today" strip shown above them;
+- `render_digest(*, subscriber, papers, edition_date, delivery_id=None, trending=())` -> RenderedDigest;
 - `ChunkComposer(deliveries, *, now)` selects papers for a whole chunk in a handful of queries and
   then `compose(delivery)` makes each digest (newsletter.sending composes a group at a time).
 """
@@ -52,6 +53,16 @@ def select_papers_for(
     return selection.papers.get(subscriber.pk, [])
 
 
+def trending_strip_for(
+    subscriber: Subscriber, *, edition_date: date, since: datetime | None = None, now: datetime | None = None
+) -> list[Paper]:
+    """The "Trending today" strip of `subscriber`'s digest (empty when they switched it off)."""
+    selection = select_papers_bulk(
+        [subscriber], edition_dates={subscriber.pk: edition_date}, now=now, since=since
+    )
+    return selection.trending.get(subscriber.pk, [])
+
+
 def _your_topics(subscriber: Subscriber) -> list[str]:
     return [t.name for t in sorted(subscriber.topics.filter(active=True), key=_topic_order)]
 
@@ -86,7 +97,12 @@ class _ChunkLinks:
 
 
 def render_digest(
-    *, subscriber: Subscriber, papers: Sequence[Paper], edition_date: date, delivery_id: int | None = None
+    *,
+    subscriber: Subscriber,
+    papers: Sequence[Paper],
+    edition_date: date,
+    delivery_id: int | None = None,
+    trending: Sequence[Paper] = (),
 ) -> RenderedDigest:
     """The subscriber's digest, fully personalised (manage, unsubscribe, view and feedback links)."""
     return render_digest_direct(
@@ -95,6 +111,7 @@ def render_digest(
         your_topics=_your_topics(subscriber),
         keywords=parse_keywords(subscriber.keywords),
         links=subscriber_links(subscriber, delivery_id),
+        trending=list(trending),
     )
 
 
@@ -187,6 +204,7 @@ class ChunkComposer:
             your_topics=your_topics,
             keywords=reader.keywords,
             links=links,
+            trending=selection.trending.get(subscriber.pk, ()),
         )
         if isinstance(rendered, AssembledDigest):
             message = self._messages.make(

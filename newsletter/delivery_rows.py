@@ -81,7 +81,9 @@ class ChunkReport:
 # What composing, sending and recording read of a row and its subscriber; the rest (timestamps, the
 # consent trail, …) stays in the database: loading 500 rows of every column cost more than composing.
 _ROW_FIELDS = ("id", "subscriber_id", "edition_date", "status")
-_SUBSCRIBER_FIELDS = ("id", "email", "status", "paused", "token_key", "keywords", "frequency")
+_SUBSCRIBER_FIELDS = (
+    "id", "email", "status", "paused", "token_key", "keywords", "frequency", "ranking", "trending_strip",
+)  # fmt: skip
 
 
 def planned_rows(delivery_ids: Sequence[int]) -> list[Delivery]:

@@ -144,7 +144,9 @@ def _preheader(cards: Sequence[dict]) -> str:
     return " · ".join(card["title"] for card in cards[:3])
 
 
-def digest_context(*, papers, edition_date: date, your_topics: Sequence[str], keywords: Sequence[str]):
+def digest_context(
+    *, papers, edition_date: date, your_topics: Sequence[str], keywords: Sequence[str], trending=()
+):
     subject, headline, when = digest_headings(
         papers=papers, edition_date=edition_date, your_topics=your_topics
     )
@@ -155,6 +157,8 @@ def digest_context(*, papers, edition_date: date, your_topics: Sequence[str], ke
         "date_label": when,
         "edition_date": edition_date,
         "papers": cards,
+        # "Trending today": the day's most-upvoted papers of any topic, above the reader's own.
+        "trending": [paper_card(p) for p in trending],
         "preheader": _preheader(cards),
         "your_topics": list(your_topics),
         "your_topics_text": name_list(list(your_topics)),
@@ -187,10 +191,20 @@ def _render(context: dict, links: DigestLinks) -> RenderedDigest:
 
 
 def render_digest_direct(
-    *, papers, edition_date: date, your_topics: Sequence[str], keywords: Sequence[str], links: DigestLinks
+    *,
+    papers,
+    edition_date: date,
+    your_topics: Sequence[str],
+    keywords: Sequence[str],
+    links: DigestLinks,
+    trending=(),
 ) -> RenderedDigest:
     """The straightforward render for one subscriber (previews, tests, the reference for the cache)."""
     context = digest_context(
-        papers=papers, edition_date=edition_date, your_topics=your_topics, keywords=keywords
+        papers=papers,
+        edition_date=edition_date,
+        your_topics=your_topics,
+        keywords=keywords,
+        trending=trending,
     )
     return _render(context, links)

@@ -2,9 +2,12 @@
 
 A digest holds papers first seen since the subscriber's previous digest (at most two periods back;
 one period when there was none), not hidden, that carry one of the subscriber's topics (a PaperTopic
-not excluded by a curator) or match one of their keywords. Ranking: featured first, then relevance
-(sum of the matching topics' scores, plus one per matching keyword), then trending score, then
-recency. The top NEWSLETTER_DIGEST_SIZE are kept.
+not excluded by a curator) or match one of their keywords. Ranking: featured first, then the order
+score of newsletter.ranking (relevance and trending, weighed by the reader's reading order), then the
+pool's static rank (trending score, recency, id). The top NEWSLETTER_DIGEST_SIZE are kept.
+
+A reader with the "Trending today" strip on gets the window's STRIP_SIZE most-upvoted papers of any
+topic (`PaperPool.trending_today`), and those are left out of their own list (not shown twice).
 
 Readers who told us "more / less like this" (newsletter.reranking) get their topic ranking's top
 FEEDBACK_POOL_FACTOR times N re-ordered by their profile, featured papers still first, and keep the top N:
@@ -22,7 +25,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db import connection
@@ -34,6 +37,15 @@ from subscriptions.models import Subscriber
 
 from .conf import setting
 from .models import Delivery
+from .ranking import (
+    DEFAULT_RANKING,
+    KEYWORD_WEIGHT,
+    STRIP_SIZE,
+    order_score,
+    ranking_of,
+    strip_order_key,
+    trending_term,
+)
 from .reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank
 
 # Fields a digest shows or ranks by; the rest of a paper row stays in the database.
@@ -42,7 +54,6 @@ _PAPER_FIELDS = (
     "pdf_url", "code_url", "hf_url", "first_seen_at", "updated_at", "hf_upvotes", "hf_comments", "featured",
     "trending_score",
 )  # fmt: skip
-KEYWORD_WEIGHT = 1.0  # a keyword hit counts like one fully matching topic
 # Distinct (topics, keywords, window) answers a pool keeps, and as many topic/keyword intersections
 # (each clears when full: the popular combinations are back after a few readers). The bound keeps a
 # worker's memory flat: with 50,000 answers a worker of a 100k list held ~15 MB more than at 10k.
@@ -121,6 +132,8 @@ class Reader:
     topic_ids: tuple[int, ...]
     keywords: tuple[str, ...]
     since: datetime
+    ranking: str = DEFAULT_RANKING
+    trending_strip: bool = False
 
 
 class PaperPool:
@@ -188,6 +201,9 @@ class PaperPool:
             self.papers.values(), key=lambda p: (-p.trending_score, -p.first_seen_at.timestamp(), -p.pk)
         )
         self._rank = {p.pk: n for n, p in enumerate(order)}
+        self._trend = {p.pk: trending_term(p.trending_score) for p in order}
+        self._upvoted = sorted((p for p in order if (p.hf_upvotes or 0) > 0), key=strip_order_key)
+        self._strips: dict[int, tuple[int, ...]] = {}
         self._seen = {p.pk: p.first_seen_at for p in order}
         self._seen_sorted = sorted(self._seen.values())
         self._featured = [p.pk for p in order if p.featured]
@@ -226,7 +242,7 @@ class PaperPool:
         # Readers whose windows leave out the same papers share an answer: chunks composed seconds
         # apart have different `since` instants but (nearly always) the same papers in their window.
         window = bisect_left(self._seen_sorted, reader.since)
-        key = (reader.topic_ids, reader.keywords, window, limit)
+        key = (reader.topic_ids, reader.keywords, window, limit, reader.ranking)
         chosen = self._selections.get(key)
         if chosen is None:
             chosen = self._select_ids(reader, limit=limit)
@@ -235,6 +251,15 @@ class PaperPool:
             self._selections[key] = chosen
         papers = self.papers
         return [papers[pid] for pid in chosen]
+
+    def trending_today(self, since: datetime) -> list[Paper]:
+        """The "Trending today" strip of a window: its STRIP_SIZE most-upvoted papers, any topic."""
+        window = bisect_left(self._seen_sorted, since)
+        chosen = self._strips.get(window)
+        if chosen is None:
+            chosen = tuple(p.pk for p in self._upvoted if p.first_seen_at >= since)[:STRIP_SIZE]
+            self._strips[window] = chosen
+        return [self.papers[pid] for pid in chosen]
 
     def _relevance(self, paper_id: int, reader: Reader, hits: list[frozenset[int]]) -> float:
         scores = self._scores_of.get(paper_id, {})
@@ -271,24 +296,38 @@ class PaperPool:
             total += scores[value] if kind == "t" else KEYWORD_WEIGHT
         return total
 
-    def _subset(self, combination: tuple, members: frozenset[int]) -> tuple[int, ...]:
-        rank = self._rank
+    def _subset(self, combination: tuple, members: frozenset[int], ranking: str) -> tuple[int, ...]:
+        rank, trend = self._rank, self._trend
         return tuple(
-            sorted(members, key=lambda pid: (-round(self._score_over(pid, combination), 6), rank[pid]))
+            sorted(
+                members,
+                key=lambda pid: (
+                    -order_score(self._score_over(pid, combination), trend[pid], ranking),
+                    rank[pid],
+                ),
+            )
         )
 
     def _select_ids(self, reader: Reader, *, limit: int) -> tuple[int, ...]:
         if self._negative:
             return tuple(p.pk for p in self.select_reference(reader, limit=limit))
         hits = [self.keyword_hits(k) for k in reader.keywords]
-        seen_at, since, rank = self._seen, reader.since, self._rank
+        seen_at, since, rank, trend, ranking = (
+            self._seen,
+            reader.since,
+            self._rank,
+            self._trend,
+            reader.ranking,
+        )
         topics = set(reader.topic_ids)
         featured = []
         for pid in self._featured:
             if (topics & self._scores_of.get(pid, {}).keys() or any(pid in h for h in hits)) and seen_at[
                 pid
             ] >= since:
-                featured.append((-round(self._relevance(pid, reader, hits), 6), rank[pid], pid))
+                featured.append(
+                    (-order_score(self._relevance(pid, reader, hits), trend[pid], ranking), rank[pid], pid)
+                )
         featured.sort()
         wanted = limit - len(featured)
         if wanted <= 0:
@@ -302,13 +341,13 @@ class PaperPool:
             for index in range(start, len(lists)):
                 key, list_members = lists[index]
                 extended = (*combination, key)
-                entry = self._subsets.get(extended)
+                entry = self._subsets.get((ranking, extended))
                 if entry is None:
                     shared = list_members if members is None else members & list_members
-                    entry = (shared, self._subset(extended, shared) if shared else ())
+                    entry = (shared, self._subset(extended, shared, ranking) if shared else ())
                     if len(self._subsets) >= MAX_CACHED_SELECTIONS:
                         self._subsets.clear()
-                    self._subsets[extended] = entry
+                    self._subsets[(ranking, extended)] = entry
                 shared, ordered = entry
                 if not shared:
                     continue  # no superset of an empty intersection is anything but empty
@@ -326,7 +365,12 @@ class PaperPool:
 
         visit((), None, 0)
         best = heapq.nsmallest(
-            wanted, candidates, key=lambda pid: (-round(self._relevance(pid, reader, hits), 6), rank[pid])
+            wanted,
+            candidates,
+            key=lambda pid: (
+                -order_score(self._relevance(pid, reader, hits), trend[pid], ranking),
+                rank[pid],
+            ),
         )
         return tuple(pid for _r, _k, pid in featured) + tuple(best)
 
@@ -346,7 +390,7 @@ class PaperPool:
         chosen.sort(
             key=lambda p: (
                 not p.featured,
-                -round(relevance[p.pk], 6),
+                -order_score(relevance[p.pk], trending_term(p.trending_score), reader.ranking),
                 -p.trending_score,
                 -p.first_seen_at.timestamp(),
                 -p.pk,
@@ -508,6 +552,8 @@ def readers_for(
             topic_ids=topics.get(s.pk, ()),
             keywords=tuple(parse_keywords(s.keywords)),
             since=reader_since(frequency=s.frequency, previous=previous.get(s.pk), now=now),
+            ranking=ranking_of(s.ranking),
+            trending_strip=s.trending_strip,
         )
         for s in subscribers
     ]
@@ -520,6 +566,8 @@ class Selection:
     papers: dict[int, list[Paper]]
     readers: dict[int, Reader]
     pool: PaperPool | None
+    # The "Trending today" strip of each reader who has it on (never repeated in `papers`).
+    trending: dict[int, list[Paper]] = field(default_factory=dict)
 
 
 def select_papers_bulk(
@@ -538,17 +586,25 @@ def select_papers_bulk(
         return Selection({}, {}, None)
     readers = readers_for(subscribers, edition_dates=edition_dates, now=now)
     if since is not None:
-        readers = [Reader(r.subscriber_id, r.topic_ids, r.keywords, since) for r in readers]
+        readers = [replace(r, since=since) for r in readers]
     pool = paper_pool(since=min(r.since for r in readers), until=now)
     vectors = _LazyVectors()
     profiles = reader_profiles_load(subscriber_ids=[r.subscriber_id for r in readers], vectors=vectors)
     papers = {}
+    trending: dict[int, list[Paper]] = {}
     wider: dict[int, list[Paper]] = {}
     for r in readers:
+        strip = pool.trending_today(r.since) if r.trending_strip else []
+        wanted = limit * FEEDBACK_POOL_FACTOR if r.subscriber_id in profiles else limit
+        chosen = pool.select(r, limit=wanted + len(strip))
+        if strip:
+            trending[r.subscriber_id] = strip
+            shown = {p.pk for p in strip}
+            chosen = [p for p in chosen if p.pk not in shown]
         if r.subscriber_id in profiles:
-            wider[r.subscriber_id] = pool.select(r, limit=limit * FEEDBACK_POOL_FACTOR)
+            wider[r.subscriber_id] = chosen[:wanted]
         else:
-            papers[r.subscriber_id] = pool.select(r, limit=limit)
+            papers[r.subscriber_id] = chosen[:wanted]
     if wider:
         # One query for every candidate of the chunk not vectorised yet by this process.
         # Keyed by edit time: a paper whose text changed since this process vectorised it is redone.
@@ -557,7 +613,9 @@ def select_papers_bulk(
             papers[subscriber_id] = reranked(
                 candidates, profiles[subscriber_id], vectors=vectors, limit=limit
             )
-    return Selection(papers=papers, readers={r.subscriber_id: r for r in readers}, pool=pool)
+    return Selection(
+        papers=papers, readers={r.subscriber_id: r for r in readers}, pool=pool, trending=trending
+    )
 
 
 def reranked(

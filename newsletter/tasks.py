@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from .conf import setting
 from .delivery_rows import deliveries_sweep
+from .freshness import trending_signal_refresh
 from .models import WorkerHeartbeat, WorkerPing
 from .planning import deliveries_plan
 from .sending import deliveries_send_chunk
@@ -111,3 +112,9 @@ def sweep_deliveries() -> dict:
     report = deliveries_sweep()
     deliveries_enqueue(delivery_ids=report.requeued_ids)
     return {"requeued": report.requeued, "timed_out": report.timed_out, "expired": report.expired}
+
+
+@shared_task
+def refresh_trending_signal() -> list[int]:
+    """Fetch the Hugging Face list early when a send slot needs a fresher signal (beat, every 5 min)."""
+    return trending_signal_refresh()

@@ -88,6 +88,16 @@ def sources_claim_due(*, now: datetime | None = None) -> list[int]:
     return claimed
 
 
+def source_fetch_soon(*, source: Source, now: datetime) -> Source:
+    """Make `source` due now (a fresher copy is wanted before a send); the next claim fetches it.
+
+    Only ever brings the fetch forward: a source already due keeps its time."""
+    Source.objects.filter(pk=source.pk, next_fetch_at__gt=now).update(next_fetch_at=now)
+    if source.next_fetch_at is None or source.next_fetch_at > now:
+        source.next_fetch_at = now
+    return source
+
+
 def source_local(*, kind: str) -> Source:
     """The disabled source local files are credited to when no source is named (`fetch_papers --file`)."""
     source, _created = Source.objects.get_or_create(

@@ -44,6 +44,10 @@ def fetch_source(source_id: int) -> str:
         )
         raise
     logger.info("fetched %s: %s %s", source.slug, report.status, report.counts.summary())
+    if source.kind == Source.Kind.HF_DAILY and report.status != Source.Status.ERROR:
+        # Fresh upvotes and comments: every recent paper's score now, not at the next half-hourly decay,
+        # so the digests about to be composed rank by this very signal (newsletter.freshness).
+        trending_recompute()
     return report.status
 
 

@@ -46,7 +46,7 @@ class SubscriberAdminForm(forms.ModelForm):
         model = Subscriber
         fields = (
             "email", "status", "topics", "keywords", "frequency", "delivery_hour", "delivery_weekday",
-            "timezone", "paused", "suppressed_reason",
+            "timezone", "paused", "ranking", "trending_strip", "suppressed_reason",
         )  # fmt: skip
 
     def clean_email(self) -> str:

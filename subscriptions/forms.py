@@ -6,6 +6,7 @@ such input is refused with a clear message rather than cleaned up silently.
 
 import time
 import zoneinfo
+from dataclasses import replace
 from functools import lru_cache
 
 from django import forms
@@ -215,12 +216,34 @@ class ManageForm(_PreferenceFields):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. speculative decoding, LoRA"}),
         help_text="Optional. Papers mentioning these words rank higher in your digest. Comma-separated.",
     )
+    ranking = forms.ChoiceField(
+        choices=Subscriber.Ranking.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        initial=Subscriber.Ranking.BALANCED,
+        label="Order of your papers",
+    )
+    trending_strip = forms.BooleanField(
+        required=False,
+        label="Show “Trending today”: the three most-upvoted papers of the day, any topic",
+    )
     paused = forms.BooleanField(required=False, label="Pause my digests for now")
 
     multiline_fields = frozenset({"keywords"})
     field_order = [
-        "topics", "keywords", "frequency", "delivery_weekday", "delivery_hour", "timezone", "paused",
+        "topics", "keywords", "ranking", "trending_strip", "frequency", "delivery_weekday",
+        "delivery_hour", "timezone", "paused",
     ]  # fmt: skip
+
+    def clean_ranking(self) -> str:
+        return self.cleaned_data.get("ranking") or Subscriber.Ranking.BALANCED
+
+    def preferences(self, *, keywords: str = "") -> Preferences:
+        return replace(
+            super().preferences(keywords=keywords),
+            ranking=self.cleaned_data["ranking"],
+            trending_strip=bool(self.cleaned_data.get("trending_strip")),
+        )
 
     def clean_keywords(self) -> str:
         # One line per keyword or comma-separated: stored as one comma-separated line.
@@ -237,6 +260,8 @@ class ManageForm(_PreferenceFields):
             "delivery_weekday": subscriber.delivery_weekday,
             "timezone": subscriber.timezone,
             "keywords": subscriber.keywords,
+            "ranking": subscriber.ranking,
+            "trending_strip": subscriber.trending_strip,
             "paused": subscriber.paused,
         }
         return cls(data=data, initial=initial)

@@ -23,6 +23,12 @@ class Subscriber(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
+    class Ranking(models.TextChoices):
+        # How the digest orders the reader's papers (newsletter.ranking says how each one weighs).
+        BALANCED = "balanced", "Balanced: my topics, with what the community is discussing moved up"
+        DISCUSSED = "discussed", "Most discussed first"
+        TOPICS = "topics", "Closest to my topics first"
+
     # Stored normalised (see subscriptions.services); unique case-insensitively.
     email = models.EmailField(max_length=254)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -34,6 +40,9 @@ class Subscriber(models.Model):
     delivery_weekday = models.PositiveSmallIntegerField(default=0)
     timezone = models.CharField(max_length=64, default="UTC")
     paused = models.BooleanField(default=False)
+    ranking = models.CharField(max_length=12, choices=Ranking.choices, default=Ranking.BALANCED)
+    # A "Trending today" strip above the reader's papers: the day's most-upvoted papers, any topic.
+    trending_strip = models.BooleanField(default=True)
 
     # Secret mixed into manage/unsubscribe link signatures; rotating it revokes every link.
     token_key = models.CharField(max_length=64, default=_new_token_key)

@@ -76,6 +76,12 @@ class Preferences:
     delivery_weekday: int = 0
     timezone: str = "UTC"
     keywords: str = ""
+    ranking: str = Subscriber.Ranking.BALANCED
+    trending_strip: bool = True
+
+    def digest_fields(self) -> dict[str, Any]:
+        """How the digest is laid out: chosen on the manage page only (signup keeps the defaults)."""
+        return {"ranking": str(self.ranking), "trending_strip": self.trending_strip}
 
     def scalar_fields(self) -> dict[str, Any]:
         return {
@@ -316,7 +322,7 @@ def subscriber_update_preferences(
     """Save what the manage page sent. Status is untouched: preferences never re-activate anyone."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
-        for field, value in preferences.scalar_fields().items():
+        for field, value in {**preferences.scalar_fields(), **preferences.digest_fields()}.items():
             setattr(subscriber, field, value)
         subscriber.paused = paused
         subscriber.save()
@@ -384,6 +390,8 @@ def subscriber_export_data(*, subscriber: Subscriber) -> dict[str, Any]:
             "delivery_weekday": subscriber.delivery_weekday,
             "timezone": subscriber.timezone,
             "paused": subscriber.paused,
+            "ranking": subscriber.ranking,
+            "trending_strip": subscriber.trending_strip,
             "created_at": _iso(subscriber.created_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),

@@ -28,7 +28,7 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from newsletter.composing import render_digest, select_papers_for
+from newsletter.composing import render_digest, select_papers_for, trending_strip_for
 from newsletter.conf import setting
 from newsletter.models import Delivery
 from newsletter.planning import delivery_insert_values
@@ -245,8 +245,16 @@ def identity_check(samples: list[dict], *, limit: int) -> dict:
         topics_of = _paper_topics(delivery.paper_ids)
         for p in papers:
             p.digest_topics = topics_of.get(p.pk, [])
+        trending = trending_strip_for(
+            subscriber, edition_date=delivery.edition_date, now=delivery.sending_started_at
+        )
+        # From the pool, with their chips, like the chunk path's.
         direct = render_digest(
-            subscriber=subscriber, papers=papers, edition_date=delivery.edition_date, delivery_id=delivery.pk
+            subscriber=subscriber,
+            papers=papers,
+            edition_date=delivery.edition_date,
+            delivery_id=delivery.pk,
+            trending=trending,
         )
         same = (
             reference_ids == delivery.paper_ids

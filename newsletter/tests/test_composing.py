@@ -121,19 +121,58 @@ def test_the_previous_digest_is_found_without_reading_the_readers_whole_history(
     assert rows_read(plan[0]["Plan"]) <= 20
 
 
-def test_ranking_featured_first_then_topic_score_then_trending_then_recency(settings):
-    settings.NEWSLETTER_DIGEST_SIZE = 4
+def _ranking_papers(now):
     quant, code, _agents = topics()
+    return (
+        quant,
+        code,
+        {
+            "low": paper((quant, 1.0), seen=now - timedelta(hours=1)),
+            "featured": paper((quant, 0.5), featured=True, seen=now - timedelta(hours=5)),
+            "two_topics": paper((quant, 1.0), (code, 1.0), seen=now - timedelta(hours=6)),
+            "trending": paper((quant, 1.0), trending_score=9.0, seen=now - timedelta(hours=7)),
+            "older": paper((quant, 1.0), seen=now - timedelta(hours=8)),  # ties with `low` but older
+        },
+    )
+
+
+def test_closest_to_my_topics_ranks_featured_then_topic_score_then_trending_then_recency(settings):
+    settings.NEWSLETTER_DIGEST_SIZE = 4
     now = timezone.now()
-    low = paper((quant, 1.0), seen=now - timedelta(hours=1))
-    featured = paper((quant, 0.5), featured=True, seen=now - timedelta(hours=5))
-    two_topics = paper((quant, 1.0), (code, 1.0), seen=now - timedelta(hours=6))
-    trending = paper((quant, 1.0), trending_score=9.0, seen=now - timedelta(hours=7))
-    older = paper((quant, 1.0), seen=now - timedelta(hours=8))  # ties with `low` but older: dropped
-    reader = subscriber(quant, code)
-    ranked = [p.pk for p in select_papers_for(reader, edition_date=TODAY, now=now)]
-    assert ranked == [featured.pk, two_topics.pk, trending.pk, low.pk]
-    assert older.pk not in ranked
+    quant, code, p = _ranking_papers(now)
+    reader = subscriber(quant, code, ranking=Subscriber.Ranking.TOPICS)
+    ranked = [x.pk for x in select_papers_for(reader, edition_date=TODAY, now=now)]
+    assert ranked == [p["featured"].pk, p["two_topics"].pk, p["trending"].pk, p["low"].pk]
+    assert p["older"].pk not in ranked
+
+
+def test_balanced_moves_a_discussed_paper_above_a_more_relevant_quiet_one(settings):
+    settings.NEWSLETTER_DIGEST_SIZE = 4
+    now = timezone.now()
+    quant, code, p = _ranking_papers(now)
+    reader = subscriber(quant, code)  # the default reading order
+    assert reader.ranking == Subscriber.Ranking.BALANCED
+    ranked = [x.pk for x in select_papers_for(reader, edition_date=TODAY, now=now)]
+    assert ranked == [p["featured"].pk, p["trending"].pk, p["two_topics"].pk, p["low"].pk]
+
+
+def test_balanced_keeps_relevance_in_the_order_of_discussed_papers(settings):
+    quant, _code, _agents = topics()
+    now = timezone.now()
+    sure = paper((quant, 900.0), trending_score=5.0, hf_upvotes=5)
+    borderline = paper((quant, 1.1), trending_score=8.0, hf_upvotes=8)
+    quiet = paper((quant, 1000.0))
+    reader = subscriber(quant, trending_strip=False)
+    ranked = [x.pk for x in select_papers_for(reader, edition_date=TODAY, now=now)]
+    assert ranked == [sure.pk, borderline.pk, quiet.pk]
+    reader.ranking = Subscriber.Ranking.DISCUSSED
+    reader.save()
+    ranked = [x.pk for x in select_papers_for(reader, edition_date=TODAY, now=now)]
+    assert ranked == [borderline.pk, sure.pk, quiet.pk]
+    reader.ranking = Subscriber.Ranking.TOPICS
+    reader.save()
+    ranked = [x.pk for x in select_papers_for(reader, edition_date=TODAY, now=now)]
+    assert ranked == [quiet.pk, sure.pk, borderline.pk]
 
 
 def test_subject_names_count_topics_and_date():
@@ -164,7 +203,7 @@ def test_digest_shows_each_paper_and_the_subscribers_own_links(settings):
     for body in (rendered.html, rendered.text):
         assert "Tiny weights, big models" in body
         assert "Ada, Alan, Grace et al." in body
-        assert "123 upvotes" in body and "4 comments" in body
+        assert "▲ 123 · 4 comments" in body
         assert "w59" in body and "w60" not in body  # the first 60 words of the abstract
         assert manage_url(reader) in body and unsubscribe_url(reader) in body
         assert "/digest/7." in body  # view in browser

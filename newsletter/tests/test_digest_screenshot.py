@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from newsletter.composing import render_digest, select_papers_for
+from newsletter.composing import render_digest, select_papers_for, trending_strip_for
 
 from .digest_data import paper, subscriber, topics
 
@@ -23,8 +23,21 @@ CHROMIUM_ARGS = [
 
 
 def digest_html() -> str:
-    quant, code, _agents = topics()
+    quant, code, agents = topics()
     now = timezone.now()
+    # The day's big papers, outside this reader's topics: they reach them in the "Trending today" strip.
+    for title, upvotes, comments in (
+        ("Agents That Book Their Own Compute: A Field Study", 312, 41),
+        ("One Diffusion Model for Every Weather Map", 241, 18),
+        ("Why Scaling Laws Bend: Evidence From 4,000 Runs", 203, 27),
+    ):
+        paper(
+            (agents, 1.5),
+            title=title,
+            hf_upvotes=upvotes,
+            hf_comments=comments,
+            seen=now - timedelta(hours=4),
+        )
     paper(
         (quant, 2.0),
         title="BitDistill: Four-Bit Weights Without Losing the Plot",
@@ -62,7 +75,10 @@ def digest_html() -> str:
     reader = subscriber(quant, code, keywords="kv cache")
     edition = date(2026, 4, 28)
     papers = select_papers_for(reader, edition_date=edition)
-    return render_digest(subscriber=reader, papers=papers, edition_date=edition, delivery_id=1234).html
+    trending = trending_strip_for(reader, edition_date=edition)
+    return render_digest(
+        subscriber=reader, papers=papers, edition_date=edition, delivery_id=1234, trending=trending
+    ).html
 
 
 @pytest.mark.browser
@@ -99,6 +115,8 @@ def test_digest_screenshots_light_and_dark():
                 assert "\\" not in shown and "$" not in shown, shown
                 assert "O(n²) Steps" in shown and "O(n log n)" in shown and "3.1×" in shown
                 assert page.locator(".abstract em").first.inner_text() == "outliers"
+                assert page.locator(".trending-paper a").count() == 3
+                assert page.locator(".trending-title").is_visible()
                 page.screenshot(path=str(ARTIFACTS / f"digest-{scheme}.png"), full_page=True)
                 page.close()
         finally:

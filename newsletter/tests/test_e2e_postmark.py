@@ -57,7 +57,7 @@ def test_postmark_500_then_success_delivers_exactly_one_digest_each(tmp_path):
     # The hostile abstract's script URL is text the reader sees, never a link or markup.
     assert html_problems(q.html) == [] and unsafe_markup(q.html) == []
     assert HOSTILE_TITLE in visible_text(q.html) and 'href="javascript:alert(3)"' in visible_text(q.html)
-    assert "42 upvotes" in q.html
+    assert "▲ 42" in q.html and "Trending today" in q.html  # the day's one upvoted paper, in the strip
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from newsletter.selectors import PaperPool, Reader
 from papers.models import Paper, PaperTopic, Topic
+from subscriptions.models import Subscriber
 
 pytestmark = pytest.mark.django_db
 WORDS = ["sparse", "quantized", "graph", "agents", "diffusion", "kernels", "retrieval", "vision"]
@@ -25,7 +26,7 @@ def _pool_data(rng: random.Random, *, papers: int, topics: int, scores=(0.0, 0.5
             first_seen_at=now - timedelta(hours=rng.choice([1, 2, 2, 5, 30, 50])),
             featured=rng.random() < 0.05,
             # Few distinct values, so that ties on score and trending are common.
-            trending_score=rng.choice([0.0, 0.0, 1.5, 3.0]),
+            trending_score=rng.choice([0.0, 0.0, 1.5, 3.0, 40.0]),
         )
         for topic in rng.sample(made, rng.randint(1, 3)):
             rows.append(PaperTopic(paper=p, topic=topic, score=rng.choice(scores)))
@@ -52,6 +53,7 @@ def test_fast_selection_equals_the_reference_for_many_readers(seed, scores):
             topic_ids=tuple(sorted(t.pk for t in rng.sample(made, rng.randint(0, 4)))),
             keywords=tuple(rng.sample(WORDS, rng.choice([0, 0, 1, 2]))),
             since=now - timedelta(hours=rng.choice([3, 24, 48, 72])),
+            ranking=rng.choice(Subscriber.Ranking.values),  # every reading order keeps the bound
         )
         limit = rng.choice([1, 3, 10, 200])
         expected = [p.pk for p in pool.select_reference(reader, limit=limit)]
