@@ -178,6 +178,13 @@ def line_chart(
     return chart
 
 
+def percent_text(value: float) -> str:
+    """Every rate on the page to two decimals, a rate too small for that said so ("< 0.01%")."""
+    if 0 < value < 0.005:
+        return "< 0.01%"
+    return f"{value:.2f}%"
+
+
 # --- Queries -----------------------------------------------------------------------------------
 
 
@@ -192,7 +199,7 @@ def _per_day(queryset, moment_field: str, start: datetime) -> dict[date, int]:
     return {row["day"]: row["n"] for row in rows}
 
 
-def _subscribers_chart(days: list[date], start: datetime) -> tuple[Chart, dict]:
+def _subscribers_charts(days: list[date], start: datetime) -> tuple[list[Chart], dict]:
     left_states = [Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED]
     before = Subscriber.objects.aggregate(
         confirmed=Count("id", filter=Q(confirmed_at__lt=start)),
@@ -213,27 +220,31 @@ def _subscribers_chart(days: list[date], start: datetime) -> tuple[Chart, dict]:
     for day in days:
         running += confirmed.get(day, 0) - left.get(day, 0)
         subscribed.append(running)
-    chart = line_chart(
+    # Two charts: the running total is hundreds or thousands, a day's sign-ups a handful; on one
+    # axis the daily lines lie flat along the bottom, where the total also starts on a new list.
+    total = line_chart(
         "Subscribers over time",
         "subscribers",
         days,
+        {"Subscribed (confirmed, not left)": subscribed},
+        {"Subscribed (confirmed, not left)": "#1e88e5"},
+    )
+    daily = line_chart(
+        "Sign-ups and leavers per day",
+        "signups",
+        days,
         {
-            "Subscribed (confirmed, not left)": subscribed,
             "Sign-ups per day": [signups.get(day, 0) for day in days],
             "Left per day": [left.get(day, 0) for day in days],
         },
-        {
-            "Subscribed (confirmed, not left)": "#1e88e5",
-            "Sign-ups per day": "#43a047",
-            "Left per day": "#e53935",
-        },
+        {"Sign-ups per day": "#43a047", "Left per day": "#e53935"},
     )
     totals = {
         "subscribed": subscribed[-1] if subscribed else 0,
         "signups": sum(signups.values()),
         "left": sum(left.values()),
     }
-    return chart, totals
+    return [total, daily], totals
 
 
 def _normalised_url(url: str) -> str:
@@ -281,7 +292,7 @@ def build(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Dashboard:
     day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     start = timezone.make_aware(datetime.combine(day_list[0], time.min))
 
-    subscribers, totals = _subscribers_chart(day_list, start)
+    subscribers, totals = _subscribers_charts(day_list, start)
 
     stacks: dict[date, dict[str, int]] = defaultdict(dict)
     rows = (
@@ -342,11 +353,15 @@ def build(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Dashboard:
         bounce_rate=100 * total("bounced") / sent_total if sent_total else 0.0,
         complaint_rate=100 * total("complained") / sent_total if sent_total else 0.0,
     )
+    totals.update(
+        bounce_rate_text=percent_text(totals["bounce_rate"]),
+        complaint_rate_text=percent_text(totals["complaint_rate"]),
+    )
     return Dashboard(
         days=days,
         start=day_list[0],
         end=today,
-        charts=[subscribers, deliveries, rates],
+        charts=[*subscribers, deliveries, rates],
         totals=totals,
         top_papers=most_clicked_papers(start),
     )

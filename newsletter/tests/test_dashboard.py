@@ -108,7 +108,7 @@ def test_subscribers_over_time_is_a_running_total(history):
 
 
 def test_delivery_bars_stack_by_status_inside_the_plot(history):
-    chart = dashboard.build(days=7, today=TODAY).charts[1]
+    chart = dashboard.build(days=7, today=TODAY).charts[2]
     labels = sorted(bar.label for bar in chart.bars)
     assert labels == sorted(
         ["Apr 27: 2 sent", "Apr 27: 1 skipped", "Apr 28: 1 sent", "Apr 28: 1 unknown", "Apr 28: 1 failed"]
@@ -123,7 +123,7 @@ def test_delivery_bars_stack_by_status_inside_the_plot(history):
 
 
 def test_rates_chart_is_in_percent_of_digests_sent(history):
-    chart = dashboard.build(days=7, today=TODAY).charts[2]
+    chart = dashboard.build(days=7, today=TODAY).charts[3]
     by_day = {row[0]: row[1:] for row in chart.table_rows}
     assert by_day[TODAY - timedelta(days=1)] == ["50.00%", "0.00%"]  # 1 hard bounce of 2 sent
     assert by_day[TODAY] == ["0.00%", "100.00%"]  # 1 complaint of 1 sent
@@ -178,3 +178,16 @@ def test_delivery_counts_per_day_can_be_answered_from_the_index_alone(history):
         cursor.execute(f"EXPLAIN {counts}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan" in plan, plan
+
+
+def test_running_total_and_daily_signups_are_charted_apart(history):
+    """On one axis the total (hundreds) flattened the daily lines and hid its own start under them."""
+    total, daily = dashboard.build(days=10, today=TODAY).charts[:2]
+    assert [line.name for line in total.lines] == ["Subscribed (confirmed, not left)"]
+    assert [line.name for line in daily.lines] == ["Sign-ups per day", "Left per day"]
+
+
+def test_rates_read_alike_whatever_their_size():
+    assert [dashboard.percent_text(v) for v in (0, 0.001, 0.004, 0.0051, 1 / 3, 50)] == [
+        "0.00%", "< 0.01%", "< 0.01%", "0.01%", "0.33%", "50.00%",
+    ]  # fmt: skip
