@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
 from django.conf import settings
+from django.contrib.admin.apps import AdminConfig
 
 
 class ProjectConfig(AppConfig):

@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from papers.ingest import source_ingest_bytes
-from papers.sources import source_record_result
 from papers.models import Paper, PaperTopic, Source
+from papers.sources import source_record_result
 from papers.tests.conftest import feed_bytes
 from papers.tests.factories import PaperFactory, SourceFactory, TopicFactory
 
