@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from papers.admin_tools import log_admin_action
 from subscriptions.models import Subscriber
 
 from . import dashboard
@@ -96,10 +97,13 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again (unknown or failed only)", permissions=["send_again"])
     def send_again(self, request, queryset):
-        again = skipped = 0
-        for delivery in queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED]):
-            if delivery_send_again(delivery=delivery):
-                again += 1
+        queued = [
+            delivery
+            for delivery in queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED])
+            if delivery_send_again(delivery=delivery)
+        ]
+        log_admin_action(request, queued, "Queued to send again (admin action)")
+        again = len(queued)
         skipped = queryset.count() - again
         self.message_user(request, f"{again} queued to send again.", messages.SUCCESS)
         if skipped:
@@ -282,6 +286,7 @@ class SubscriberDigestAdminMixin:
             logger.warning("Test digest to %s failed: %s", request.user.pk, type(exc).__name__)
             self.message_user(request, f"The test could not be sent: {type(exc).__name__}.", messages.ERROR)
             return back
+        log_admin_action(request, [subscriber], f"Test of today's digest sent to {request.user.email}")
         self.message_user(request, f"Test digest sent to {request.user.email}.", messages.SUCCESS)
         return back
 

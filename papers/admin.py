@@ -5,11 +5,12 @@ Actions only parse the selection and call a service or enqueue a task after comm
 
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from . import selectors, tasks
+from .admin_tools import chips
 from .curation import papers_set_featured, papers_set_hidden
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .relevance.selectors import topic_near_threshold
@@ -17,15 +18,6 @@ from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
-
-
-def chips(names, *, limit: int = 3):
-    """Short labels as chips, the first `limit` of them and "+n" for the rest."""
-    names = list(names)
-    shown = format_html_join("", '<span class="pb-chip">{}</span>', ((name,) for name in names[:limit]))
-    if len(names) > limit:
-        shown = format_html('{}<span class="pb-chip pb-more">+{}</span>', shown, len(names) - limit)
-    return shown or "—"
 
 
 def paper_state_badge(paper: Paper):

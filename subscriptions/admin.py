@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.utils import timezone
 
-from papers.admin import chips
+from papers.admin_tools import chips, log_admin_action
 
 from . import feedback_admin, services, suppression_admin, topic_admin  # noqa: F401 - the *_admin modules register their models
 from .addresses import InvalidAddress, normalise_email
@@ -127,29 +127,47 @@ class SubscriberAdmin(admin.ModelAdmin):
             "suppressed_reason",
         ]  # fmt: skip
         writer.writerow(columns)
+        exported = []
         for subscriber in queryset.prefetch_related("topics").order_by("pk").iterator(chunk_size=1000):
             values = {c: getattr(subscriber, c) for c in columns if c != "topics"}
             values["topics"] = " ".join(t.slug for t in subscriber.topics.all())
             writer.writerow([_csv_cell(values[c]) for c in columns])
+            exported.append(subscriber)
+        log_admin_action(request, exported, "Exported as CSV (admin action)")
         return response
 
     @admin.action(description="Resend the confirmation email (pending only)")
     def resend_confirmation(self, request, queryset):
-        sent = sum(services.subscriber_send_confirmation(subscriber=s) for s in queryset)
-        skipped = queryset.count() - sent
-        self.message_user(request, f"Confirmation email queued for {sent}; {skipped} not pending, skipped.")
+        mailed = [s for s in queryset if services.subscriber_send_confirmation(subscriber=s)]
+        log_admin_action(request, mailed, "Confirmation email sent again (admin action)")
+        skipped = queryset.count() - len(mailed)
+        self.message_user(
+            request, f"Confirmation email queued for {len(mailed)}; {skipped} not pending, skipped."
+        )
 
     @admin.action(description="Unsubscribe selected subscribers")
     def unsubscribe(self, request, queryset):
+        changed = []
         for subscriber in queryset:
-            services.subscriber_unsubscribe(subscriber=subscriber, reason=f"admin ({request.user})")
-        self.message_user(request, f"{queryset.count()} unsubscribed.", messages.SUCCESS)
+            was = subscriber.status
+            subscriber = services.subscriber_unsubscribe(
+                subscriber=subscriber, reason=f"admin ({request.user})"
+            )
+            if subscriber.status != was:
+                changed.append(subscriber)
+        log_admin_action(request, changed, "Unsubscribed (admin action)")
+        self.message_user(request, f"{len(changed)} unsubscribed.", messages.SUCCESS)
 
     @admin.action(description="Suppress selected subscribers (never mail again)")
     def suppress(self, request, queryset):
+        changed = []
         for subscriber in queryset:
-            services.subscriber_suppress(subscriber=subscriber, reason=f"admin ({request.user})")
-        self.message_user(request, f"{queryset.count()} suppressed.", messages.SUCCESS)
+            was = subscriber.status
+            subscriber = services.subscriber_suppress(subscriber=subscriber, reason=f"admin ({request.user})")
+            if subscriber.status != was:
+                changed.append(subscriber)
+        log_admin_action(request, changed, "Suppressed (admin action)")
+        self.message_user(request, f"{len(changed)} suppressed.", messages.SUCCESS)
 
 
 @admin.register(ConsentRecord)
