@@ -4,11 +4,13 @@ Installed through `config.apps.PaperboyAdminConfig` (`default_site`), so every a
 `admin.site.register(...)` lands here without knowing about it.
 """
 
+from functools import partial
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django_otp import user_has_device
 from django_otp.forms import OTPAuthenticationFormMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -69,6 +71,21 @@ class PaperboyAdminSite(admin.AdminSite):
             return request.user.is_verified()
         return True
 
+    def get_urls(self):
+        from newsletter import today_admin  # the site is built while apps load; views need models
+
+        own = [
+            path(
+                "today/", self.admin_view(partial(today_admin.today_view, site=self)), name="paperboy_today"
+            ),
+            path(
+                "today/<int:paper_id>/<slug:action>/",
+                self.admin_view(partial(today_admin.today_act_view, site=self)),
+                name="paperboy_today_act",
+            ),
+        ]
+        return own + super().get_urls()
+
     def login(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "otp_required": settings.ADMIN_REQUIRE_OTP}
         return super().login(request, extra_context)
@@ -94,7 +111,7 @@ class PaperboyAdminSite(admin.AdminSite):
 
     def _today_entry(self, request) -> dict | None:
         """The Today page (newsletter.today_admin) as the first row of the index."""
-        if not request.user.has_perm("papers.change_paper"):
+        if not request.user.has_perm("papers.change_paper"):  # today_admin.PERMISSION
             return None
         try:
             url = reverse(f"{self.name}:paperboy_today")

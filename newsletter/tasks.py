@@ -111,3 +111,12 @@ def sweep_deliveries() -> dict:
     report = deliveries_sweep()
     deliveries_enqueue(delivery_ids=report.requeued_ids)
     return {"requeued": report.requeued, "timed_out": report.timed_out, "expired": report.expired}
+
+
+@shared_task
+def refresh_admin_figures() -> int:
+    """The admin's roll-ups: the dashboard's daily figures and the Today page's reader counts."""
+    from . import dashboard, today  # the admin's modules stay out of the mail workers' start-up
+
+    today.refresh_reader_topic_sets()
+    return dashboard.figures_refresh()
