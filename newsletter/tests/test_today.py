@@ -94,7 +94,7 @@ def test_feature_in_one_click_says_how_many_digests_it_changes_and_is_logged(cur
 
 
 def test_hide_and_re_topic(curator, day):
-    a, b, c = day["topics"]
+    a, b, _ = day["topics"]
     quiet = day["papers"][0]
     curator.post(f"/admin/today/{quiet.pk}/hide/")
     assert Paper.objects.get(pk=quiet.pk).hidden
