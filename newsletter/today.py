@@ -10,13 +10,15 @@ over that histogram (numpy), whatever the list's size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from papers.models import Paper, PaperTopic, Topic
 from subscriptions.models import Subscriber
@@ -24,7 +26,7 @@ from subscriptions.selectors import receiving
 
 CACHE_KEY = "newsletter:today:reader-topic-sets"
 CACHE_SECONDS = 30 * 60  # beat refreshes it every 10 minutes; a missed run or two still serves the page
-TODAY_LIMIT = 200  # a day brings a few hundred papers at most; the page shows the first 200
+PAGE_SIZE = 50  # a day brings a few hundred papers; each row carries a re-topic choice per topic
 
 
 @dataclass(frozen=True)
@@ -123,23 +125,51 @@ class TodayPaper:
     # Re-topic choices: (topic, readers the change adds (+) or removes (-)).
     topic_changes: list[tuple[Topic, int]]
 
+    labels: dict[int, str] = field(default_factory=dict)  # topic id: its name, escaped once a page
+
+    def _options(self, adding: bool) -> str:
+        # Built here, from names escaped once: 50 papers x every topic in the template, or through
+        # format_html, was most of the page's time.
+        own = {topic.pk for topic in self.topics}
+        sign = "+" if adding else "\u2212"
+        return mark_safe(  # noqa: S308 - names escaped in today_papers, the rest are numbers
+            "".join(
+                f'<option value="{topic.pk}">{sign} {self.labels[topic.pk]} ({change:+d} digests)</option>'
+                for topic, change in self.topic_changes
+                if (topic.pk in own) != adding
+            )
+        )
+
+    @property
+    def add_options(self) -> str:
+        return self._options(adding=True)
+
+    @property
+    def remove_options(self) -> str:
+        return self._options(adding=False)
+
 
 def today_papers(
-    *, now: datetime | None = None, limit: int = TODAY_LIMIT
-) -> tuple[list[TodayPaper], ReaderTopicSets]:
+    *, now: datetime | None = None, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[TodayPaper], int, ReaderTopicSets]:
     """Papers first seen in the last day, in the order digests rank them among equals: featured
     first, then trending score, then the newest (each reader's topic and keyword relevance comes
-    before trending in their own digest). Hidden papers are listed last, to be unhidden."""
+    before trending in their own digest). Hidden papers are listed last, to be unhidden. Returns
+    one page of them, how many there are in all, and the readers' counts."""
     now = now or timezone.now()
     shown = PaperTopic.objects.filter(excluded=False).select_related("topic").order_by("-score")
+    day = Paper.objects.filter(first_seen_at__gte=now - timedelta(days=1), first_seen_at__lte=now)
+    start = (max(page, 1) - 1) * page_size
     papers = list(
-        Paper.objects.filter(first_seen_at__gte=now - timedelta(days=1), first_seen_at__lte=now)
-        .defer("abstract", "ai_summary", "comment")
+        day.defer("abstract", "ai_summary", "comment")
         .prefetch_related(Prefetch("paper_topics", queryset=shown, to_attr="shown_topics"))
-        .order_by("hidden", "-featured", "-trending_score", "-first_seen_at", "-pk")[:limit]
+        .order_by("hidden", "-featured", "-trending_score", "-first_seen_at", "-pk")[
+            start : start + page_size
+        ]
     )
     sets = reader_topic_sets()
     all_topics = list(Topic.objects.filter(active=True).order_by("display_order", "name"))
+    labels = {topic.pk: escape(topic.name) for topic in all_topics}
     rows = []
     for paper in papers:
         topics = [row.topic for row in paper.shown_topics]
@@ -151,6 +181,7 @@ def today_papers(
                 topics=topics,
                 reach=sets.reach(own),
                 topic_changes=[(topic, change.get(topic.pk, 0)) for topic in all_topics],
+                labels=labels,
             )
         )
-    return rows, sets
+    return rows, day.count(), sets

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from papers.curation import paper_topic_set, papers_set_featured, papers_set_hidden
 from papers.models import Paper, Topic
 
-from .today import reader_topic_sets, today_papers
+from .today import PAGE_SIZE, reader_topic_sets, today_papers
 
 PERMISSION = "papers.change_paper"
 
@@ -27,11 +27,21 @@ def _require_permission(request) -> None:
 
 def today_view(request, *, site):
     _require_permission(request)
-    rows, sets = today_papers()
+    try:
+        page = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        page = 1
+    rows, total, sets = today_papers(page=page)
+    pages = max(1, -(-total // PAGE_SIZE))
     context = {
         **site.each_context(request),
         "title": "Today's papers",
         "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": range(1, pages + 1) if pages > 1 else [],
+        "first_rank": (page - 1) * PAGE_SIZE + 1,
+        "last_rank": (page - 1) * PAGE_SIZE + len(rows),
         "readers": sets.readers,
         "computed_at": sets.computed_at,
     }
@@ -80,4 +90,6 @@ def today_act_view(request, paper_id: int, action: str, *, site):
         messages.success(request, note)
     else:
         messages.info(request, f"Nothing to change: “{title}” was already so.")
-    return HttpResponseRedirect(reverse(f"{site.name}:paperboy_today") + f"#paper-{paper.pk}")
+    page = request.GET.get("page", "1")
+    page = page if page.isdigit() else "1"
+    return HttpResponseRedirect(reverse(f"{site.name}:paperboy_today") + f"?page={page}#paper-{paper.pk}")

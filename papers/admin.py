@@ -3,8 +3,12 @@
 Actions only parse the selection and call a service or enqueue a task after commit.
 """
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
@@ -26,6 +30,11 @@ def paper_state_badge(paper: Paper):
     if paper.featured:
         return format_html('<span class="pb-badge pb-featured">{}</span>', "featured")
     return format_html('<span class="pb-badge">{}</span>', "shown")
+
+
+def _count(rows) -> Coalesce:
+    counted = rows.order_by().values("topic").annotate(n=Count("*")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _ago(moment) -> str:
@@ -189,7 +198,7 @@ class PaperAdmin(admin.ModelAdmin):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "active", "display_order", "paper_count")
+    list_display = ("name", "slug", "active", "display_order", "paper_count", "papers_per_day")
     list_editable = ("active", "display_order")
     list_filter = ("active",)
     search_fields = ("name", "slug", "keywords", "description")
@@ -199,17 +208,18 @@ class TopicAdmin(admin.ModelAdmin):
     _RETAG_FIELDS = ("keywords", "categories", "threshold", "active")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _paper_count=Count("paper_topics", filter=Q(paper_topics__excluded=False), distinct=True)
-            )
-        )
+        # Subqueries, not joins: two COUNT(DISTINCT) over joined tables multiply their rows.
+        shown = PaperTopic.objects.filter(topic=OuterRef("pk"), excluded=False)
+        week = shown.filter(paper__first_seen_at__gte=timezone.now() - timedelta(days=7))
+        return super().get_queryset(request).annotate(_paper_count=_count(shown), _week_count=_count(week))
 
     @admin.display(description="papers", ordering="_paper_count")
     def paper_count(self, topic: Topic) -> int:
         return topic._paper_count
+
+    @admin.display(description="papers a day", ordering="_week_count")
+    def papers_per_day(self, topic: Topic) -> str:
+        return f"{topic._week_count / 7:.1f}"
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
