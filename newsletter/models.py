@@ -102,6 +102,8 @@ class Delivery(models.Model):
                 name="delivery_unfinished_idx",
             ),
             models.Index(fields=["edition_date", "status"]),
+            # The admin's banner of deliveries in doubt: a handful of rows among millions.
+            models.Index(fields=["status"], condition=Q(status="unknown"), name="delivery_unknown_idx"),
             # Provider events find their delivery by message id; rows not sent have none.
             models.Index(
                 fields=["provider_message_id"],
