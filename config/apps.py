@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.contrib.admin.apps import AdminConfig
 
 
 class ProjectConfig(AppConfig):
@@ -15,6 +16,12 @@ class ProjectConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the project's system checks
 
         make_embedded_folders()
+
+
+class PaperboyAdminConfig(AdminConfig):
+    """django.contrib.admin with Paperboy's site (config.admin) as `admin.site`."""
+
+    default_site = "config.admin.PaperboyAdminSite"
 
 
 def make_embedded_folders() -> None:

@@ -31,6 +31,11 @@ app.conf.beat_schedule = {
         "task": "newsletter.tasks.sweep_deliveries",
         "schedule": timedelta(minutes=5),
     },
+    # The admin: dashboard roll-ups (today, yesterday, missing days) and the Today page's reader counts.
+    "newsletter-refresh-admin-figures": {
+        "task": "newsletter.tasks.refresh_admin_figures",
+        "schedule": timedelta(minutes=10),
+    },
     # Papers: each due source becomes one fetch_source task on the ingest queue.
     "papers-fetch-due-sources": {
         "task": "papers.tasks.fetch_due_sources",

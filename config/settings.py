@@ -10,6 +10,7 @@ folders the embedded defaults need are made when Django starts (config.apps).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,7 +54,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.PaperboyAdminConfig",  # django.contrib.admin with the Paperboy site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.syndication",
     "anymail",
+    "axes",  # admin login: failed attempts counted per account and per address, then locked out
+    "django_otp",  # optional TOTP second factor for staff (config.admin)
+    "django_otp.plugins.otp_totp",
     "config.apps.ProjectConfig",
     "papers",
     "subscriptions",
@@ -79,8 +83,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified() for the admin's second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with the lock-out page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -151,6 +157,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Admin login, locked against guessing (docs/security.md; lifting a lock-out: docs/operations.md).
+# axes counts failed logins per account and, separately, per address: either reaching the limit locks
+# that account or address out until the cool-off passes or an operator resets it. Its backend comes
+# first, so that a locked-out account is refused even with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True  # a right password (before any lock-out) clears that account's count
+AXES_CLIENT_IP_CALLABLE = "subscriptions.ratelimit.client_ip"  # the same trusted-proxy rule as signups
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
+# Staff who add a TOTP device must give its code at login; with this on, every staff member must.
+ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=False)
+OTP_TOTP_ISSUER = SITE_NAME
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")

@@ -1,8 +1,10 @@
-"""The admin dashboard: a few aggregate queries, drawn as inline SVG on our own server.
+"""The admin dashboard: daily roll-ups, drawn as inline SVG on our own server.
 
 No JavaScript and no CDN: each chart is geometry computed here and written out by the template as
-<svg> elements, with the same numbers in a table for screen readers and copying. The whole page
-costs a fixed number of queries (eight), however many subscribers, deliveries or events there are.
+<svg> elements, with the same numbers in a table for screen readers and copying. The page reads the
+window's `DailyFigures` rows and names the clicked papers: two queries, however many subscribers,
+deliveries or events there are. The rows are rolled up from the raw tables by `figures_refresh`
+(beat, every 10 minutes), which is where the scans over a day's deliveries and events happen.
 """
 
 from collections import defaultdict
@@ -11,18 +13,19 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db.models import Count, Q
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from papers.models import Paper
 from papers.text import http_url
 from subscriptions.models import Subscriber
 
-from .models import Delivery, ProviderEvent
+from .models import DailyFigures, Delivery, ProviderEvent
 
 DEFAULT_DAYS = 30
 TOP_PAPERS = 10
-_CLICKED_URLS_SCANNED = 1000  # the most-clicked links are matched to papers; the long tail is not
+CLICKED_URLS_KEPT = 200  # a day's most-clicked links are kept and matched to papers; the long tail is not
+FRESH_DAYS = 2  # today and yesterday are rolled up again on every refresh: their events still arrive
 
 # Chart geometry (SVG user units; the SVG scales to the page width).
 WIDTH, HEIGHT = 720, 220
@@ -90,6 +93,7 @@ class Dashboard:
     charts: list[Chart]
     totals: dict[str, object]
     top_papers: list[dict]
+    as_of: datetime | None = None  # when the newest roll-up in the window was computed
 
 
 # --- Geometry ----------------------------------------------------------------------------------
@@ -178,62 +182,106 @@ def line_chart(
     return chart
 
 
+def percent_text(value: float) -> str:
+    """Every rate on the page to two decimals, a rate too small for that said so ("< 0.01%")."""
+    if 0 < value < 0.005:
+        return "< 0.01%"
+    return f"{value:.2f}%"
+
+
 # --- Queries -----------------------------------------------------------------------------------
 
 
-def _per_day(queryset, moment_field: str, start: datetime) -> dict[date, int]:
-    rows = (
-        queryset.filter(**{f"{moment_field}__gte": start})
-        .annotate(day=TruncDate(moment_field))
-        .order_by()
-        .values("day")
-        .annotate(n=Count("id"))
-    )
-    return {row["day"]: row["n"] for row in rows}
-
-
-def _subscribers_chart(days: list[date], start: datetime) -> tuple[Chart, dict]:
-    left_states = [Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED]
-    before = Subscriber.objects.aggregate(
-        confirmed=Count("id", filter=Q(confirmed_at__lt=start)),
-        left=Count(
-            "id",
-            filter=Q(status__in=left_states, confirmed_at__isnull=False)
-            & (Q(unsubscribed_at__lt=start) | Q(unsubscribed_at__isnull=True, suppressed_at__lt=start)),
-        ),
-    )
-    signups = _per_day(Subscriber.objects.all(), "created_at", start)
-    confirmed = _per_day(Subscriber.objects.filter(confirmed_at__isnull=False), "confirmed_at", start)
-    leavers = Subscriber.objects.filter(status__in=left_states, confirmed_at__isnull=False).annotate(
-        left_at=Coalesce("unsubscribed_at", "suppressed_at")
-    )
-    left = _per_day(leavers, "left_at", start)
-
-    subscribed, running = [], before["confirmed"] - before["left"]
-    for day in days:
-        running += confirmed.get(day, 0) - left.get(day, 0)
-        subscribed.append(running)
-    chart = line_chart(
+def _subscribers_charts(
+    days: list[date], subscribed: list[int], signups: list[int], left: list[int]
+) -> list[Chart]:
+    # Two charts: the running total is hundreds or thousands, a day's sign-ups a handful; on one
+    # axis the daily lines lie flat along the bottom, where the total also starts on a new list.
+    total = line_chart(
         "Subscribers over time",
         "subscribers",
         days,
-        {
-            "Subscribed (confirmed, not left)": subscribed,
-            "Sign-ups per day": [signups.get(day, 0) for day in days],
-            "Left per day": [left.get(day, 0) for day in days],
-        },
-        {
-            "Subscribed (confirmed, not left)": "#1e88e5",
-            "Sign-ups per day": "#43a047",
-            "Left per day": "#e53935",
-        },
+        {"Subscribed (confirmed, not left)": subscribed},
+        {"Subscribed (confirmed, not left)": "#1e88e5"},
     )
-    totals = {
-        "subscribed": subscribed[-1] if subscribed else 0,
-        "signups": sum(signups.values()),
-        "left": sum(left.values()),
+    daily = line_chart(
+        "Sign-ups and leavers per day",
+        "signups",
+        days,
+        {"Sign-ups per day": signups, "Left per day": left},
+        {"Sign-ups per day": "#43a047", "Left per day": "#e53935"},
+    )
+    return [total, daily]
+
+
+def _bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
+def figures_compute(day: date) -> dict:
+    """One day's figures from the raw tables: a pass over subscribers, the day's deliveries from the
+    (edition_date, status) index, the day's events from the (occurred_at, id) index."""
+    start, end = _bounds(day)
+    left_states = [Subscriber.Status.UNSUBSCRIBED, Subscriber.Status.SUPPRESSED]
+    left = Q(status__in=left_states, confirmed_at__isnull=False)
+    people = Subscriber.objects.annotate(left_at=Coalesce("unsubscribed_at", "suppressed_at")).aggregate(
+        signups=Count("id", filter=Q(created_at__gte=start, created_at__lt=end)),
+        confirmed=Count("id", filter=Q(confirmed_at__gte=start, confirmed_at__lt=end)),
+        left=Count("id", filter=left & Q(left_at__gte=start, left_at__lt=end)),
+        ever_confirmed=Count("id", filter=Q(confirmed_at__lt=end)),
+        gone=Count("id", filter=left & Q(left_at__lt=end)),
+    )
+    deliveries = dict(
+        Delivery.objects.filter(edition_date=day)
+        .order_by()
+        .values_list("status")
+        # COUNT(*), not COUNT(id): the (edition_date, status) index then answers alone.
+        .annotate(n=Count("*"))
+    )
+    events: dict[str, int] = defaultdict(int)
+    rows = (
+        ProviderEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end, delivery__isnull=False)
+        .order_by()
+        .values_list("event_type", "outcome")
+        .annotate(n=Count("*"))
+    )
+    for kind, outcome, n in rows:
+        if kind == "bounced" and outcome != ProviderEvent.Outcome.SUPPRESSED:
+            kind = "soft_bounce"  # a soft bounce is no reason for alarm
+        events[kind] += n
+    clicked = (
+        ProviderEvent.objects.filter(event_type="clicked", occurred_at__gte=start, occurred_at__lt=end)
+        .exclude(url="")
+        .order_by()
+        .values_list("url")
+        .annotate(n=Count("*"))
+        .order_by("-n")[:CLICKED_URLS_KEPT]
+    )
+    return {
+        "subscribed": people["ever_confirmed"] - people["gone"],
+        "signups": people["signups"],
+        "confirmed": people["confirmed"],
+        "left": people["left"],
+        "deliveries": deliveries,
+        "events": dict(events),
+        "clicked_urls": dict(clicked),
     }
-    return chart, totals
+
+
+def figures_refresh(*, today: date | None = None, days: int = DEFAULT_DAYS) -> int:
+    """Roll up today and yesterday (their events still arrive), and any day of the window that has
+    no figures yet (a new install, a stopped beat); the number of days computed. Beat runs it every
+    10 minutes (newsletter.tasks.refresh_admin_figures)."""
+    today = today or timezone.localdate()
+    window = [today - timedelta(days=offset) for offset in range(days)]
+    have = set(DailyFigures.objects.filter(day__in=window).values_list("day", flat=True))
+    due = sorted({day for day in window if day not in have} | set(window[:FRESH_DAYS]))
+    for day in due:
+        DailyFigures.objects.update_or_create(
+            day=day, defaults={**figures_compute(day), "computed_at": timezone.now()}
+        )
+    return len(due)
 
 
 def _normalised_url(url: str) -> str:
@@ -245,18 +293,11 @@ def _normalised_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))
 
 
-def most_clicked_papers(start: datetime, limit: int = TOP_PAPERS) -> list[dict]:
-    clicks = (
-        ProviderEvent.objects.filter(event_type="clicked", occurred_at__gte=start)
-        .exclude(url="")
-        .order_by()
-        .values("url")
-        .annotate(n=Count("id"))
-        .order_by("-n")[:_CLICKED_URLS_SCANNED]
-    )
+def most_clicked_papers(clicks: dict[str, int], limit: int = TOP_PAPERS) -> list[dict]:
+    """Papers whose links were clicked most, from {clicked url: clicks} (the roll-ups' top links)."""
     by_url: dict[str, int] = defaultdict(int)
-    for row in clicks:
-        by_url[_normalised_url(row["url"])] += row["n"]
+    for url, n in clicks.items():
+        by_url[_normalised_url(url)] += n
     if not by_url:
         return []
     candidates = set(by_url) | {f"{url}/" for url in by_url}
@@ -277,38 +318,23 @@ def most_clicked_papers(start: datetime, limit: int = TOP_PAPERS) -> list[dict]:
 
 
 def build(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Dashboard:
+    """The dashboard from the roll-ups: one query for the window's figures, one to name clicked papers."""
     today = today or timezone.localdate()
     day_list = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    start = timezone.make_aware(datetime.combine(day_list[0], time.min))
+    figures = {row.day: row for row in DailyFigures.objects.filter(day__gte=day_list[0], day__lte=today)}
 
-    subscribers, totals = _subscribers_chart(day_list, start)
+    subscribed, running = [], 0
+    for day in day_list:
+        row = figures.get(day)
+        running = row.subscribed if row else running  # a day not rolled up yet keeps the day before's
+        subscribed.append(running)
+    signups = [figures[day].signups if day in figures else 0 for day in day_list]
+    left = [figures[day].left if day in figures else 0 for day in day_list]
+    subscribers = _subscribers_charts(day_list, subscribed, signups, left)
 
-    stacks: dict[date, dict[str, int]] = defaultdict(dict)
-    rows = (
-        Delivery.objects.filter(edition_date__gte=day_list[0], edition_date__lte=today)
-        .order_by()
-        .values("edition_date", "status")
-        # COUNT(*), not COUNT(id): the (edition_date, status) index then answers alone (an index-only
-        # scan, 0.14 s for a month of 20k readers' digests, where reading the rows for id took 1.0 s).
-        .annotate(n=Count("*"))
-    )
-    for row in rows:
-        stacks[row["edition_date"]][row["status"]] = row["n"]
+    stacks = {day: figures[day].deliveries for day in day_list if day in figures}
     deliveries = stacked_bars("Deliveries per day by status", "deliveries", day_list, stacks, STATUS_COLORS)
-
-    events: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    event_rows = (
-        ProviderEvent.objects.filter(occurred_at__gte=start, delivery__isnull=False)
-        .annotate(day=TruncDate("occurred_at"))
-        .order_by()
-        .values("day", "event_type", "outcome")
-        .annotate(n=Count("id"))
-    )
-    for row in event_rows:
-        kind = row["event_type"]
-        if kind == "bounced" and row["outcome"] != ProviderEvent.Outcome.SUPPRESSED:
-            kind = "soft_bounce"  # a soft bounce is no reason for alarm
-        events[row["day"]][kind] += row["n"]
+    events = {day: figures[day].events for day in day_list if day in figures}
 
     def rate(kind: str, day: date) -> float:
         sent = stacks.get(day, {}).get(Delivery.Status.SENT, 0)
@@ -331,22 +357,34 @@ def build(*, days: int = DEFAULT_DAYS, today: date | None = None) -> Dashboard:
     def total(kind: str) -> int:
         return sum(per_day.get(kind, 0) for per_day in events.values())
 
+    clicks: dict[str, int] = defaultdict(int)
+    for row in figures.values():
+        for url, n in row.clicked_urls.items():
+            clicks[url] += n
+    totals = {
+        "subscribed": subscribed[-1] if subscribed else 0,
+        "signups": sum(signups),
+        "left": sum(left),
+        "sent": sent_total,
+        "unknown": sum(stack.get(Delivery.Status.UNKNOWN, 0) for stack in stacks.values()),
+        "failed": sum(stack.get(Delivery.Status.FAILED, 0) for stack in stacks.values()),
+        "bounces": total("bounced"),
+        "complaints": total("complained"),
+        "opens": total("opened"),
+        "clicks": total("clicked"),
+        "bounce_rate": 100 * total("bounced") / sent_total if sent_total else 0.0,
+        "complaint_rate": 100 * total("complained") / sent_total if sent_total else 0.0,
+    }
     totals.update(
-        sent=sent_total,
-        unknown=sum(stack.get(Delivery.Status.UNKNOWN, 0) for stack in stacks.values()),
-        failed=sum(stack.get(Delivery.Status.FAILED, 0) for stack in stacks.values()),
-        bounces=total("bounced"),
-        complaints=total("complained"),
-        opens=total("opened"),
-        clicks=total("clicked"),
-        bounce_rate=100 * total("bounced") / sent_total if sent_total else 0.0,
-        complaint_rate=100 * total("complained") / sent_total if sent_total else 0.0,
+        bounce_rate_text=percent_text(totals["bounce_rate"]),
+        complaint_rate_text=percent_text(totals["complaint_rate"]),
     )
     return Dashboard(
         days=days,
         start=day_list[0],
         end=today,
-        charts=[subscribers, deliveries, rates],
+        charts=[*subscribers, deliveries, rates],
         totals=totals,
-        top_papers=most_clicked_papers(start),
+        top_papers=most_clicked_papers(clicks),
+        as_of=max((row.computed_at for row in figures.values()), default=None),
     )

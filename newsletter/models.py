@@ -102,6 +102,8 @@ class Delivery(models.Model):
                 name="delivery_unfinished_idx",
             ),
             models.Index(fields=["edition_date", "status"]),
+            # The admin's banner of deliveries in doubt: a handful of rows among millions.
+            models.Index(fields=["status"], condition=Q(status="unknown"), name="delivery_unknown_idx"),
             # Provider events find their delivery by message id; rows not sent have none.
             models.Index(
                 fields=["provider_message_id"],
@@ -159,3 +161,28 @@ class Dashboard(Delivery):
         proxy = True
         verbose_name = "dashboard"
         verbose_name_plural = "dashboard"
+
+
+class DailyFigures(models.Model):
+    """One day's figures for the admin dashboard, rolled up from the raw tables by
+    `newsletter.dashboard.figures_refresh` (beat, every 10 minutes: today and yesterday, and any
+    missing day of the window), so that the dashboard reads 30 rows, not millions."""
+
+    day = models.DateField(unique=True)
+    subscribed = models.PositiveIntegerField(default=0, help_text="Confirmed and not left, at the day's end.")
+    signups = models.PositiveIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(default=0)
+    left = models.PositiveIntegerField(default=0)
+    deliveries = models.JSONField(default=dict, blank=True, help_text="{status: rows} of the day's edition.")
+    events = models.JSONField(default=dict, blank=True, help_text="{kind: provider events} that day.")
+    clicked_urls = models.JSONField(
+        default=dict, blank=True, help_text="{url: clicks}, the day's most clicked."
+    )
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name_plural = "daily figures"
+
+    def __str__(self) -> str:
+        return f"Figures of {self.day}"

@@ -118,3 +118,16 @@ def sweep_deliveries() -> dict:
 def refresh_trending_signal() -> list[int]:
     """Fetch the Hugging Face list early when a send slot needs a fresher signal (beat, every 5 min)."""
     return trending_signal_refresh()
+
+
+@shared_task
+def refresh_admin_figures() -> int:
+    """The admin's roll-ups: the dashboard's daily figures and the Today page's reader counts."""
+    from subscriptions.selectors import subscriber_status_counts_refresh, topic_followers_refresh
+
+    from . import dashboard, today  # the admin's modules stay out of the mail workers' start-up
+
+    today.refresh_reader_topic_sets()
+    topic_followers_refresh()
+    subscriber_status_counts_refresh()
+    return dashboard.figures_refresh()

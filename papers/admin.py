@@ -3,13 +3,18 @@
 Actions only parse the selection and call a service or enqueue a task after commit.
 """
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from . import selectors, tasks
+from .admin_tools import chips
 from .curation import papers_set_featured, papers_set_hidden
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
 from .relevance.selectors import topic_near_threshold
@@ -17,6 +22,24 @@ from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
+
+
+def paper_state_badge(paper: Paper):
+    if paper.hidden:
+        return format_html('<span class="pb-badge pb-hidden">{}</span>', "hidden")
+    if paper.featured:
+        return format_html('<span class="pb-badge pb-featured">{}</span>', "featured")
+    return format_html('<span class="pb-badge">{}</span>', "shown")
+
+
+def _count(rows) -> Coalesce:
+    counted = rows.order_by().values("topic").annotate(n=Count("*")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _ago(moment) -> str:
+    since = timesince(moment, depth=1)
+    return "just now" if since.startswith("0\xa0") else f"{since} ago"  # timesince says "0 minutes"
 
 
 def _ids(queryset) -> list[int]:
@@ -45,6 +68,10 @@ class PaperTopicInline(admin.TabularInline):
     extra = 0
     fields = ("topic", "score", "manual", "excluded")
     autocomplete_fields = ("topic",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("topic")
+
     verbose_name = "topic"
     verbose_name_plural = "topics (tick 'excluded' to remove a topic for good; your rows survive re-tagging)"
 
@@ -57,23 +84,18 @@ class PaperSightingInline(admin.TabularInline):
     can_delete = False
     verbose_name_plural = "seen in"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("source")
+
     def has_add_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
-    list_display = (
-        "short_title",
-        "arxiv_id",
-        "primary_category",
-        "first_seen_at",
-        "hf_upvotes",
-        "trending",
-        "featured",
-        "hidden",
-    )
-    list_filter = (TopicListFilter, "sources", "first_seen_at", "featured", "hidden")
+    # Five columns that fit a 1280 px screen beside the filters: the title gets the room.
+    list_display = ("title_cell", "topic_chips", "upvotes", "state", "first_seen_at")
+    list_filter = (TopicListFilter, "featured", "hidden", "sources", "first_seen_at")
     search_fields = ("title", "abstract", "authors", "=arxiv_id", "=doi")
     date_hierarchy = "first_seen_at"
     list_per_page = 50
@@ -95,14 +117,35 @@ class PaperAdmin(admin.ModelAdmin):
         ("Dates", {"fields": ("published_at", "first_seen_at", "updated_at")}),
     )
 
-    @admin.display(description="title", ordering="title")
-    def short_title(self, paper: Paper) -> str:
-        # Plain text; the admin escapes it like every other value.
-        return Truncator(paper.title_text).chars(120)
+    def get_queryset(self, request):
+        shown_topics = PaperTopic.objects.filter(excluded=False).select_related("topic").order_by("-score")
+        return (
+            super()
+            .get_queryset(request)
+            .defer("abstract", "ai_summary", "comment")
+            .prefetch_related(Prefetch("paper_topics", queryset=shown_topics, to_attr="shown_topics"))
+        )
 
-    @admin.display(description="trending", ordering="-trending_score")
-    def trending(self, paper: Paper) -> str:
-        return f"{paper.trending_score:.1f}"
+    @admin.display(description="title", ordering="title")
+    def title_cell(self, paper: Paper):
+        # The admin escapes the title like every other value (format_html).
+        return format_html(
+            '{}<span class="pb-sub">{}</span>',
+            Truncator(paper.title_text).chars(160),
+            paper.arxiv_id or paper.doi or paper.primary_category or "",
+        )
+
+    @admin.display(description="topics")
+    def topic_chips(self, paper: Paper):
+        return chips(topic_row.topic.name for topic_row in getattr(paper, "shown_topics", ()))
+
+    @admin.display(description="upvotes", ordering="-hf_upvotes")
+    def upvotes(self, paper: Paper) -> str:
+        return "—" if paper.hf_upvotes is None else str(paper.hf_upvotes)
+
+    @admin.display(description="state", ordering="-featured")
+    def state(self, paper: Paper):
+        return paper_state_badge(paper)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is PaperTopic:
@@ -155,7 +198,7 @@ class PaperAdmin(admin.ModelAdmin):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "active", "display_order", "paper_count")
+    list_display = ("name", "slug", "active", "display_order", "paper_count", "papers_per_day")
     list_editable = ("active", "display_order")
     list_filter = ("active",)
     search_fields = ("name", "slug", "keywords", "description")
@@ -165,17 +208,18 @@ class TopicAdmin(admin.ModelAdmin):
     _RETAG_FIELDS = ("keywords", "categories", "threshold", "active")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _paper_count=Count("paper_topics", filter=Q(paper_topics__excluded=False), distinct=True)
-            )
-        )
+        # Subqueries, not joins: two COUNT(DISTINCT) over joined tables multiply their rows.
+        shown = PaperTopic.objects.filter(topic=OuterRef("pk"), excluded=False)
+        week = shown.filter(paper__first_seen_at__gte=timezone.now() - timedelta(days=7))
+        return super().get_queryset(request).annotate(_paper_count=_count(shown), _week_count=_count(week))
 
     @admin.display(description="papers", ordering="_paper_count")
     def paper_count(self, topic: Topic) -> int:
         return topic._paper_count
+
+    @admin.display(description="papers a day", ordering="_week_count")
+    def papers_per_day(self, topic: Topic) -> str:
+        return f"{topic._week_count / 7:.1f}"
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -201,19 +245,9 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "kind",
-        "enabled",
-        "health",
-        "last_fetched_at",
-        "last_http_status",
-        "consecutive_failures",
-        "last_run",
-        "error_excerpt",
-        "paper_summary",
-        "next_fetch_at",
-    )
+    # What a curator asks of a source: is it working, when did it last work and what did that bring,
+    # how many papers has it given us, when is it fetched next. Five columns fit a 1280 px screen.
+    list_display = ("name_cell", "health", "last_success", "paper_summary", "next_fetch_at")
     list_filter = ("kind", "enabled", "last_status")
     search_fields = ("name", "slug", "url")
     prepopulated_fields = {"slug": ("name",)}
@@ -227,6 +261,8 @@ class SourceAdmin(admin.ModelAdmin):
         "last_counts",
         "last_new_papers_at",
         "last_new_papers",
+        "last_success_at",
+        "last_success_counts",
         "etag",
         "last_modified",
         "created_at",
@@ -238,6 +274,8 @@ class SourceAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "last_status",
+                    "last_success_at",
+                    "last_success_counts",
                     "last_fetched_at",
                     "last_http_status",
                     "consecutive_failures",
@@ -262,18 +300,41 @@ class SourceAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.sources_with_paper_counts(sources=super().get_queryset(request))
 
+    @admin.display(description="source", ordering="name")
+    def name_cell(self, source: Source):
+        kind = source.get_kind_display() + ("" if source.enabled else " · disabled")
+        return format_html('{}<span class="pb-sub">{}</span>', source.name, kind)
+
     @admin.display(description="status", ordering="last_status")
     def health(self, source: Source):
         colour = self._HEALTH_COLOURS.get(source.last_status, "#666")
-        return format_html('<strong style="color: {}">{}</strong>', colour, source.get_last_status_display())
+        detail = ""
+        if source.last_status == Source.Status.ERROR:
+            http = f"HTTP {source.last_http_status} · " if source.last_http_status else ""
+            failures = source.consecutive_failures
+            detail = (
+                f"{http}{failures} failure{'' if failures == 1 else 's'} in a row: "
+                f"{Truncator(source.last_error).chars(80)}"
+            )
+        return format_html(
+            '<strong style="color: {}">{}</strong><span class="pb-sub">{}</span>',
+            colour,
+            source.get_last_status_display(),
+            detail,
+        )
 
-    @admin.display(description="last run")
-    def last_run(self, source: Source) -> str:
-        counts = source.last_counts or {}
-        if not counts:
-            return "-"
-        return " · ".join(
-            f"{counts.get(name, 0)} {name}" for name in ("fetched", "new", "updated", "skipped", "errors")
+    @admin.display(description="last success", ordering="last_success_at")
+    def last_success(self, source: Source):
+        if source.last_success_at is None:
+            return "never"
+        counts = source.last_success_counts or {}
+        brought = " · ".join(
+            f"{counts.get(name, 0)} {name}" for name in ("new", "updated", "skipped") if counts.get(name)
+        )
+        return format_html(
+            '{}<span class="pb-sub">{}</span>',
+            _ago(source.last_success_at),
+            brought or "nothing new",
         )
 
     @admin.display(description="papers", ordering="paper_count")
@@ -282,14 +343,8 @@ class SourceAdmin(admin.ModelAdmin):
         count = source.paper_count
         text = f"{count} paper{'' if count == 1 else 's'}" if count else "no papers yet"
         if source.last_new_papers_at is not None:
-            since = timesince(source.last_new_papers_at, depth=1)
-            when = "just now" if since.startswith("0\xa0") else f"{since} ago"  # timesince says "0 minutes"
-            text += f" · last new {when} ({source.last_new_papers})"
+            text += f" · last new {_ago(source.last_new_papers_at)} ({source.last_new_papers})"
         return text
-
-    @admin.display(description="last error")
-    def error_excerpt(self, source: Source) -> str:
-        return Truncator(source.last_error).chars(100) if source.last_error else ""
 
     @admin.action(description="Fetch now")
     def fetch_now(self, request, queryset):

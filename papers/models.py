@@ -49,6 +49,10 @@ class Source(models.Model):
         null=True, blank=True, help_text="When a fetch or a local file last brought papers new to Paperboy."
     )
     last_new_papers = models.PositiveIntegerField(default=0, help_text="How many new papers that brought.")
+    # The last fetch that worked (any status but error) and what it brought: a failing source's
+    # last_* fields describe the failure, and curators ask "when did it last work?".
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_success_counts = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -176,6 +180,9 @@ class PaperSighting(models.Model):
             models.UniqueConstraint(fields=["source", "guid"], name="sighting_source_guid_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"seen in {self.source} on {self.first_seen_at:%Y-%m-%d}"
+
 
 class PaperTopic(models.Model):
     """A paper's topic with its score; `manual` rows were set by a person and survive re-tagging."""
@@ -192,3 +199,6 @@ class PaperTopic(models.Model):
             models.UniqueConstraint(fields=["paper", "topic"], name="papertopic_unique"),
         ]
         indexes = [models.Index(fields=["topic", "paper"])]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.score:.2f})"

@@ -45,6 +45,10 @@ def source_record_result(
         "last_error": error[:5000],
         "consecutive_failures": failures,
     }
+    if not failed:
+        values["last_success_at"] = now
+        if counts is not None:
+            values["last_success_counts"] = counts
     if counts is not None:
         values["last_counts"] = counts
     if etag is not None:

@@ -97,6 +97,10 @@ class ConsentRecord(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else "not saved"
+        return f"{self.get_action_display()}, {when}"
+
 
 class PaperFeedback(models.Model):
     """A reader's "more like this" (+1) or "less like this" (-1) on a paper from their digest.

@@ -6,24 +6,27 @@ registration over.
 """
 
 from django.contrib import admin
-from django.db.models import Count
 
 from papers.admin import TopicAdmin
 from papers.models import Topic
 
-from .selectors import topic_follower_counts
+from .selectors import topic_follower_counts, topic_followers
 
 
 class FollowedTopicAdmin(TopicAdmin):
     list_display = (*TopicAdmin.list_display, "follower_count")
     change_form_template = "admin/subscriptions/topic/change_form.html"
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_follower_count=Count("subscribers", distinct=True))
+    def changelist_view(self, request, extra_context=None):
+        # The cached counts (one pass over millions of follow rows is beat's job); every request sets
+        # the same figures, so requests sharing this admin instance cannot disagree.
+        self._followers = topic_followers()
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="followers")
     def follower_count(self, topic: Topic) -> int:
-        return topic._follower_count
+        followers = getattr(self, "_followers", None) or topic_followers()
+        return followers.get(topic.pk, {}).get("total", 0)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from papers.ingest import source_ingest_bytes
 from papers.models import Paper, PaperTopic, Source
+from papers.sources import source_record_result
 from papers.tests.conftest import feed_bytes
 from papers.tests.factories import PaperFactory, SourceFactory, TopicFactory
 
@@ -145,14 +146,30 @@ def test_source_health_and_fetch_now(admin_client, django_capture_on_commit_call
         name="Broken feed", last_status=Source.Status.ERROR, last_error="HTTP 500 from upstream",
         consecutive_failures=3, last_counts={"fetched": 0, "errors": 1},
     )  # fmt: skip
-    content = admin_client.get(reverse("admin:papers_source_changelist")).content.decode()
-    assert "Broken feed" in content and "HTTP 500 from upstream" in content and "1 errors" in content
+    row = _row_text(admin_client.get(reverse("admin:papers_source_changelist")), "Broken feed")
+    assert "3 failures in a row: HTTP 500 from upstream" in row
+    assert "never" in row  # the last success column: it never worked
+
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         admin_client.post(
             reverse("admin:papers_source_changelist"),
             {"action": "fetch_now", "_selected_action": [source.pk]},
         )
     assert len(callbacks) == 1
+
+
+def test_source_list_shows_the_last_success_and_what_it_brought(admin_client):
+    source = SourceFactory(name="Steady feed")
+    source_record_result(
+        source=source,
+        status=Source.Status.OK,
+        now=timezone.now(),
+        counts={"fetched": 9, "new": 5, "updated": 2},
+    )
+    source_record_result(source=source, status=Source.Status.ERROR, now=timezone.now(), error="timed out")
+    row = _row_text(admin_client.get(reverse("admin:papers_source_changelist")), "Steady feed")
+    assert "just now 5 new · 2 updated" in row
+    assert "1 failure in a row: timed out" in row
 
 
 def _row_text(response, name: str) -> str:
@@ -177,7 +194,7 @@ def test_source_list_shows_the_papers_a_source_gave_even_from_local_files(admin_
     assert "Never fetched" in fed_row  # the health columns still describe network fetches only
     assert "no papers yet" in _row_text(page, "Alpha, never used")
 
-    by_papers = admin_client.get(changelist, {"o": "-10"}).content.decode()  # the papers column, descending
+    by_papers = admin_client.get(changelist, {"o": "-4"}).content.decode()  # the papers column, descending
     assert by_papers.index("Zeta, fed from a file") < by_papers.index("Alpha, never used")
 
     Source.objects.filter(pk=fed.pk).update(last_new_papers_at=timezone.now() - timedelta(minutes=3))

@@ -98,3 +98,30 @@ def test_consent_records_are_read_only(admin_client, people):
     # Inline on the subscriber page, read-only too.
     sub_page = admin_client.get(reverse("admin:subscriptions_subscriber_change", args=[people["ada"].pk]))
     assert b"192.0.2.1" in sub_page.content and b"consents-0-form_version" not in sub_page.content
+
+
+def test_actions_that_change_or_mail_subscribers_are_in_the_admin_log(
+    admin_client, admin_user, people, django_capture_on_commit_callbacks
+):
+    from django.contrib.admin.models import LogEntry
+
+    ada, bob, cy, dee = (people[name] for name in ("ada", "bob", "cy", "dee"))
+    with django_capture_on_commit_callbacks(execute=False):
+        for action, chosen in (("unsubscribe", [ada, dee]), ("resend_confirmation", [cy, bob])):
+            admin_client.post(CHANGELIST, {"action": action, "_selected_action": [s.pk for s in chosen]})
+    entries = {(e.object_repr, e.change_message, e.user_id) for e in LogEntry.objects.all()}
+    assert entries == {
+        ("ada@example.com", "Unsubscribed (admin action)", admin_user.pk),
+        ("=cmd@example.com", "Confirmation email sent again (admin action)", admin_user.pk),
+    }  # dee was already suppressed and bob is not pending: nothing changed or was sent for them
+
+
+def test_the_form_names_weekdays_and_hours_and_never_shows_the_token_key(admin_client, people):
+    ada = people["ada"]
+    ConsentRecord.objects.create(subscriber=ada, form_version="test")
+    html = admin_client.get(reverse("admin:subscriptions_subscriber_change", args=[ada.pk])).content.decode()
+    assert '<option value="0" selected>Monday</option>' in html
+    assert '<option value="7" selected>07:00</option>' in html or ">07:00</option>" in html
+    assert ada.token_key not in html
+    assert "Token key" not in html and "token_key" not in html
+    assert "ConsentRecord object" not in html and "Signed up, " in html  # the inline row's name

@@ -1,0 +1,14 @@
+# Two branches of work each added a 0005; this joins them (neither depends on the other).
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('papers', '0005_paper_display_text'),
+        ('papers', '0005_source_last_success'),
+    ]
+
+    operations = [
+    ]
