@@ -142,6 +142,10 @@ class _Features:
     cues: TopicIndex
     # For each keyword of `cues`: the topic position whose rule score it adds to, or -1 (a cue only).
     rule_of_keyword: list[int]
+    # Each keyword of `cues` as written (what a reason names).
+    cue_phrases: list[str] = field(default_factory=list)
+    # Each topic position's slug (the rule-score columns' names).
+    topic_slugs: list[str] = field(default_factory=list)
     width: int = 0
     category_offset: int = 0
     rule_offset: int = 0
@@ -173,6 +177,26 @@ class _Features:
         self._tfidf_of = np.full(len(terms) + 1, -1, dtype=np.intp)
         for term, column in vocabulary.items():
             self._tfidf_of[terms[term]] = column
+        self._names: list[tuple[str, str]] | None = None
+
+    def names(self) -> list[tuple[str, str]]:
+        """(kind, label) of every column: ("word", w), ("category", c), ("rules", slug), ("phrase", p)."""
+        if self._names is None:
+            words = [""] * len(self.vectorizer.vocabulary_)
+            for term, column in self.vectorizer.vocabulary_.items():
+                words[column] = term
+            categories = [""] * len(self.categories)
+            for name, column in self.categories.items():
+                categories[column] = name
+            slugs = self.topic_slugs or [str(i) for i in range(len(self.cues.topics))]
+            phrases = self.cue_phrases or [" ".join(sorted(k.words[0].forms)[:1]) for k in self.cues.keywords]
+            self._names = [
+                *(("word", w) for w in words),
+                *(("category", c) for c in categories),
+                *(("rules", slug) for slug in slugs),
+                *(("phrase", p) for p in phrases),
+            ]
+        return self._names
 
     def text_matrix(self, texts: Sequence[PaperText], tokens=None, columns=None) -> sparse.csr_matrix:
         """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from).
@@ -262,6 +286,33 @@ class _Features:
         return sparse.hstack([tfidf, category_block, rule_block, cue_block], format="csr")
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One piece of evidence behind a topic score: what it is and how much it moved the score.
+
+    `kind`: "word" (a term of the text model), "phrase" (a keyword or cue found), "category" (an arXiv
+    category) or "rules" (the rule score of the topic named by `label`). `weight`: its contribution
+    to the model's log-odds, or, for a topic scored by its rules, to the rule score; negative when it
+    counted against the topic.
+    """
+
+    kind: str
+    label: str
+    weight: float
+
+    def __str__(self) -> str:
+        sign = "+" if self.weight >= 0 else "\u2212"
+        if self.kind == "phrase":
+            label = f"\u201c{self.label}\u201d"
+        elif self.kind == "rules":
+            label = f"keyword rules of {self.label}"
+        elif self.kind == "category":
+            label = f"category {self.label}"
+        else:
+            label = self.label
+        return f"{label} {sign}{abs(self.weight):.2f}"
+
+
 @dataclass
 class _TopicModel:
     spec: TopicSpec
@@ -346,6 +397,63 @@ class TopicTagger:
         text = PaperText(title, abstract, tuple(categories), primary_category)
         return self.score_many([text])[0]
 
+    def explain(self, papers: Sequence, topic_id: int, *, top: int = 6) -> list[list[Reason]]:
+        """Per paper: the `top` pieces of evidence that moved `topic_id`'s score most, largest first.
+
+        The same features and weights `scores` multiplies: for a topic with a model, each column's
+        value x its weight (its share of the log-odds); for a topic scored by its rules, each of its
+        keywords' and categories' share of the rule score.
+        """
+        texts = [paper if isinstance(paper, PaperText) else PaperText.of(paper) for paper in papers]
+        if not texts:
+            return []
+        position = self.topic_ids.index(topic_id)
+        matrix = self.features.matrix(texts)
+        names = self.features.names()
+        if self.topics[position].has_model:
+            contributions = matrix.multiply(self.weights[:, position][np.newaxis, :]).tocsr()
+        else:
+            rule_position = self.rule_positions[position]
+            features = self.features
+            keep = np.zeros(features.width)
+            own = [
+                features.cue_offset + k
+                for k, owner in enumerate(features.rule_of_keyword)
+                if owner == rule_position
+            ]
+            keep[own] = 1.0
+            contributions = matrix.multiply(keep[np.newaxis, :]).tocsr()
+            contributions.data = np.expm1(contributions.data)  # the cue block holds log1p(rule value)
+            categories = features.cues.category_matrix(texts)[:, rule_position]
+            topic_categories = features.cues.topics[rule_position].categories
+            extra_rows, extra_cols, extra_values = [], [], []
+            for row, text in enumerate(texts):
+                if categories[row]:
+                    for category in text.categories:
+                        column = features.categories.get(category)
+                        if category in topic_categories and column is not None:
+                            extra_rows.append(row)
+                            extra_cols.append(features.category_offset + column)
+                            extra_values.append(float(categories[row]))
+                            break
+            contributions = contributions + sparse.csr_matrix(
+                (extra_values, (extra_rows, extra_cols)), shape=contributions.shape
+            )
+        contributions = contributions.tocsr()
+        contributions.eliminate_zeros()
+        result = []
+        for row in range(len(texts)):
+            start, end = contributions.indptr[row], contributions.indptr[row + 1]
+            columns, values = contributions.indices[start:end], contributions.data[start:end]
+            order = np.argsort(-np.abs(values), kind="stable")[:top]
+            reasons = []
+            for i in order.tolist():
+                kind, label = names[columns[i]]
+                if abs(values[i]) >= 0.005:
+                    reasons.append(Reason(kind, label, round(float(values[i]), 3)))
+            result.append(reasons)
+        return result
+
     def text_vectors(self, papers: Sequence) -> sparse.csr_matrix:
         """L2-normalised tf-idf rows of these papers (the features reader profiles use)."""
         texts = [paper if isinstance(paper, PaperText) else PaperText.of(paper) for paper in papers]
@@ -389,18 +497,23 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
     category_names = sorted({category for text in texts for category in text.categories})
     cues = TopicIndex()
     rule_of_keyword: list[int] = []
+    cue_phrases: list[str] = []
     cue_ranges = []
     for position, (topic, cue_list) in enumerate(zip(topics, _cue_lists(topics), strict=True)):
         start = len(rule_of_keyword)
         rule_words = {keyword.strip() for keyword in topic.keywords}
+        # One keyword per phrase: _cue_lists keeps only phrases with a word, the ones TopicIndex compiles.
         cues.add(topic_id=topic.id, keywords=cue_list, categories=topic.categories, threshold=0.0)
         rule_of_keyword.extend(position if phrase in rule_words else -1 for phrase in cue_list)
+        cue_phrases.extend(cue_list)
         cue_ranges.append(range(start, len(rule_of_keyword)))
     features = _Features(
         vectorizer=vectorizer,
         categories={name: i for i, name in enumerate(category_names)},
         cues=cues,
         rule_of_keyword=rule_of_keyword,
+        cue_phrases=cue_phrases,
+        topic_slugs=[topic.slug for topic in topics],
     )
     matrix = features.matrix(texts)
 
