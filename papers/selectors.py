@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Paper, PaperSighting, PaperTopic, Source, Topic
+from .models import Paper, PaperSighting, PaperTopic, Source
 
 
 def papers_visible() -> QuerySet[Paper]:
