@@ -30,6 +30,7 @@ from scipy import sparse
 
 from papers.tagging import TOKEN_RE, TopicIndex, column_counts, token_columns, tokenise
 
+from . import coldstart
 from .cues import CUES
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ CATEGORY_WEIGHT = 0.5  # a category is weaker evidence than the words (cs.RO pap
 TFIDF_WEIGHT = 2.0
 BACKGROUND_WEIGHT = 0.1  # a shipped example as evidence against a topic it was never labelled for
 MAX_SCORE = 1000.0  # odds beyond this say nothing more to a curator
+# A topic whose labels are only a curator's verdicts keeps its cold-start model (adapted to them)
+# until it has this many pinned papers: ten verdicts teach a fresh model less than they correct
+# the cold-start one (measured: python -m papers.devset.evaluate --cold).
+WARM_POSITIVES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,9 +321,14 @@ class Reason:
 @dataclass
 class _TopicModel:
     spec: TopicSpec
-    has_model: bool
+    has_model: bool  # scored by a logistic model (its own, or the cold-start one): odds scale
     positives: int
     negatives: int
+    kind: str = ""  # "model" (its own labels), "cold" (papers.relevance.coldstart) or "rules"
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = "model" if self.has_model else "rules"
 
     @property
     def topic_id(self) -> int:
@@ -336,10 +346,22 @@ class TopicTagger:
     fingerprint: object = None
     # Each topic's column in the rule block (its position when the features were built).
     rule_positions: list[int] = field(default_factory=list)
+    # Per topic: added to the log-odds when its keyword rules alone reach coldstart.RULE_LINE.
+    bonus: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.rule_positions:
             self.rule_positions = list(range(len(self.topics)))
+        if self.bonus is None:
+            self.bonus = np.zeros(len(self.topics))
+
+    def _bonus(self, matrix) -> np.ndarray:
+        """papers x topics: each topic's bonus where its rule score reaches the line, else 0."""
+        result = np.zeros((matrix.shape[0], len(self.topics)))
+        for i in np.flatnonzero(self.bonus):
+            rule = np.expm1(matrix[:, self.features.rule_offset + self.rule_positions[i]].toarray().ravel())
+            result[:, i] = self.bonus[i] * (rule >= coldstart.RULE_LINE - 1e-9)
+        return result
 
     @property
     def topic_ids(self) -> list[int]:
@@ -352,7 +374,7 @@ class TopicTagger:
         if not texts or not self.topics:
             return result
         matrix = self.features.matrix(texts)
-        logits = matrix @ self.weights + self.intercepts
+        logits = matrix @ self.weights + self.intercepts + self._bonus(matrix)
         shift = math.log(DECISION_PROBABILITY / (1 - DECISION_PROBABILITY))
         modelled = np.array([topic.has_model for topic in self.topics])
         result[:, modelled] = np.minimum(np.exp(np.asarray(logits)[:, modelled] - shift), MAX_SCORE)
@@ -377,6 +399,7 @@ class TopicTagger:
             intercepts=self.intercepts[keep],
             fingerprint=self.fingerprint,
             rule_positions=[self.rule_positions[i] for i in keep],
+            bonus=self.bonus[keep],
         )
 
     def score_many(self, papers: Sequence) -> list[dict[int, float]]:
@@ -412,6 +435,13 @@ class TopicTagger:
         names = self.features.names()
         if self.topics[position].has_model:
             contributions = matrix.multiply(self.weights[:, position][np.newaxis, :]).tocsr()
+            bonus = self._bonus(matrix)[:, position]
+            if bonus.any():  # named by the rule column: "the keyword rules reach the line"
+                column = self.features.rule_offset + self.rule_positions[position]
+                rows = np.flatnonzero(bonus)
+                contributions = contributions + sparse.csr_matrix(
+                    (bonus[rows], (rows, np.full(len(rows), column))), shape=contributions.shape
+                )
         else:
             rule_position = self.rule_positions[position]
             features = self.features
@@ -481,19 +511,35 @@ def _cue_lists(topics: Sequence[TopicSpec]) -> list[list[str]]:
     return lists
 
 
-def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fingerprint=None) -> TopicTagger:
-    """Fit every topic's model on these examples (plus each topic's own description)."""
+def fit_tagger(
+    topics: Iterable[TopicSpec],
+    examples: Sequence[Example],
+    *,
+    fingerprint=None,
+    corpus: Sequence[PaperText] = (),
+    fit_only: Iterable[str] | None = None,
+) -> TopicTagger:
+    """Fit every topic's model on these examples (plus each topic's own description).
+
+    `corpus`: unlabelled papers (the newest ingested). With enough of them, a topic without enough
+    labels gets a cold-start model (papers.relevance.coldstart) instead of its bare rule score.
+    `fit_only`: slugs of the topics to fit (the dev-set harness scores one topic at a time); the
+    others keep their rule scores, and their labels still teach the cold-start model.
+    """
+    only = None if fit_only is None else set(fit_only)
     from sklearn.feature_extraction.text import TfidfVectorizer  # see the note on imports at the top
     from sklearn.linear_model import LogisticRegression
 
     topics = list(topics)
+    labelled_count = len(examples)
     examples = list(examples) + [_description_example(topic) for topic in topics]
     texts = [example.text for example in examples]
+    corpus = [text if isinstance(text, PaperText) else PaperText.of(text) for text in corpus]
 
     vectorizer = TfidfVectorizer(
         ngram_range=(1, 1), sublinear_tf=True, min_df=2, stop_words="english", dtype=np.float64
     )
-    vectorizer.fit([_document(text) for text in texts])
+    vectorizer.fit([_document(text) for text in [*texts, *corpus]])
     category_names = sorted({category for text in texts for category in text.categories})
     cues = TopicIndex()
     rule_of_keyword: list[int] = []
@@ -521,7 +567,9 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
     shared[: features.cue_offset] = True
     weights = np.zeros((features.width, len(topics)))
     intercepts = np.zeros(len(topics))
+    bonus = np.zeros(len(topics))
     fitted: list[_TopicModel] = []
+    cold = _ColdStart(features, topics, examples[:labelled_count], matrix[:labelled_count], corpus)
     for position, topic in enumerate(topics):
         rows, labels, sample_weights = [], [], []
         for row, example in enumerate(examples):
@@ -532,6 +580,19 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
                 sample_weights.append(example.weight_for(topic.slug))
         positives = sum(labels) - 1  # the description does not count as a pinned paper
         negatives = len(labels) - sum(labels)
+        if only is not None and topic.slug not in only:
+            fitted.append(
+                _TopicModel(topic, has_model=False, positives=max(positives, 0), negatives=negatives)
+            )
+            continue
+        if cold.applies(position) and positives < WARM_POSITIVES:
+            weights[:, position], intercepts[position], bonus[position] = cold.fit(position)
+            fitted.append(
+                _TopicModel(
+                    topic, has_model=True, positives=max(positives, 0), negatives=negatives, kind="cold"
+                )
+            )
+            continue
         if positives < MIN_POSITIVES or negatives == 0:
             fitted.append(
                 _TopicModel(topic, has_model=False, positives=max(positives, 0), negatives=negatives)
@@ -546,5 +607,123 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
         intercepts[position] = model.intercept_[0]
         fitted.append(_TopicModel(topic, has_model=True, positives=positives, negatives=negatives))
     return TopicTagger(
-        topics=fitted, features=features, weights=weights, intercepts=intercepts, fingerprint=fingerprint
+        topics=fitted,
+        features=features,
+        weights=weights,
+        intercepts=intercepts,
+        fingerprint=fingerprint,
+        bonus=bonus,
     )
+
+
+class _ColdStart:
+    """Cold-start models for the topics of one fit (papers.relevance.coldstart), in its feature space."""
+
+    def __init__(self, features: _Features, topics, examples, matrix, corpus):
+        self.features, self.topics, self.examples = features, topics, examples
+        self.vocabulary = len(features.vectorizer.vocabulary_)
+        self.shared = None
+        self.inputs: dict[int, coldstart.ColdInputs] = {}
+        if len(corpus) < coldstart.MIN_CORPUS:
+            return
+        self.corpus_matrix = features.matrix(corpus)
+        self.corpus_text = self._text(self.corpus_matrix)
+        self.labelled_matrix = matrix
+        self.labelled_text = self._text(matrix)
+        queries = features.text_matrix([_description_example(topic).text for topic in topics]).toarray()
+        for position in range(len(topics)):
+            own = [k for k, owner in enumerate(features.rule_of_keyword) if owner == position]
+            self.inputs[position] = coldstart.ColdInputs(
+                query=queries[position],
+                rule_column=features.rule_offset + position,
+                cue_columns=np.array([features.cue_offset + k for k in own], dtype=np.intp),
+                phrase=np.array(
+                    [
+                        float(
+                            len(features.cues.keywords[k].words) > 1
+                            or features.cues.keywords[k].acronym is not None
+                        )
+                        for k in own
+                    ]
+                ),
+            )
+        self.shared = coldstart.fit_shared(self._teachers())
+
+    def _text(self, matrix) -> sparse.csr_matrix:
+        return (matrix[:, : self.vocabulary] / TFIDF_WEIGHT).tocsr()
+
+    def _labels(self, slug: str) -> tuple[list[int], list[bool]]:
+        """Rows labelled for this topic at full weight (not background), and their labels."""
+        rows, labels = [], []
+        for row, example in enumerate(self.examples):
+            label = example.label(slug)
+            if label is not None and example.weight_for(slug) >= 1.0:
+                rows.append(row)
+                labels.append(label)
+        return rows, labels
+
+    def _teachers(self):
+        teachers = []
+        for position, topic in enumerate(self.topics):
+            rows, labels = self._labels(topic.slug)
+            if sum(labels) < 2 * MIN_POSITIVES or len(rows) < coldstart.MIN_CORPUS:
+                continue
+            inputs = self.inputs[position]
+            stats = coldstart.topic_stats(inputs, self.corpus_text, self.corpus_matrix)
+            teachers.append(
+                (
+                    inputs,
+                    stats,
+                    (self.corpus_text, self.corpus_matrix),
+                    (self.labelled_text[rows], self.labelled_matrix[rows]),
+                    np.array(labels, dtype=float),
+                )
+            )
+        return teachers
+
+    def applies(self, position: int) -> bool:
+        return self.shared is not None
+
+    def fit(self, position: int) -> tuple[np.ndarray, float, float]:
+        """(weight column, intercept, bonus) of the topic's cold-start model on the tagger's scale."""
+        shared, inputs = self.shared, self.inputs[position]
+        stats = coldstart.topic_stats(inputs, self.corpus_text, self.corpus_matrix)
+        first = coldstart.stage_features(inputs, stats, self.corpus_text, self.corpus_matrix, second=False)
+        probabilities = 1.0 / (1.0 + np.exp(-(first @ shared.first + shared.first_bias)))
+        rows, labels = self._labels(self.topics[position].slug)
+        verdicts = np.array(labels, dtype=bool)
+        rows = np.array(rows, dtype=np.intp)
+        coldstart.set_centroid(
+            stats,
+            probabilities,
+            self.corpus_text,
+            pinned=self.labelled_text[rows[verdicts]] if len(rows) else None,
+            removed=self.labelled_text[rows[~verdicts]] if len(rows) else None,
+        )
+        w = shared.second
+        column = np.zeros(self.features.width)
+        text_weights = (
+            w[0] / stats.spread[0] * stats.query
+            + w[1] / stats.spread[1] * stats.association
+            + w[7] / stats.spread[2] * stats.centroid
+        ) / TFIDF_WEIGHT
+        column[: self.vocabulary] = text_weights
+        column[inputs.rule_column] = w[2]
+        if len(inputs.cue_columns):
+            column[inputs.cue_columns] = w[3] + w[4] * stats.idf + w[5] * inputs.phrase
+        intercept = (
+            shared.second_bias
+            - w[0] * stats.mean[0] / stats.spread[0]
+            - w[1] * stats.mean[1] / stats.spread[1]
+            - w[7] * stats.mean[2] / stats.spread[2]
+        )
+        if len(rows):  # the verdicts say where the line is
+            verdict_rows = coldstart.stage_features(
+                inputs, stats, self.labelled_text[rows], self.labelled_matrix[rows], second=True
+            )
+            decision = verdict_rows @ w + shared.second_bias - coldstart.logit(shared.line)
+            intercept += coldstart.verdict_shift(decision, verdicts.astype(float))
+        intercept += math.log(DECISION_PROBABILITY / (1 - DECISION_PROBABILITY)) - coldstart.logit(
+            shared.line
+        )
+        return column, intercept, float(w[6])

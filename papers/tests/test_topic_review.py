@@ -63,12 +63,29 @@ def test_preview_and_near_threshold_are_the_taggers_decision_for_a_modelled_topi
     assert all(row.reasons for row in review.preview)
 
 
-def test_preview_and_near_threshold_are_the_taggers_decision_for_a_new_topic(devset):
-    _papers_from(devset[:150])
-    topic = TopicFactory(
+def _new_topic():
+    return TopicFactory(
         slug="speculative", name="Speculative decoding", keywords="speculative decoding\ndraft model"
     )
+
+
+def test_preview_and_near_threshold_are_the_taggers_decision_for_a_new_cold_start_topic(devset):
+    _papers_from(devset[:150])  # enough unlabelled papers for a cold-start model
+    topic = _new_topic()
     hit = PaperFactory(title="Faster speculative decoding with a tiny draft model", abstract="We decode.")
+    assert loading.active_tagger().restricted([topic.pk]).topics[0].kind == "cold"
+    review, rows = _assert_review_is_the_tagging(topic)
+    assert hit.pk in rows
+    (row,) = [row for row in review.preview if row.paper.pk == hit.pk]
+    assert {"speculative", "draft"} & {reason.label for reason in row.reasons}
+
+
+def test_preview_and_near_threshold_are_the_taggers_decision_for_a_rule_scored_topic(devset, settings):
+    settings.PAPERS_COLD_START_CORPUS = 0  # no corpus: a new topic keeps its rule score
+    _papers_from(devset[:150])
+    topic = _new_topic()
+    hit = PaperFactory(title="Faster speculative decoding with a tiny draft model", abstract="We decode.")
+    assert loading.active_tagger().restricted([topic.pk]).topics[0].kind == "rules"
     review, rows = _assert_review_is_the_tagging(topic)
     assert hit.pk in rows
     (row,) = [row for row in review.preview if row.paper.pk == hit.pk]
