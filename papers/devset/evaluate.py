@@ -256,6 +256,9 @@ def cold_start_results(records: Sequence[Mapping], *, verdicts: int = COLD_VERDI
         scores = tagger.scores(texts)[:, 0]
         gold = [row.slug in record["labels"] for record in records]
         cold = _f1_of(scores >= new.threshold, gold)
+        if not verdicts:
+            per_topic[row.slug] = {"positives": sum(gold), "cold": cold, "asked": cold, "asked_positives": 0}
+            continue
         asked = question_indexes(tagger, texts, scores, new.threshold, verdicts)
         corrections = [
             Example(text=texts[i], labels={new.slug: gold[i]}, weight=CORRECTION_WEIGHT) for i in asked
@@ -290,7 +293,8 @@ def _f1_of(predicted, gold) -> float:
 
 def format_cold_table(cold: dict, rules: dict, model: dict) -> str:
     """Per topic F1: the rules, today's model (cross-validated, all labels), cold start, after verdicts."""
-    header = f"{'topic':<20} {'pos':>4} | {'rules':>6} {'model CV':>8} | {'cold':>6} {'+' + str(cold['verdicts']) + ' asked':>9}"
+    asked = f"+{cold['verdicts']} asked"
+    header = f"{'topic':<20} {'pos':>4} | {'rules':>6} {'model CV':>8} | {'cold':>6} {asked:>9}"
     lines = [header, "-" * len(header)]
     for slug, row in cold["topics"].items():
         lines.append(
@@ -389,7 +393,8 @@ def _main_cold(args, records, results: dict) -> int:
     cold = cold_start_results(records)
     print(f"{len(records)} labelled papers, {len(DEFAULT_TOPICS)} topics: cold start, each topic new")
     print(
-        f"(model CV: papers.relevance with every label, {args.folds}-fold; asked: {cold['verdicts']} verdicts)"
+        f"(model CV: papers.relevance with every label, {args.folds}-fold; "
+        f"asked: {cold['verdicts']} verdicts)"
     )
     print()
     print(format_cold_table(cold, rules, model))

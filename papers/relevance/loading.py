@@ -3,8 +3,9 @@
 A fit takes a second or two, so it happens once per process per version of the inputs: the active
 topics (their `updated_at` moves on every save) and the curators' corrections (every manual or
 excluded PaperTopic row). The newest papers (the cold-start corpus) are read at each fit but are
-not part of the version: new papers alone do not refit. Checking the version costs two small queries per ingest batch; refitting
-only happens after a curator saved something, and the next batch picks the change up by itself.
+not part of the version: new papers alone do not refit. Checking the version costs two small
+queries per ingest batch; refitting only happens after a curator saved something, and the next
+batch picks the change up by itself.
 """
 
 import hashlib
