@@ -6,18 +6,22 @@ Actions only parse the selection and call a service or enqueue a task after comm
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from . import selectors, tasks
 from .admin_tools import chips
-from .curation import papers_set_featured, papers_set_hidden
+from .curation import papers_set_featured, papers_set_hidden, topic_verdicts_record
 from .models import Paper, PaperSighting, PaperTopic, Source, Topic
-from .relevance.selectors import topic_near_threshold
+from .relevance.selectors import paper_reasons, topic_review
 from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
@@ -100,7 +104,9 @@ class PaperAdmin(admin.ModelAdmin):
     date_hierarchy = "first_seen_at"
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over every paper on each page load is wasted work
-    readonly_fields = ("first_seen_at", "updated_at", "trending_score", "hf_upvotes", "hf_comments")
+    readonly_fields = (
+        "first_seen_at", "updated_at", "trending_score", "hf_upvotes", "hf_comments", "topic_scores",
+    )  # fmt: skip
     inlines = (PaperTopicInline, PaperSightingInline)
     actions = ("feature", "unfeature", "hide", "unhide", "retag")
     fieldsets = (
@@ -115,6 +121,7 @@ class PaperAdmin(admin.ModelAdmin):
             {"fields": ("hf_upvotes", "hf_comments", "trending_score", "ai_summary")},
         ),
         ("Dates", {"fields": ("published_at", "first_seen_at", "updated_at")}),
+        ("Topic scores", {"fields": ("topic_scores",)}),
     )
 
     def get_queryset(self, request):
@@ -124,6 +131,34 @@ class PaperAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .defer("abstract", "ai_summary", "comment")
             .prefetch_related(Prefetch("paper_topics", queryset=shown_topics, to_attr="shown_topics"))
+        )
+
+    @admin.display(description="scored now, and why")
+    def topic_scores(self, paper: Paper):
+        """Every active topic's score from the tagger that writes the rows, with what counted."""
+        if paper.pk is None:
+            return "-"
+        topics = {topic.pk: topic for topic in Topic.objects.filter(active=True)}
+        rows = [
+            (
+                topics[topic_id].name,
+                score,
+                "tagged" if score > 0 and score >= topics[topic_id].threshold else "not tagged",
+                topics[topic_id].threshold,
+                ", ".join(map(str, reasons)) or "no evidence",
+            )
+            for topic_id, (score, reasons) in sorted(
+                paper_reasons(paper).items(), key=lambda item: -item[1][0]
+            )
+            if topic_id in topics
+        ]
+        if not rows:
+            return "-"
+        return format_html(
+            '<table class="topic-scores">{}</table>',
+            format_html_join(
+                "", "<tr><td>{}</td><td>{}</td><td>{} (threshold {})</td><td>{}</td></tr>", rows
+            ),
         )
 
     @admin.display(description="title", ordering="title")
@@ -204,6 +239,9 @@ class TopicAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "keywords", "description")
     prepopulated_fields = {"slug": ("name",)}
     change_form_template = "admin/papers/topic/change_form.html"
+    # The page holds one-click verdict buttons before the bottom row: with the save buttons on top
+    # too, Enter in a field submits "Save", the form's first button, never a verdict.
+    save_on_top = True
     actions = ("retag",)
     _RETAG_FIELDS = ("keywords", "categories", "threshold", "active")
 
@@ -221,14 +259,53 @@ class TopicAdmin(admin.ModelAdmin):
     def papers_per_day(self, topic: Topic) -> str:
         return f"{topic._week_count / 7:.1f}"
 
+    QUESTIONS = 5  # papers the topic page asks a curator about
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
         if object_id:
             topic = self.get_object(request, object_id)
             if topic is not None:
-                extra_context["topic_preview"] = selectors.topic_preview_papers(topic=topic, limit=15)
-                extra_context["topic_near_threshold"] = topic_near_threshold(topic=topic)
+                review = topic_review(topic=topic, questions=self.QUESTIONS)
+                extra_context["topic_preview"] = review.preview
+                extra_context["topic_near_threshold"] = review.near if topic.active else []
+                extra_context["topic_questions"] = review.questions
+                extra_context["topic_tagged_count"] = topic._paper_count
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        verdict = path(
+            "<path:object_id>/verdict/",
+            self.admin_site.admin_view(self.verdict_view),
+            name="papers_topic_verdict",
+        )
+        return [verdict, *super().get_urls()]
+
+    def verdict_view(self, request, object_id):
+        """One ✓ or ✗ from the topic page: "pin:<paper id>" or "remove:<paper id>", POST only."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        topic = get_object_or_404(Topic, pk=object_id)
+        if not self.has_change_permission(request, topic):
+            raise PermissionDenied
+        action, _, paper_id = request.POST.get("verdict", "").partition(":")
+        if action not in ("pin", "remove") or not paper_id.isdigit():
+            self.message_user(request, "Unknown verdict.", messages.ERROR)
+        else:
+            paper = get_object_or_404(Paper, pk=int(paper_id))
+            result = topic_verdicts_record(
+                topic=topic,
+                pin=[paper.pk] if action == "pin" else [],
+                remove=[paper.pk] if action == "remove" else [],
+            )
+            self.message_user(
+                request,
+                f"{'Pinned' if action == 'pin' else 'Removed'} “{Truncator(paper.title).chars(80)}”; "
+                f"model refitted: “{topic.name}” tags {result.after} papers (was {result.before}).",
+                messages.SUCCESS,
+            )
+        change = reverse("admin:papers_topic_change", args=[topic.pk])
+        return HttpResponseRedirect(f"{change}#topic-questions")
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

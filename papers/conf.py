@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     # Trending: Hugging Face upvotes and comments, halved every this many hours since first seen.
     "TRENDING_HALF_LIFE_HOURS": 36.0,
     "TRENDING_WINDOW_DAYS": 14,
+    # A topic without enough labels is scored by a cold-start model learnt from this many of the
+    # newest papers (unlabelled; papers.relevance.coldstart). 0: such a topic keeps its rule score.
+    "COLD_START_CORPUS": 1000,
 }
 CHOICES: dict[str, tuple] = {}
 

@@ -5,8 +5,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Paper, PaperSighting, PaperTopic, Source, Topic
-from .tagging import compile_topics
+from .models import Paper, PaperSighting, PaperTopic, Source
 
 
 def papers_visible() -> QuerySet[Paper]:
@@ -31,30 +30,6 @@ def papers_trending(*, since: datetime | None = None, limit: int = 10) -> QueryS
     if since is not None:
         papers = papers.filter(first_seen_at__gte=since)
     return papers.order_by("-featured", "-trending_score", "-first_seen_at", "-id")[:limit]
-
-
-def topic_preview_papers(*, topic: Topic, limit: int = 10, scan: int = 500) -> list[tuple[Paper, float]]:
-    """The latest papers the topic's rules match right now, with scores (computed live, not stored).
-
-    Scores the `scan` newest papers, so an admin sees the effect of an edit before re-tagging runs.
-    """
-    index = compile_topics([topic])
-    matches: list[tuple[Paper, float]] = []
-    recent = papers_visible().only(
-        "id", "title", "abstract", "categories", "primary_category", "first_seen_at"
-    )
-    for paper in recent.order_by("-first_seen_at", "-id")[:scan]:
-        scores = index.score(
-            title=paper.title,
-            abstract=paper.abstract,
-            categories=paper.categories or [],
-            primary_category=paper.primary_category,
-        )
-        if topic.id in scores:
-            matches.append((paper, scores[topic.id]))
-            if len(matches) >= limit:
-                break
-    return matches
 
 
 def sources_due(*, now: datetime) -> QuerySet[Source]:

@@ -3,6 +3,14 @@
     python -m papers.devset.evaluate              # baseline, and papers.tagging when it is usable
     python -m papers.devset.evaluate --errors rag # also list the papers each tagger gets wrong
     python -m papers.devset.evaluate --folds 5 --seed 0   # papers.relevance's k-fold cross-validation
+    python -m papers.devset.evaluate --cold        # cold start: each topic as a new admin topic
+    python -m papers.devset.evaluate --cold --json papers/devset/coldstart.json   # and keep the figures
+
+Cold start (`--cold`): each topic in turn is written as an admin would create it (its name,
+description, keywords and categories under a new slug, so no shipped cue or example knows it), its
+own labels unseen; the other topics keep theirs, and every dev-set paper's text is the unlabelled
+corpus. It is scored on every paper, and again after 10 verdicts: the papers `curate_topic --ask`
+would choose, labelled from the dev set, the model refitted, scored on the papers not asked about.
 
 papers.relevance learns from labelled papers, and in production it ships this very set as its
 examples; so it is scored here by k-fold cross-validation only: each paper is tagged by a model
@@ -196,6 +204,111 @@ def relevance_cv_tagger(records: Sequence[Mapping], *, folds: int = 5, seed: int
     return predict
 
 
+COLD_VERDICTS = 10
+
+
+def _cold_examples(records: Sequence[Mapping], hidden: str) -> list:
+    """The dev set as shipped examples with one topic's labels removed (as if it did not exist)."""
+    from papers.relevance.model import Example, PaperText
+
+    others = frozenset(topic["slug"] for topic in DEFAULT_TOPICS if topic["slug"] != hidden)
+    return [
+        Example(
+            text=PaperText.of(record),
+            labels={slug: True for slug in record["labels"] if slug != hidden},
+            complete=True,
+            labelled_slugs=others,
+        )
+        for record in records
+    ]
+
+
+def cold_start_results(records: Sequence[Mapping], *, verdicts: int = COLD_VERDICTS) -> dict:
+    """Per topic: {"cold": F1 on every paper, "asked": F1 after `verdicts` verdicts on the others}.
+
+    Plus the macro means and the cost of one cold refit (seconds). See the module's docstring.
+    """
+    import time
+
+    from papers.relevance.asking import question_indexes
+    from papers.relevance.model import CORRECTION_WEIGHT, Example, PaperText, TopicSpec, fit_tagger
+
+    texts = [PaperText.of(record) for record in records]
+    rows = topic_rows()
+    per_topic: dict[str, dict] = {}
+    fit_seconds = []
+    for row in rows:
+        new = TopicSpec.from_topic(row)
+        new = TopicSpec(
+            id=new.id,
+            slug=f"new-{row.slug}",
+            name=new.name,
+            description=new.description,
+            keywords=new.keywords,
+            categories=new.categories,
+            threshold=new.threshold,
+        )
+        specs = [new if spec.id == row.id else TopicSpec.from_topic(spec) for spec in rows]
+        shipped = _cold_examples(records, row.slug)
+        started = time.perf_counter()
+        tagger = fit_tagger(specs, shipped, corpus=texts, fit_only={new.slug}).restricted([new.id])
+        fit_seconds.append(time.perf_counter() - started)
+        scores = tagger.scores(texts)[:, 0]
+        gold = [row.slug in record["labels"] for record in records]
+        cold = _f1_of(scores >= new.threshold, gold)
+        if not verdicts:
+            per_topic[row.slug] = {"positives": sum(gold), "cold": cold, "asked": cold, "asked_positives": 0}
+            continue
+        asked = question_indexes(tagger, texts, scores, new.threshold, verdicts)
+        corrections = [
+            Example(text=texts[i], labels={new.slug: gold[i]}, weight=CORRECTION_WEIGHT) for i in asked
+        ]
+        refitted = fit_tagger(specs, [*shipped, *corrections], corpus=texts, fit_only={new.slug})
+        rest = [i for i in range(len(records)) if i not in set(asked)]
+        after = refitted.restricted([new.id]).scores([texts[i] for i in rest])[:, 0]
+        per_topic[row.slug] = {
+            "positives": sum(gold),
+            "cold": cold,
+            "asked": _f1_of(after >= new.threshold, [gold[i] for i in rest]),
+            "asked_positives": sum(gold[i] for i in asked),
+            "kind": tagger.topics[0].kind,
+        }
+    count = len(per_topic) or 1
+    return {
+        "papers": len(records),
+        "verdicts": verdicts,
+        "topics": per_topic,
+        "macro_cold": sum(row["cold"] for row in per_topic.values()) / count,
+        "macro_asked": sum(row["asked"] for row in per_topic.values()) / count,
+        "fit_seconds_max": max(fit_seconds) if fit_seconds else 0.0,
+    }
+
+
+def _f1_of(predicted, gold) -> float:
+    tp = sum(1 for p, g in zip(predicted, gold, strict=True) if p and g)
+    fp = sum(1 for p, g in zip(predicted, gold, strict=True) if p and not g)
+    fn = sum(1 for p, g in zip(predicted, gold, strict=True) if g and not p)
+    return _f1(_ratio(tp, tp + fp), _ratio(tp, tp + fn))
+
+
+def format_cold_table(cold: dict, rules: dict, model: dict) -> str:
+    """Per topic F1: the rules, today's model (cross-validated, all labels), cold start, after verdicts."""
+    asked = f"+{cold['verdicts']} asked"
+    header = f"{'topic':<20} {'pos':>4} | {'rules':>6} {'model CV':>8} | {'cold':>6} {asked:>9}"
+    lines = [header, "-" * len(header)]
+    for slug, row in cold["topics"].items():
+        lines.append(
+            f"{slug:<20} {row['positives']:>4} | {rules['topics'][slug]['f1']:>6.2f} "
+            f"{model['topics'][slug]['f1']:>8.2f} | {row['cold']:>6.2f} {row['asked']:>9.2f}"
+        )
+    lines.append("-" * len(header))
+    lines.append(
+        f"{'macro F1':<20} {'':>4} | {rules['macro_f1']:>6.2f} {model['macro_f1']:>8.2f} | "
+        f"{cold['macro_cold']:>6.2f} {cold['macro_asked']:>9.2f}"
+    )
+    return "\n".join(lines)
+
+
 def format_table(results: Sequence[tuple[str, dict]]) -> str:
     """A fixed-width table: one row per topic, one P/R/F1 column group per tagger, macro means last."""
     first = results[0][1]
@@ -237,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds for papers.relevance")
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed of the folds")
     parser.add_argument("--no-relevance", action="store_true", help="skip papers.relevance")
+    parser.add_argument("--cold", action="store_true", help="cold start: each topic as a new admin topic")
+    parser.add_argument("--json", metavar="PATH", help="with --cold: also write the figures to PATH")
     args = parser.parse_args(argv)
     slugs = [topic["slug"] for topic in DEFAULT_TOPICS]
     if args.errors and args.errors not in slugs:
@@ -253,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         taggers.append(("relevance (CV)", relevance_cv_tagger(records, folds=args.folds, seed=args.seed)))
         description += f"; papers.relevance, {args.folds}-fold cross-validation (seed {args.seed})"
     results = [(name, evaluate(predict, records=records)) for name, predict in taggers]
+    if args.cold:
+        return _main_cold(args, records, dict(results))
 
     print(f"{len(records)} labelled papers, {len(DEFAULT_TOPICS)} topics ({DEVSET_PATH.name})")
     print(f"taggers: substring baseline; {description}")
@@ -262,6 +379,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, predict in taggers:
             print(f"\n{name}: errors on {args.errors}")
             print("\n".join(_errors(predict, records, args.errors)) or "  none")
+    return 0
+
+
+def _main_cold(args, records, results: dict) -> int:
+    import json
+
+    rules = results.get("papers.tagging")
+    model = results.get("relevance (CV)")
+    if rules is None or model is None:
+        print("--cold needs papers.tagging and papers.relevance (drop --no-relevance)", file=sys.stderr)
+        return 2
+    cold = cold_start_results(records)
+    print(f"{len(records)} labelled papers, {len(DEFAULT_TOPICS)} topics: cold start, each topic new")
+    print(
+        f"(model CV: papers.relevance with every label, {args.folds}-fold; "
+        f"asked: {cold['verdicts']} verdicts)"
+    )
+    print()
+    print(format_cold_table(cold, rules, model))
+    print(f"\nslowest cold refit: {cold['fit_seconds_max']:.2f} s")
+    if args.json:
+        figures = {
+            "papers": cold["papers"],
+            "verdicts": cold["verdicts"],
+            "macro_f1": {
+                "rules": round(rules["macro_f1"], 4),
+                "model_cv": round(model["macro_f1"], 4),
+                "cold": round(cold["macro_cold"], 4),
+                "asked": round(cold["macro_asked"], 4),
+            },
+            "topics": {
+                slug: {
+                    "positives": row["positives"],
+                    "rules": round(rules["topics"][slug]["f1"], 4),
+                    "model_cv": round(model["topics"][slug]["f1"], 4),
+                    "cold": round(row["cold"], 4),
+                    "asked": round(row["asked"], 4),
+                }
+                for slug, row in cold["topics"].items()
+            },
+        }
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(figures, out, indent=2)
+            out.write("\n")
     return 0
 
 

@@ -1,9 +1,11 @@
 """The fitted tagger of the active topics, cached per process and refitted when curators change something.
 
-A fit takes about a second, so it happens once per process per version of the inputs: the active
+A fit takes a second or two, so it happens once per process per version of the inputs: the active
 topics (their `updated_at` moves on every save) and the curators' corrections (every manual or
-excluded PaperTopic row). Checking the version costs two small queries per ingest batch; refitting
-only happens after a curator saved something, and the next batch picks the change up by itself.
+excluded PaperTopic row). The newest papers (the cold-start corpus) are read at each fit but are
+not part of the version: new papers alone do not refit. Checking the version costs two small
+queries per ingest batch; refitting only happens after a curator saved something, and the next
+batch picks the change up by itself.
 """
 
 import hashlib
@@ -11,6 +13,7 @@ import threading
 
 from django.db.models import Q
 
+from papers.conf import setting
 from papers.models import Paper, PaperTopic, Topic
 
 from .examples import shipped_examples
@@ -75,7 +78,20 @@ def _fit(topics: list[Topic], corrections, fingerprint: str) -> TopicTagger:
             example = Example(text=example.text, labels=labels, weight=example.weight)
         shipped.append(example)
     specs = [TopicSpec.from_topic(topic) for topic in topics]
-    return fit_tagger(specs, [*shipped, *corrected], fingerprint=fingerprint)
+    return fit_tagger(specs, [*shipped, *corrected], fingerprint=fingerprint, corpus=corpus_texts())
+
+
+def corpus_texts() -> list[PaperText]:
+    """The newest papers' texts: the unlabelled corpus a cold-start model learns from."""
+    size = int(setting("COLD_START_CORPUS"))
+    if size <= 0:
+        return []
+    papers = (
+        Paper.objects.filter(hidden=False)
+        .order_by("-first_seen_at", "-id")
+        .only("title", "abstract", "categories", "primary_category")[:size]
+    )
+    return [PaperText.of(paper) for paper in papers]
 
 
 def active_tagger() -> TopicTagger:

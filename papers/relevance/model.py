@@ -30,6 +30,7 @@ from scipy import sparse
 
 from papers.tagging import TOKEN_RE, TopicIndex, column_counts, token_columns, tokenise
 
+from . import coldstart
 from .cues import CUES
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ CATEGORY_WEIGHT = 0.5  # a category is weaker evidence than the words (cs.RO pap
 TFIDF_WEIGHT = 2.0
 BACKGROUND_WEIGHT = 0.1  # a shipped example as evidence against a topic it was never labelled for
 MAX_SCORE = 1000.0  # odds beyond this say nothing more to a curator
+# A topic whose labels are only a curator's verdicts keeps its cold-start model (adapted to them)
+# until it has this many pinned papers: ten verdicts teach a fresh model less than they correct
+# the cold-start one (measured: python -m papers.devset.evaluate --cold).
+WARM_POSITIVES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,10 @@ class _Features:
     cues: TopicIndex
     # For each keyword of `cues`: the topic position whose rule score it adds to, or -1 (a cue only).
     rule_of_keyword: list[int]
+    # Each keyword of `cues` as written (what a reason names).
+    cue_phrases: list[str] = field(default_factory=list)
+    # Each topic position's slug (the rule-score columns' names).
+    topic_slugs: list[str] = field(default_factory=list)
     width: int = 0
     category_offset: int = 0
     rule_offset: int = 0
@@ -173,6 +182,26 @@ class _Features:
         self._tfidf_of = np.full(len(terms) + 1, -1, dtype=np.intp)
         for term, column in vocabulary.items():
             self._tfidf_of[terms[term]] = column
+        self._names: list[tuple[str, str]] | None = None
+
+    def names(self) -> list[tuple[str, str]]:
+        """(kind, label) of every column: ("word", w), ("category", c), ("rules", slug), ("phrase", p)."""
+        if self._names is None:
+            words = [""] * len(self.vectorizer.vocabulary_)
+            for term, column in self.vectorizer.vocabulary_.items():
+                words[column] = term
+            categories = [""] * len(self.categories)
+            for name, column in self.categories.items():
+                categories[column] = name
+            slugs = self.topic_slugs or [str(i) for i in range(len(self.cues.topics))]
+            phrases = self.cue_phrases or [" ".join(sorted(k.words[0].forms)[:1]) for k in self.cues.keywords]
+            self._names = [
+                *(("word", w) for w in words),
+                *(("category", c) for c in categories),
+                *(("rules", slug) for slug in slugs),
+                *(("phrase", p) for p in phrases),
+            ]
+        return self._names
 
     def text_matrix(self, texts: Sequence[PaperText], tokens=None, columns=None) -> sparse.csr_matrix:
         """L2-normalised tf-idf rows: the text part alone (also what reader profiles are built from).
@@ -262,12 +291,44 @@ class _Features:
         return sparse.hstack([tfidf, category_block, rule_block, cue_block], format="csr")
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One piece of evidence behind a topic score: what it is and how much it moved the score.
+
+    `kind`: "word" (a term of the text model), "phrase" (a keyword or cue found), "category" (an arXiv
+    category) or "rules" (the rule score of the topic named by `label`). `weight`: its contribution
+    to the model's log-odds, or, for a topic scored by its rules, to the rule score; negative when it
+    counted against the topic.
+    """
+
+    kind: str
+    label: str
+    weight: float
+
+    def __str__(self) -> str:
+        sign = "+" if self.weight >= 0 else "\u2212"
+        if self.kind == "phrase":
+            label = f"\u201c{self.label}\u201d"
+        elif self.kind == "rules":
+            label = f"keyword rules of {self.label}"
+        elif self.kind == "category":
+            label = f"category {self.label}"
+        else:
+            label = self.label
+        return f"{label} {sign}{abs(self.weight):.2f}"
+
+
 @dataclass
 class _TopicModel:
     spec: TopicSpec
-    has_model: bool
+    has_model: bool  # scored by a logistic model (its own, or the cold-start one): odds scale
     positives: int
     negatives: int
+    kind: str = ""  # "model" (its own labels), "cold" (papers.relevance.coldstart) or "rules"
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = "model" if self.has_model else "rules"
 
     @property
     def topic_id(self) -> int:
@@ -285,10 +346,22 @@ class TopicTagger:
     fingerprint: object = None
     # Each topic's column in the rule block (its position when the features were built).
     rule_positions: list[int] = field(default_factory=list)
+    # Per topic: added to the log-odds when its keyword rules alone reach coldstart.RULE_LINE.
+    bonus: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.rule_positions:
             self.rule_positions = list(range(len(self.topics)))
+        if self.bonus is None:
+            self.bonus = np.zeros(len(self.topics))
+
+    def _bonus(self, matrix) -> np.ndarray:
+        """papers x topics: each topic's bonus where its rule score reaches the line, else 0."""
+        result = np.zeros((matrix.shape[0], len(self.topics)))
+        for i in np.flatnonzero(self.bonus):
+            rule = np.expm1(matrix[:, self.features.rule_offset + self.rule_positions[i]].toarray().ravel())
+            result[:, i] = self.bonus[i] * (rule >= coldstart.RULE_LINE - 1e-9)
+        return result
 
     @property
     def topic_ids(self) -> list[int]:
@@ -301,7 +374,7 @@ class TopicTagger:
         if not texts or not self.topics:
             return result
         matrix = self.features.matrix(texts)
-        logits = matrix @ self.weights + self.intercepts
+        logits = matrix @ self.weights + self.intercepts + self._bonus(matrix)
         shift = math.log(DECISION_PROBABILITY / (1 - DECISION_PROBABILITY))
         modelled = np.array([topic.has_model for topic in self.topics])
         result[:, modelled] = np.minimum(np.exp(np.asarray(logits)[:, modelled] - shift), MAX_SCORE)
@@ -326,6 +399,7 @@ class TopicTagger:
             intercepts=self.intercepts[keep],
             fingerprint=self.fingerprint,
             rule_positions=[self.rule_positions[i] for i in keep],
+            bonus=self.bonus[keep],
         )
 
     def score_many(self, papers: Sequence) -> list[dict[int, float]]:
@@ -345,6 +419,70 @@ class TopicTagger:
         """The same as papers.tagging.TopicIndex.score, for one paper (prefer score_many for many)."""
         text = PaperText(title, abstract, tuple(categories), primary_category)
         return self.score_many([text])[0]
+
+    def explain(self, papers: Sequence, topic_id: int, *, top: int = 6) -> list[list[Reason]]:
+        """Per paper: the `top` pieces of evidence that moved `topic_id`'s score most, largest first.
+
+        The same features and weights `scores` multiplies: for a topic with a model, each column's
+        value x its weight (its share of the log-odds); for a topic scored by its rules, each of its
+        keywords' and categories' share of the rule score.
+        """
+        texts = [paper if isinstance(paper, PaperText) else PaperText.of(paper) for paper in papers]
+        if not texts:
+            return []
+        position = self.topic_ids.index(topic_id)
+        matrix = self.features.matrix(texts)
+        names = self.features.names()
+        if self.topics[position].has_model:
+            contributions = matrix.multiply(self.weights[:, position][np.newaxis, :]).tocsr()
+            bonus = self._bonus(matrix)[:, position]
+            if bonus.any():  # named by the rule column: "the keyword rules reach the line"
+                column = self.features.rule_offset + self.rule_positions[position]
+                rows = np.flatnonzero(bonus)
+                contributions = contributions + sparse.csr_matrix(
+                    (bonus[rows], (rows, np.full(len(rows), column))), shape=contributions.shape
+                )
+        else:
+            rule_position = self.rule_positions[position]
+            features = self.features
+            keep = np.zeros(features.width)
+            own = [
+                features.cue_offset + k
+                for k, owner in enumerate(features.rule_of_keyword)
+                if owner == rule_position
+            ]
+            keep[own] = 1.0
+            contributions = matrix.multiply(keep[np.newaxis, :]).tocsr()
+            contributions.data = np.expm1(contributions.data)  # the cue block holds log1p(rule value)
+            categories = features.cues.category_matrix(texts)[:, rule_position]
+            topic_categories = features.cues.topics[rule_position].categories
+            extra_rows, extra_cols, extra_values = [], [], []
+            for row, text in enumerate(texts):
+                if categories[row]:
+                    for category in text.categories:
+                        column = features.categories.get(category)
+                        if category in topic_categories and column is not None:
+                            extra_rows.append(row)
+                            extra_cols.append(features.category_offset + column)
+                            extra_values.append(float(categories[row]))
+                            break
+            contributions = contributions + sparse.csr_matrix(
+                (extra_values, (extra_rows, extra_cols)), shape=contributions.shape
+            )
+        contributions = contributions.tocsr()
+        contributions.eliminate_zeros()
+        result = []
+        for row in range(len(texts)):
+            start, end = contributions.indptr[row], contributions.indptr[row + 1]
+            columns, values = contributions.indices[start:end], contributions.data[start:end]
+            order = np.argsort(-np.abs(values), kind="stable")[:top]
+            reasons = []
+            for i in order.tolist():
+                kind, label = names[columns[i]]
+                if abs(values[i]) >= 0.005:
+                    reasons.append(Reason(kind, label, round(float(values[i]), 3)))
+            result.append(reasons)
+        return result
 
     def text_vectors(self, papers: Sequence) -> sparse.csr_matrix:
         """L2-normalised tf-idf rows of these papers (the features reader profiles use)."""
@@ -373,34 +511,55 @@ def _cue_lists(topics: Sequence[TopicSpec]) -> list[list[str]]:
     return lists
 
 
-def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fingerprint=None) -> TopicTagger:
-    """Fit every topic's model on these examples (plus each topic's own description)."""
+def fit_tagger(
+    topics: Iterable[TopicSpec],
+    examples: Sequence[Example],
+    *,
+    fingerprint=None,
+    corpus: Sequence[PaperText] = (),
+    fit_only: Iterable[str] | None = None,
+) -> TopicTagger:
+    """Fit every topic's model on these examples (plus each topic's own description).
+
+    `corpus`: unlabelled papers (the newest ingested). With enough of them, a topic without enough
+    labels gets a cold-start model (papers.relevance.coldstart) instead of its bare rule score.
+    `fit_only`: slugs of the topics to fit (the dev-set harness scores one topic at a time); the
+    others keep their rule scores, and their labels still teach the cold-start model.
+    """
+    only = None if fit_only is None else set(fit_only)
     from sklearn.feature_extraction.text import TfidfVectorizer  # see the note on imports at the top
     from sklearn.linear_model import LogisticRegression
 
     topics = list(topics)
+    labelled_count = len(examples)
     examples = list(examples) + [_description_example(topic) for topic in topics]
     texts = [example.text for example in examples]
+    corpus = [text if isinstance(text, PaperText) else PaperText.of(text) for text in corpus]
 
     vectorizer = TfidfVectorizer(
         ngram_range=(1, 1), sublinear_tf=True, min_df=2, stop_words="english", dtype=np.float64
     )
-    vectorizer.fit([_document(text) for text in texts])
+    vectorizer.fit([_document(text) for text in [*texts, *corpus]])
     category_names = sorted({category for text in texts for category in text.categories})
     cues = TopicIndex()
     rule_of_keyword: list[int] = []
+    cue_phrases: list[str] = []
     cue_ranges = []
     for position, (topic, cue_list) in enumerate(zip(topics, _cue_lists(topics), strict=True)):
         start = len(rule_of_keyword)
         rule_words = {keyword.strip() for keyword in topic.keywords}
+        # One keyword per phrase: _cue_lists keeps only phrases with a word, the ones TopicIndex compiles.
         cues.add(topic_id=topic.id, keywords=cue_list, categories=topic.categories, threshold=0.0)
         rule_of_keyword.extend(position if phrase in rule_words else -1 for phrase in cue_list)
+        cue_phrases.extend(cue_list)
         cue_ranges.append(range(start, len(rule_of_keyword)))
     features = _Features(
         vectorizer=vectorizer,
         categories={name: i for i, name in enumerate(category_names)},
         cues=cues,
         rule_of_keyword=rule_of_keyword,
+        cue_phrases=cue_phrases,
+        topic_slugs=[topic.slug for topic in topics],
     )
     matrix = features.matrix(texts)
 
@@ -408,7 +567,9 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
     shared[: features.cue_offset] = True
     weights = np.zeros((features.width, len(topics)))
     intercepts = np.zeros(len(topics))
+    bonus = np.zeros(len(topics))
     fitted: list[_TopicModel] = []
+    cold = _ColdStart(features, topics, examples[:labelled_count], matrix[:labelled_count], corpus)
     for position, topic in enumerate(topics):
         rows, labels, sample_weights = [], [], []
         for row, example in enumerate(examples):
@@ -419,6 +580,19 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
                 sample_weights.append(example.weight_for(topic.slug))
         positives = sum(labels) - 1  # the description does not count as a pinned paper
         negatives = len(labels) - sum(labels)
+        if only is not None and topic.slug not in only:
+            fitted.append(
+                _TopicModel(topic, has_model=False, positives=max(positives, 0), negatives=negatives)
+            )
+            continue
+        if cold.applies(position) and positives < WARM_POSITIVES:
+            weights[:, position], intercepts[position], bonus[position] = cold.fit(position)
+            fitted.append(
+                _TopicModel(
+                    topic, has_model=True, positives=max(positives, 0), negatives=negatives, kind="cold"
+                )
+            )
+            continue
         if positives < MIN_POSITIVES or negatives == 0:
             fitted.append(
                 _TopicModel(topic, has_model=False, positives=max(positives, 0), negatives=negatives)
@@ -433,5 +607,123 @@ def fit_tagger(topics: Iterable[TopicSpec], examples: Sequence[Example], *, fing
         intercepts[position] = model.intercept_[0]
         fitted.append(_TopicModel(topic, has_model=True, positives=positives, negatives=negatives))
     return TopicTagger(
-        topics=fitted, features=features, weights=weights, intercepts=intercepts, fingerprint=fingerprint
+        topics=fitted,
+        features=features,
+        weights=weights,
+        intercepts=intercepts,
+        fingerprint=fingerprint,
+        bonus=bonus,
     )
+
+
+class _ColdStart:
+    """Cold-start models for the topics of one fit (papers.relevance.coldstart), in its feature space."""
+
+    def __init__(self, features: _Features, topics, examples, matrix, corpus):
+        self.features, self.topics, self.examples = features, topics, examples
+        self.vocabulary = len(features.vectorizer.vocabulary_)
+        self.shared = None
+        self.inputs: dict[int, coldstart.ColdInputs] = {}
+        if len(corpus) < coldstart.MIN_CORPUS:
+            return
+        self.corpus_matrix = features.matrix(corpus)
+        self.corpus_text = self._text(self.corpus_matrix)
+        self.labelled_matrix = matrix
+        self.labelled_text = self._text(matrix)
+        queries = features.text_matrix([_description_example(topic).text for topic in topics]).toarray()
+        for position in range(len(topics)):
+            own = [k for k, owner in enumerate(features.rule_of_keyword) if owner == position]
+            self.inputs[position] = coldstart.ColdInputs(
+                query=queries[position],
+                rule_column=features.rule_offset + position,
+                cue_columns=np.array([features.cue_offset + k for k in own], dtype=np.intp),
+                phrase=np.array(
+                    [
+                        float(
+                            len(features.cues.keywords[k].words) > 1
+                            or features.cues.keywords[k].acronym is not None
+                        )
+                        for k in own
+                    ]
+                ),
+            )
+        self.shared = coldstart.fit_shared(self._teachers())
+
+    def _text(self, matrix) -> sparse.csr_matrix:
+        return (matrix[:, : self.vocabulary] / TFIDF_WEIGHT).tocsr()
+
+    def _labels(self, slug: str) -> tuple[list[int], list[bool]]:
+        """Rows labelled for this topic at full weight (not background), and their labels."""
+        rows, labels = [], []
+        for row, example in enumerate(self.examples):
+            label = example.label(slug)
+            if label is not None and example.weight_for(slug) >= 1.0:
+                rows.append(row)
+                labels.append(label)
+        return rows, labels
+
+    def _teachers(self):
+        teachers = []
+        for position, topic in enumerate(self.topics):
+            rows, labels = self._labels(topic.slug)
+            if sum(labels) < 2 * MIN_POSITIVES or len(rows) < coldstart.MIN_CORPUS:
+                continue
+            inputs = self.inputs[position]
+            stats = coldstart.topic_stats(inputs, self.corpus_text, self.corpus_matrix)
+            teachers.append(
+                (
+                    inputs,
+                    stats,
+                    (self.corpus_text, self.corpus_matrix),
+                    (self.labelled_text[rows], self.labelled_matrix[rows]),
+                    np.array(labels, dtype=float),
+                )
+            )
+        return teachers
+
+    def applies(self, position: int) -> bool:
+        return self.shared is not None
+
+    def fit(self, position: int) -> tuple[np.ndarray, float, float]:
+        """(weight column, intercept, bonus) of the topic's cold-start model on the tagger's scale."""
+        shared, inputs = self.shared, self.inputs[position]
+        stats = coldstart.topic_stats(inputs, self.corpus_text, self.corpus_matrix)
+        first = coldstart.stage_features(inputs, stats, self.corpus_text, self.corpus_matrix, second=False)
+        probabilities = 1.0 / (1.0 + np.exp(-(first @ shared.first + shared.first_bias)))
+        rows, labels = self._labels(self.topics[position].slug)
+        verdicts = np.array(labels, dtype=bool)
+        rows = np.array(rows, dtype=np.intp)
+        coldstart.set_centroid(
+            stats,
+            probabilities,
+            self.corpus_text,
+            pinned=self.labelled_text[rows[verdicts]] if len(rows) else None,
+            removed=self.labelled_text[rows[~verdicts]] if len(rows) else None,
+        )
+        w = shared.second
+        column = np.zeros(self.features.width)
+        text_weights = (
+            w[0] / stats.spread[0] * stats.query
+            + w[1] / stats.spread[1] * stats.association
+            + w[7] / stats.spread[2] * stats.centroid
+        ) / TFIDF_WEIGHT
+        column[: self.vocabulary] = text_weights
+        column[inputs.rule_column] = w[2]
+        if len(inputs.cue_columns):
+            column[inputs.cue_columns] = w[3] + w[4] * stats.idf + w[5] * inputs.phrase
+        intercept = (
+            shared.second_bias
+            - w[0] * stats.mean[0] / stats.spread[0]
+            - w[1] * stats.mean[1] / stats.spread[1]
+            - w[7] * stats.mean[2] / stats.spread[2]
+        )
+        if len(rows):  # the verdicts say where the line is
+            verdict_rows = coldstart.stage_features(
+                inputs, stats, self.labelled_text[rows], self.labelled_matrix[rows], second=True
+            )
+            decision = verdict_rows @ w + shared.second_bias - coldstart.logit(shared.line)
+            intercept += coldstart.verdict_shift(decision, verdicts.astype(float))
+        intercept += math.log(DECISION_PROBABILITY / (1 - DECISION_PROBABILITY)) - coldstart.logit(
+            shared.line
+        )
+        return column, intercept, float(w[6])
