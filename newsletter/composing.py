@@ -124,7 +124,12 @@ def render_web_copy(delivery: Delivery) -> RenderedDigest:
     for paper in papers:
         links = sorted((link.topic for link in paper.paper_topics.all()), key=_topic_order)
         paper.digest_topics = [topic.name for topic in links]
-    return render_digest(subscriber=delivery.subscriber, papers=papers, edition_date=delivery.edition_date)
+    return render_digest(
+        subscriber=delivery.subscriber,
+        papers=papers,
+        edition_date=delivery.edition_date,
+        trending=archive.papers_in_order(delivery.trending_ids),
+    )
 
 
 # --- A chunk of deliveries --------------------------------------------------------------------
@@ -138,6 +143,7 @@ class Composed:
     message: EmailMessage | None = None
     subject: str = ""
     paper_ids: list[int] = field(default_factory=list)
+    trending_ids: list[int] = field(default_factory=list)
     skip_reason: str = ""
 
 
@@ -198,13 +204,14 @@ class ChunkComposer:
             for tid in sorted((t for t in reader.topic_ids if t in topics), key=self._topic_order.__getitem__)
         ]
         links = self._links.links(subscriber, delivery.pk)
+        trending = selection.trending.get(subscriber.pk, ())
         rendered = self._renderer.render(
             papers=papers,
             edition_date=delivery.edition_date,
             your_topics=your_topics,
             keywords=reader.keywords,
             links=links,
-            trending=selection.trending.get(subscriber.pk, ()),
+            trending=trending,
         )
         if isinstance(rendered, AssembledDigest):
             message = self._messages.make(
@@ -222,4 +229,10 @@ class ChunkComposer:
                 edition_date=delivery.edition_date,
                 links=links,
             )
-        return Composed(delivery, message=message, subject=rendered.subject, paper_ids=[p.id for p in papers])
+        return Composed(
+            delivery,
+            message=message,
+            subject=rendered.subject,
+            paper_ids=[p.id for p in papers],
+            trending_ids=[p.id for p in trending],
+        )

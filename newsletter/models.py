@@ -57,6 +57,9 @@ class Delivery(models.Model):
     edition_date = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
     paper_ids = models.JSONField(default=list, blank=True, help_text="Papers included, in order.")
+    trending_ids = models.JSONField(
+        default=list, blank=True, help_text="The papers of its Trending today strip, in order."
+    )
     subject = models.CharField(max_length=300, blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
 

@@ -68,17 +68,22 @@ def test_the_web_copy_is_the_email_without_its_view_in_browser_link(client, topi
     """Same renderer, headline, topic chips, papers and order; only the page's link to itself goes."""
     other = TopicFactory(slug="test-agents", name="Agents", display_order=9)
     papers = [
-        PaperFactory(title=r"Bits in $O(n^2)$", abstract=r"We study \textit{bits}.", hf_upvotes=5),
+        PaperFactory(title=r"Bits in $O(n^2)$", abstract=r"We study \textit{bits}."),
         PaperFactory(title="More bits"),
         PaperFactory(title="Agents with bits"),
     ]
     for paper in papers:
         PaperTopicFactory(paper=paper, topic=topic)
     PaperTopicFactory(paper=papers[2], topic=other)
+    # The day's most upvoted paper, on a topic the reader does not follow: their Trending today strip.
+    big = PaperFactory(title="The day's big paper", hf_upvotes=90)
+    PaperTopicFactory(paper=big, topic=TopicFactory(slug="test-other", name="Other", display_order=11))
     reader = SubscriberFactory(topics=[topic, other], keywords="bits")
     delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
     (email,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
-    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, paper_ids=email.paper_ids)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.SENT, paper_ids=email.paper_ids, trending_ids=email.trending_ids
+    )
     email_html = email.message.alternatives[0][0]
     view_url = email.message.body.split("View in browser: ")[1].split()[0]
 
@@ -90,6 +95,7 @@ def test_the_web_copy_is_the_email_without_its_view_in_browser_link(client, topi
     assert "View in browser" not in page
     assert "3 new papers on Bits and Bytes and Agents" in page
     assert page.count('class="chip"') == 4 and "<em>bits</em>" in page and "O(n²)" in page
+    assert email.trending_ids[0] == big.pk and "big paper</a>" in page  # the strip too
 
 
 def test_view_in_browser_escapes_hostile_titles(client, topic):
