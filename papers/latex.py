@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 from pylatexenc import latexwalker
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
@@ -31,6 +32,12 @@ _LATEX_HINT_RE = re.compile(r"[\\$^_{}~]|``|''|--")
 MAX_GROUP_DEPTH = 50
 # Longer text is no real title or abstract either (arXiv caps abstracts at 1,920 characters).
 MAX_SOURCE_CHARS = 20_000
+# What the parser reads once plain words are swapped out: under 500 characters for every text of a
+# 1,163-paper arXiv listing. The parser spends up to ~100 µs a character on hostile input ("\\\\…"),
+# so more is not parsed.
+MAX_PARSED_CHARS = 1_500
+# Seconds one feed's conversions may take: a real 1,163-paper listing takes about half a second.
+FEED_BUDGET_SECONDS = 10.0
 # Characters latex2text would read as LaTeX specials that authors mostly mean literally: a bare "50%"
 # would start a comment and swallow the rest of the line, "&" is a table column, "#" a macro argument.
 _LITERAL_SPECIALS_RE = re.compile(r"(?<!\\)([%&#])")
@@ -184,14 +191,15 @@ def needs_conversion(source: str) -> bool:
     return bool(_LATEX_HINT_RE.search(source) or _PRIVATE_USE_RE.search(source))
 
 
-def display_text(source: str | None) -> str:
+def display_text(source: str | None, *, parse: bool = True) -> str:
     """What a reader is shown for a stored title or abstract: LaTeX turned into Unicode text, on one
-    line, emphasis marked; the source as it is when it holds no LaTeX or the parser cannot read it."""
+    line, emphasis marked; the source as it is when it holds no LaTeX or the parser cannot read it
+    (or, with `parse=False`, is not asked to)."""
     if not source:
         return ""
     # On one line, without the control characters no reader is shown (papers.text.plain_text).
     source = shown_with_emphasis(_PRIVATE_USE_RE.sub("", source))
-    if not needs_conversion(source) or len(source) > MAX_SOURCE_CHARS or _too_deep(source):
+    if not parse or not needs_conversion(source) or len(source) > MAX_SOURCE_CHARS or _too_deep(source):
         return source
     kept: list[str] = []
 
@@ -203,6 +211,8 @@ def display_text(source: str | None) -> str:
         return chr(_KEPT_BASE + len(kept) - 1)
 
     prepared = _LITERAL_SPECIALS_RE.sub(r"\\\1", _WORDS_RE.sub(keep, _URL_RE.sub(keep, source)))
+    if len(prepared) > MAX_PARSED_CHARS:
+        return source
     try:
         converted = _CONVERTER.latex_to_text(prepared, tolerant_parsing=True, latex_context=_WALKER_CONTEXT)
     except Exception:
@@ -224,3 +234,20 @@ def _keep_emphasis(match: re.Match) -> str:
 def _kept_text(kept: list[str], char: str) -> str:
     index = ord(char) - _KEPT_BASE
     return kept[index] if index < len(kept) else ""
+
+
+class FeedConversions:
+    """`display_text` for one feed's papers within a time budget: past it (a hostile feed of
+    pathological LaTeX), the rest are shown as their source wrote them."""
+
+    def __init__(self, budget_seconds: float = FEED_BUDGET_SECONDS) -> None:
+        self._left = budget_seconds
+
+    def __call__(self, source: str | None) -> str:
+        if self._left <= 0:
+            return display_text(source, parse=False)
+        started = time.perf_counter()
+        try:
+            return display_text(source)
+        finally:
+            self._left -= time.perf_counter() - started
