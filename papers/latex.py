@@ -237,8 +237,15 @@ def _kept_text(kept: list[str], char: str) -> str:
     return kept[index] if index < len(kept) else ""
 
 
+def stored_display_text(source: str | None, *, parse: bool = True) -> str:
+    """What Paper.display_title / display_abstract hold: the display text, or "" where it is the source
+    itself (most papers: no LaTeX), so that those rows and the digest's paper pool stay their size."""
+    shown = display_text(source, parse=parse)
+    return "" if shown == (source or "") else shown
+
+
 class FeedConversions:
-    """`display_text` for one feed's papers within a time budget: past it (a hostile feed of
+    """`stored_display_text` for one feed's papers within a time budget: past it (a hostile feed of
     pathological LaTeX), the rest are shown as their source wrote them."""
 
     def __init__(self, budget_seconds: float = FEED_BUDGET_SECONDS) -> None:
@@ -246,9 +253,9 @@ class FeedConversions:
 
     def __call__(self, source: str | None) -> str:
         if self._left <= 0:
-            return display_text(source, parse=False)
+            return stored_display_text(source, parse=False)
         started = time.perf_counter()
         try:
-            return display_text(source)
+            return stored_display_text(source)
         finally:
             self._left -= time.perf_counter() - started
