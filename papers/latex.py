@@ -240,8 +240,12 @@ def _kept_text(kept: list[str], char: str) -> str:
 def stored_display_text(source: str | None, *, parse: bool = True) -> str:
     """What Paper.display_title / display_abstract hold: the display text, or "" where it is the source
     itself (most papers: no LaTeX), so that those rows and the digest's paper pool stay their size."""
+    if not source or not needs_conversion(source):
+        # Nothing to convert: what a reader sees differs from the source at most in white space and
+        # control characters, which every page's plain_text drops from the source anyway.
+        return ""
     shown = display_text(source, parse=parse)
-    return "" if shown == (source or "") else shown
+    return "" if shown == source else shown
 
 
 class FeedConversions:
