@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 from pylatexenc import latexwalker
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
@@ -31,15 +32,22 @@ _LATEX_HINT_RE = re.compile(r"[\\$^_{}~]|``|''|--")
 MAX_GROUP_DEPTH = 50
 # Longer text is no real title or abstract either (arXiv caps abstracts at 1,920 characters).
 MAX_SOURCE_CHARS = 20_000
+# What the parser reads once plain words are swapped out: under 500 characters for every text of a
+# 1,163-paper arXiv listing. The parser spends up to ~100 µs a character on hostile input ("\\\\…"),
+# so more is not parsed.
+MAX_PARSED_CHARS = 1_500
+# Seconds one feed's conversions may take: a real 1,163-paper listing takes about half a second.
+FEED_BUDGET_SECONDS = 10.0
 # Characters latex2text would read as LaTeX specials that authors mostly mean literally: a bare "50%"
 # would start a comment and swallow the rest of the line, "&" is a table column, "#" a macro argument.
 _LITERAL_SPECIALS_RE = re.compile(r"(?<!\\)([%&#])")
 # Web addresses pass through untouched ("~user" is no non-breaking space, "a_b" no subscript): each
 # is swapped for one private-use character before the parse and put back after. So are runs of plain
-# words that start after white space: the parser reads text one character at a time (~25 µs each),
-# and an abstract is mostly such runs; one character each, the parse takes a tenth of the time.
+# words (single hyphens included): the parser reads text one character at a time (~25 µs each), and
+# an abstract is mostly such runs. A run never starts inside a macro's name, right after an accent
+# macro (\'e, \"o, \~n…) or on a hyphen (so "--" stays a dash).
 _URL_RE = re.compile(r"https?://[^\s{}\\$]+")
-_WORDS_RE = re.compile(r"(?:(?<=\s)|^)(?:[^\W_]|[ .,;:()!?/\"=+*<>@|])+(?<=\w)")
+_WORDS_RE = re.compile(r"(?<![-\\A-Za-z@'\"^~`=.])(?!-)(?:[^\W_]|[ .,;:()!?/\"=+*<>@|]|-(?!-))+(?<=\w)")
 _MIN_KEPT_RUN = 12  # shorter runs are cheaper to parse than to swap
 _KEPT_BASE = 0xF0000  # supplementary private-use area, far from the emphasis markers
 _MAX_KEPT = 60_000
@@ -184,14 +192,15 @@ def needs_conversion(source: str) -> bool:
     return bool(_LATEX_HINT_RE.search(source) or _PRIVATE_USE_RE.search(source))
 
 
-def display_text(source: str | None) -> str:
+def display_text(source: str | None, *, parse: bool = True) -> str:
     """What a reader is shown for a stored title or abstract: LaTeX turned into Unicode text, on one
-    line, emphasis marked; the source as it is when it holds no LaTeX or the parser cannot read it."""
+    line, emphasis marked; the source as it is when it holds no LaTeX or the parser cannot read it
+    (or, with `parse=False`, is not asked to)."""
     if not source:
         return ""
     # On one line, without the control characters no reader is shown (papers.text.plain_text).
     source = shown_with_emphasis(_PRIVATE_USE_RE.sub("", source))
-    if not needs_conversion(source) or len(source) > MAX_SOURCE_CHARS or _too_deep(source):
+    if not parse or not needs_conversion(source) or len(source) > MAX_SOURCE_CHARS or _too_deep(source):
         return source
     kept: list[str] = []
 
@@ -203,6 +212,8 @@ def display_text(source: str | None) -> str:
         return chr(_KEPT_BASE + len(kept) - 1)
 
     prepared = _LITERAL_SPECIALS_RE.sub(r"\\\1", _WORDS_RE.sub(keep, _URL_RE.sub(keep, source)))
+    if len(prepared) > MAX_PARSED_CHARS:
+        return source
     try:
         converted = _CONVERTER.latex_to_text(prepared, tolerant_parsing=True, latex_context=_WALKER_CONTEXT)
     except Exception:
@@ -224,3 +235,31 @@ def _keep_emphasis(match: re.Match) -> str:
 def _kept_text(kept: list[str], char: str) -> str:
     index = ord(char) - _KEPT_BASE
     return kept[index] if index < len(kept) else ""
+
+
+def stored_display_text(source: str | None, *, parse: bool = True) -> str:
+    """What Paper.display_title / display_abstract hold: the display text, or "" where it is the source
+    itself (most papers: no LaTeX), so that those rows and the digest's paper pool stay their size."""
+    if not source or not needs_conversion(source):
+        # Nothing to convert: what a reader sees differs from the source at most in white space and
+        # control characters, which every page's plain_text drops from the source anyway.
+        return ""
+    shown = display_text(source, parse=parse)
+    return "" if shown == source else shown
+
+
+class FeedConversions:
+    """`stored_display_text` for one feed's papers within a time budget: past it (a hostile feed of
+    pathological LaTeX), the rest are shown as their source wrote them."""
+
+    def __init__(self, budget_seconds: float = FEED_BUDGET_SECONDS) -> None:
+        self._left = budget_seconds
+
+    def __call__(self, source: str | None) -> str:
+        if self._left <= 0:
+            return stored_display_text(source, parse=False)
+        started = time.perf_counter()
+        try:
+            return stored_display_text(source)
+        finally:
+            self._left -= time.perf_counter() - started

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models.functions import Lower
 
-from .latex import display_text
+from .latex import stored_display_text
 from .text import plain_text
 
 
@@ -103,7 +103,8 @@ class Paper(models.Model):
     title = models.TextField()
     abstract = models.TextField(blank=True)
     # What readers are shown: the title and abstract with their LaTeX turned into Unicode text (papers.latex),
-    # computed once whenever the source text is stored, never per reader. The source stays as written.
+    # computed once whenever the source text is stored, never per reader; "" where that is the source
+    # itself (title_text / abstract_text, and every page, fall back to it). The source stays as written.
     display_title = models.TextField(blank=True, editable=False)
     display_abstract = models.TextField(blank=True, editable=False)
     authors = models.JSONField(default=list, blank=True, help_text="Names, in order.")
@@ -151,8 +152,8 @@ class Paper(models.Model):
         # ingest's bulk writes fill it themselves (papers.upsert).
         update_fields = kwargs.get("update_fields")
         if update_fields is None or {"title", "abstract"} & set(update_fields):
-            self.display_title = display_text(self.title)
-            self.display_abstract = display_text(self.abstract)
+            self.display_title = stored_display_text(self.title)
+            self.display_abstract = stored_display_text(self.abstract)
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "display_title", "display_abstract"}
         super().save(*args, **kwargs)

@@ -6,7 +6,7 @@ inserted the same paper first.
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .bulk import BATCH_SIZE, chunks, insert_rows, insert_rows_returning_pks, max_query_params
-from .latex import display_text
+from .latex import FeedConversions
 from .models import Paper, PaperSighting, Source
 from .parsing.records import PaperRecord
 
@@ -73,7 +73,9 @@ _PAPER_ATTNAMES = [field.attname for field in Paper._meta.concrete_fields]
 _PAPER_PK_POSITION = Paper._meta.concrete_fields.index(Paper._meta.pk)
 
 
-def _new_paper_values(record: PaperRecord, *, now: datetime) -> dict[str, object]:
+def _new_paper_values(
+    record: PaperRecord, *, now: datetime, shown: Callable[[str], str]
+) -> dict[str, object]:
     """Column values of a paper first seen in `record` (fields left out take their model default)."""
     return {
         "arxiv_id": record.arxiv_id,
@@ -81,8 +83,8 @@ def _new_paper_values(record: PaperRecord, *, now: datetime) -> dict[str, object
         "doi": record.doi,
         "title": record.title,
         "abstract": record.abstract,
-        "display_title": display_text(record.title),
-        "display_abstract": display_text(record.abstract),
+        "display_title": shown(record.title),
+        "display_abstract": shown(record.abstract),
         "authors": list(record.authors),
         "categories": list(record.categories),
         "primary_category": record.primary_category,
@@ -101,7 +103,7 @@ def _new_paper_values(record: PaperRecord, *, now: datetime) -> dict[str, object
     }
 
 
-def _merge(paper: Paper, record: PaperRecord) -> set[str]:
+def _merge(paper: Paper, record: PaperRecord, *, shown: Callable[[str], str]) -> set[str]:
     """Apply a record to a stored paper; returns the names of the fields that changed.
 
     A newer arXiv version replaces the text in place. Records of the same version (or of no
@@ -155,9 +157,9 @@ def _merge(paper: Paper, record: PaperRecord) -> set[str]:
             put(name, getattr(record, name))
     # The display text follows its source: converted again only when the source changed.
     if "title" in changed:
-        put("display_title", display_text(paper.title))
+        put("display_title", shown(paper.title))
     if "abstract" in changed:
-        put("display_abstract", display_text(paper.abstract))
+        put("display_abstract", shown(paper.abstract))
     return changed
 
 
@@ -211,6 +213,7 @@ def _papers_create(rows: list[list]) -> list[Paper]:
 
 def _upsert(*, source: Source, records: list[PaperRecord], now: datetime) -> UpsertResult:
     result = UpsertResult()
+    shown = FeedConversions()  # the display text of the titles and abstracts this feed changes
     records, result.skipped = _dedupe_batch(records)
     by_arxiv, by_doi, by_guid = _existing(source, records)
     claimed_dois = {doi: paper.pk for doi, paper in by_doi.items()}
@@ -237,9 +240,9 @@ def _upsert(*, source: Source, records: list[PaperRecord], now: datetime) -> Ups
             if record.hf_upvotes is not None or record.hf_comments is not None:
                 new_ranked.append(len(new_rows))
             seen_new.append((len(new_rows), record.guid))
-            new_rows.append(_paper_row(_new_paper_values(record, now=now)))
+            new_rows.append(_paper_row(_new_paper_values(record, now=now, shown=shown)))
             continue
-        changed = _merge(paper, record)
+        changed = _merge(paper, record, shown=shown)
         if changed:
             paper.updated_at = now
             to_update[paper.pk] = paper

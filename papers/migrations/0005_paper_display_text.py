@@ -9,7 +9,7 @@ BATCH = 500  # papers read and written per round: a few MB of text
 def fill_display_text(apps, schema_editor):
     # The converter itself, not a frozen copy: a migration that filled rows differently from the
     # ingest would show two kinds of text side by side.
-    from papers.latex import display_text
+    from papers.latex import stored_display_text
 
     Paper = apps.get_model("papers", "Paper")
     last = 0
@@ -20,8 +20,8 @@ def fill_display_text(apps, schema_editor):
         if not papers:
             return
         for paper in papers:
-            paper.display_title = display_text(paper.title)
-            paper.display_abstract = display_text(paper.abstract)
+            paper.display_title = stored_display_text(paper.title)
+            paper.display_abstract = stored_display_text(paper.abstract)
         Paper.objects.bulk_update(papers, ["display_title", "display_abstract"])
         last = papers[-1].pk
 

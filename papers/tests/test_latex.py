@@ -143,7 +143,7 @@ def test_conversion_runs_once_per_paper_not_once_per_fetch():
     source = SourceFactory()
     record = _record()
     paper_upsert_many(source=source, records=[record])
-    with mock.patch("papers.upsert.display_text", wraps=display_text) as converted:
+    with mock.patch("papers.latex.display_text", wraps=display_text) as converted:
         paper_upsert_many(source=source, records=[record])  # unchanged: nothing converted
         assert converted.call_count == 0
         paper_upsert_many(source=source, records=[replace(record, version=2, title=r"$\alpha$ attention")])
@@ -168,3 +168,25 @@ def test_the_data_migration_fills_papers_stored_before():
     migration = importlib.import_module("papers.migrations.0005_paper_display_text")
     migration.fill_display_text(apps, None)
     assert Paper.objects.get().display_title == f"{EMPHASIS_START}Old{EMPHASIS_END} γ row"
+
+
+def test_a_feed_past_its_conversion_budget_shows_the_rest_as_written():
+    convert = latex.FeedConversions(budget_seconds=0.05)
+    hostile = "\\\\" * 700 + " $x$"  # parsed at up to ~100 µs a character
+    while convert("$O(n^2)$") == "O(n²)":
+        convert(hostile)  # until the budget is spent: then nothing more is parsed
+    assert convert(r"$\alpha$") == ""  # no display text of its own: shown as written
+    assert latex.FeedConversions()(r"$\alpha$") == "α"
+
+
+@pytest.mark.django_db
+def test_a_paper_without_latex_keeps_no_second_copy_of_its_text():
+    paper_upsert_many(source=SourceFactory(), records=[_record(title="Plain title", abstract="Plain words.")])
+    paper = Paper.objects.get()
+    assert (paper.display_title, paper.display_abstract) == ("", "")
+    assert (paper.title_text, paper.abstract_text) == ("Plain title", "Plain words.")
+
+
+def test_text_the_parser_would_read_too_long_is_shown_as_written():
+    source = "$x$ " * 1000
+    assert display_text(source) == source.strip()

@@ -8,11 +8,13 @@ from pathlib import Path
 from testsupport.processes import wait_for
 
 
-def wait_for_mail(outbox: Path, to: str, *, timeout: float = 60) -> EmailMessage:
+def wait_for_mail(outbox: Path, to: str, *, timeout: float = 60, subject: str = "") -> EmailMessage:
+    """The first email to `to` (whose subject starts with `subject`) a worker wrote to the outbox."""
+
     def _find():
         for path in sorted(outbox.glob("*.eml")):
             message = message_from_bytes(path.read_bytes(), policy=policy.default)
-            if to in str(message["To"]):
+            if to in str(message["To"]) and str(message["Subject"]).startswith(subject):
                 return message
         return None
 

@@ -89,11 +89,16 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
 
         message = wait_for_mail(outbox, "kenji@example.com")
 
-    subscriber = Subscriber.objects.get(email="kenji@example.com")
-    assert subscriber.status == Subscriber.Status.PENDING
-    page.goto(link_in(message, "confirm"))
-    page.get_by_role("button", name="Confirm my subscription").click()
-    page.get_by_role("heading", name="You\u2019re subscribed").wait_for()
+        subscriber = Subscriber.objects.get(email="kenji@example.com")
+        assert subscriber.status == Subscriber.Status.PENDING
+        page.goto(link_in(message, "confirm"))
+        page.get_by_role("button", name="Confirm my subscription").click()
+        page.get_by_role("heading", name="You\u2019re subscribed").wait_for()
+        # The worker sends the welcome once the confirmation is committed: choices, time, manage link.
+        welcome = wait_for_mail(outbox, "kenji@example.com", subject="Welcome to")
+        welcome_text = welcome.get_body(("plain",)).get_content()
+        assert "Daily at 06:00 (Asia/Tokyo)" in welcome_text and "Quantization" in welcome_text
+        assert link_in(welcome, "manage")
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
     assert (subscriber.timezone, subscriber.delivery_hour) == ("Asia/Tokyo", 6)

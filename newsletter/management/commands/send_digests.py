@@ -89,7 +89,7 @@ class Command(BaseCommand):
             self.stdout.write(f"(already {exists.status} for that date: nothing would be sent)")
         self.stdout.write(f"Subject: {rendered.subject}" if papers else "Nothing new: would be skipped.")
         for n, paper in enumerate(papers, 1):
-            self.stdout.write(f"  {n}. {paper.title[:100]}")
+            self.stdout.write(f"  {n}. {paper.title_text[:100]}")
 
     @staticmethod
     def _parse_date(value: str | None) -> date | None:

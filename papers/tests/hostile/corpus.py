@@ -589,8 +589,8 @@ Abstract: Prompts like &lt;iframe src="javascript:alert(3)"&gt; and x&lt;y break
                 "display_title": "Unbalanced braces and open x²",
                 "display_abstract": "An \ue000unclosed emphasis and bold\ue001",
             },
-            # Too deep to parse: shown as the source wrote it.
-            "http://arxiv.org/abs/2611.03013v1": {"display_abstract": "{" * 10_000 + "deep" + "}" * 10_000},
+            # Too deep to parse: shown as the source wrote it (no display text of its own).
+            "http://arxiv.org/abs/2611.03013v1": {"display_abstract": ""},
         },
         papers=5,
     ),
