@@ -223,7 +223,9 @@ def fetch_forms(base: str, addresses: list[tuple[str, str]], *, clients: int) ->
 
 def post_signups(base: str, forms: list[Form], *, clients: int, name: str) -> Phase:
     def _post(client: httpx.Client, form: Form):
-        response = client.post(
+        response = _send(
+            client,
+            "POST",
             f"{base}/",
             data={
                 "csrfmiddlewaretoken": form.csrf_token,
@@ -252,7 +254,7 @@ def post_signups(base: str, forms: list[Form], *, clients: int, name: str) -> Ph
 
 def hello_world(base: str, *, requests: int, clients: int, name: str = HELLO) -> Phase:
     def _get(client: httpx.Client, _job):
-        return client.get(f"{base}/robots.txt").status_code, {}
+        return _send(client, "GET", f"{base}/robots.txt").status_code, {}
 
     return _run(name, list(range(requests)), _get, clients=clients)
 
@@ -499,8 +501,9 @@ def _send(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Respon
     """A request as a browser sends it: once more when a kept-alive connection closed unanswered.
 
     gunicorn closes a kept-alive connection that waited in its queue past its keep-alive time, and
-    browsers resend a request that got no answer on a reused connection. Every request of these
-    phases is safe to repeat (confirming, saving and unsubscribing twice change nothing more).
+    browsers resend a request that got no answer on a reused connection. The server never read such
+    a request; and every request here is safe to repeat anyway (a second signup of an address sends
+    nothing more; confirming, saving and unsubscribing twice change nothing more).
     """
     try:
         return client.request(method, url, **kwargs)
