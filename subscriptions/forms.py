@@ -19,7 +19,7 @@ from .addresses import HEADER_BREAKERS, InvalidAddress, normalise_email
 from .conf import setting
 from .models import Subscriber
 from .services import Preferences
-from .widgets import CachedOptionsSelect
+from .widgets import CachedCheckboxSelectMultiple, CachedOptionsSelect, CachedRadioSelect
 
 SIGNUP_CONSENT_TEXT = (
     "By subscribing you agree that Paperboy emails you a digest of research papers on the topics you "
@@ -83,12 +83,12 @@ class _PreferenceFields(forms.Form):
     """Topics, frequency, time and zone: shared by the signup and the manage page."""
 
     topics = forms.MultipleChoiceField(
-        widget=forms.CheckboxSelectMultiple,
+        widget=CachedCheckboxSelectMultiple,
         error_messages={"required": "Pick at least one topic."},
     )
     frequency = forms.ChoiceField(
         choices=Subscriber.Frequency.choices,
-        widget=forms.RadioSelect,
+        widget=CachedRadioSelect,
         required=False,
         initial=Subscriber.Frequency.DAILY,
     )

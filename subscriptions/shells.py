@@ -81,7 +81,7 @@ RECORDER_CONTEXT_KEY = "_shell_recorder"
 
 _lock = threading.Lock()
 _shells: dict[tuple, _Shell] = {}
-_remembered: dict[str, Any] = {}
+_remembered: dict[str, tuple[float, Any]] = {}  # name: (when built, value)
 _state = {"generation": None, "checked": 0.0}
 
 
@@ -111,11 +111,10 @@ def remember(name: str, build: Callable[[], Any]) -> Any:
     Shared by the threads of a process: the value must never be changed by its users.
     """
     _check_generation()
-    try:
-        return _remembered[name]
-    except KeyError:
-        value = _remembered[name] = build()
-        return value
+    held = _remembered.get(name)
+    if held is None or time.monotonic() - held[0] > MAX_AGE_SECONDS:
+        held = _remembered[name] = (time.monotonic(), build())
+    return held[1]
 
 
 def _check_generation() -> None:

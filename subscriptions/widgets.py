@@ -1,4 +1,4 @@
-"""A <select> whose option list is rendered once, then marked per value.
+"""Choice widgets whose options are rendered once, then marked per value.
 
 Django renders every <option> through its own template: the time-zone list's ~430 options cost
 tens of milliseconds on every page. The list is the same for every visitor; only which option is
@@ -14,7 +14,7 @@ from django import forms
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-_MAX_CACHED = 64  # distinct (name, attributes, choices): a few per form, so never reached in practice
+_MAX_CACHED = 512  # distinct option lists and option tags: a few dozen per form, never reached in practice
 _cache: dict[tuple, str] = {}
 _lock = threading.Lock()
 
@@ -46,3 +46,40 @@ class CachedOptionsSelect(forms.Select):
             option = f'<option value="{escape(chosen)}">'
             html = html.replace(option, f'<option value="{escape(chosen)}" selected>', 1)
         return mark_safe(html)  # noqa: S308 - Django's own rendering, with an escaped value added
+
+
+class _CachedOptionTags:
+    """Each option's tag (a checkbox, a radio button) rendered once; `checked` added per render.
+
+    Templates that lay options out themselves (`{% for option in form.topics %}{{ option.tag }}`)
+    render one template per option and page. The tag differs between visitors only in `checked`,
+    which Django puts last: it is inserted there, so the HTML is the same as Django's.
+    """
+
+    def _render(self, template_name, context, renderer=None):
+        data = context.get("widget", {})
+        if template_name != self.option_template_name or "selected" not in data:
+            return super()._render(template_name, context, renderer)
+        attrs = dict(data["attrs"])
+        checked = attrs.pop("checked", False)
+        plain = {**data, "attrs": attrs, "selected": False}
+        key = (type(self), template_name, repr(sorted(plain.items(), key=lambda item: item[0])))
+        html = _cache.get(key)
+        if html is None:
+            html = str(super()._render(template_name, {**context, "widget": plain}, renderer))
+            with _lock:
+                if len(_cache) >= _MAX_CACHED:
+                    _cache.clear()
+                _cache[key] = html
+        if checked:
+            end = html.index(">", html.index("<input"))
+            html = f"{html[:end]} checked{html[end:]}"
+        return mark_safe(html)  # noqa: S308 - Django's own rendering, with an attribute added
+
+
+class CachedCheckboxSelectMultiple(_CachedOptionTags, forms.CheckboxSelectMultiple):
+    pass
+
+
+class CachedRadioSelect(_CachedOptionTags, forms.RadioSelect):
+    pass

@@ -116,7 +116,8 @@ def main() -> int:
     for category in CATEGORIES:
         score = round(report["categories"][category]["score"] * 100)
         print(f"  {category}: {score}")
-        print("\n".join(_failing_audits(report, category)))
+        for line in _failing_audits(report, category):
+            print(line)
         if score < args.min:
             below.append(category)
     metrics = report["audits"]

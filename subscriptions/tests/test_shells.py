@@ -18,7 +18,7 @@ from subscriptions.models import ConsentRecord
 from subscriptions.tests.conftest import signup_data
 from subscriptions.tests.factories import SubscriberFactory
 from subscriptions.tokens import make_confirm_token
-from subscriptions.widgets import CachedOptionsSelect
+from subscriptions.widgets import CachedCheckboxSelectMultiple, CachedOptionsSelect, CachedRadioSelect
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +191,26 @@ def test_cached_options_select_renders_what_djangos_select_renders(value):
     plain = str(form["plain"]).replace('name="plain"', "").replace('id="id_plain"', "")
     assert cached == plain
     assert str(_Zones(initial={"zone": value})["zone"]) == str(form["zone"])  # from the cache, same again
+
+
+class _Options(forms.Form):
+    choices = [("lowbit", "Quantization"), ("codegen", "Code <LLMs>"), ("a&b", "A & B")]
+    cached_boxes = forms.MultipleChoiceField(choices=choices, widget=CachedCheckboxSelectMultiple)
+    plain_boxes = forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple)
+    cached_radio = forms.ChoiceField(choices=choices, widget=CachedRadioSelect)
+    plain_radio = forms.ChoiceField(choices=choices, widget=forms.RadioSelect)
+
+
+@pytest.mark.parametrize("boxes, radio", [([], ""), (["codegen"], "a&b"), (["lowbit", "a&b"], "lowbit")])
+def test_cached_option_tags_render_what_djangos_widgets_render(boxes, radio):
+    form = _Options(
+        initial={"cached_boxes": boxes, "plain_boxes": boxes, "cached_radio": radio, "plain_radio": radio}
+    )
+    for _ in range(2):  # the second time from the cache
+        for cached, plain in (("cached_boxes", "plain_boxes"), ("cached_radio", "plain_radio")):
+            cached_tags = [str(option.tag()).replace(cached, "X") for option in form[cached]]
+            plain_tags = [str(option.tag()).replace(plain, "X") for option in form[plain]]
+            assert cached_tags == plain_tags
+            assert str(form[cached]).replace(cached, "X") == str(form[plain]).replace(plain, "X")
+    checked = [option.data["value"] for option in form["cached_boxes"] if " checked" in str(option.tag())]
+    assert checked == boxes and str(_Options()["cached_boxes"]).count(" checked") == 0
