@@ -6,6 +6,7 @@ Actions only parse the selection and call a service or enqueue a task after comm
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,6 +23,7 @@ from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
+TOPIC_PREVIEW_SECONDS = 5 * 60  # new papers or a topic edit make a new key at once; this bounds the rest
 
 
 def paper_state_badge(paper: Paper):
@@ -40,6 +42,21 @@ def _count(rows) -> Coalesce:
 def _ago(moment) -> str:
     since = timesince(moment, depth=1)
     return "just now" if since.startswith("0\xa0") else f"{since} ago"  # timesince says "0 minutes"
+
+
+def _topic_previews(topic: Topic) -> dict:
+    """The change page's live previews (scoring the 500 newest papers: half a second), cached until
+    the topic or the newest paper changes."""
+    newest = Paper.objects.order_by("-first_seen_at", "-id").values_list("pk", flat=True).first()
+    key = f"papers:topic-preview:{topic.pk}:{topic.updated_at.timestamp()}:{newest}"
+    previews = cache.get(key)
+    if previews is None:
+        previews = {
+            "topic_preview": selectors.topic_preview_papers(topic=topic, limit=15),
+            "topic_near_threshold": topic_near_threshold(topic=topic),
+        }
+        cache.set(key, previews, TOPIC_PREVIEW_SECONDS)
+    return previews
 
 
 def _ids(queryset) -> list[int]:
@@ -96,8 +113,9 @@ class PaperAdmin(admin.ModelAdmin):
     # Five columns that fit a 1280 px screen beside the filters: the title gets the room.
     list_display = ("title_cell", "topic_chips", "upvotes", "state", "first_seen_at")
     list_filter = (TopicListFilter, "featured", "hidden", "sources", "first_seen_at")
-    search_fields = ("title", "abstract", "authors", "=arxiv_id", "=doi")
-    date_hierarchy = "first_seen_at"
+    # Titles, authors and identifiers: matching every abstract too took 0.9 s at 3,000 papers.
+    # No date_hierarchy: its day links were a DISTINCT over every match; the date filter remains.
+    search_fields = ("title", "authors", "=arxiv_id", "=doi")
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over every paper on each page load is wasted work
     readonly_fields = ("first_seen_at", "updated_at", "trending_score", "hf_upvotes", "hf_comments")
@@ -226,8 +244,7 @@ class TopicAdmin(admin.ModelAdmin):
         if object_id:
             topic = self.get_object(request, object_id)
             if topic is not None:
-                extra_context["topic_preview"] = selectors.topic_preview_papers(topic=topic, limit=15)
-                extra_context["topic_near_threshold"] = topic_near_threshold(topic=topic)
+                extra_context.update(_topic_previews(topic))
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
