@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -49,7 +50,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     # date filter narrows by day, week, month and year instead.
     search_fields = ("subscriber__email",)
     list_select_related = ("subscriber",)
-    list_per_page = 100
+    # Newest first by id, the primary key's order: "-edition_date, -id" sorted a whole day's rows
+    # (100,000 at 100k readers) on every load. Ids follow planning, so the order is nearly the same.
+    ordering = ("-id",)
+    list_per_page = 50
     paginator = LargeTablePaginator
     show_full_result_count = False  # a second count of the whole table on every filtered page
     actions = ["send_again"]
@@ -130,7 +134,7 @@ class ProviderEventAdmin(admin.ModelAdmin):
     list_display = ("occurred_at", "event_type", "outcome", "delivery", "short_url", "esp_name")
     # Fixed choices: a filter on a plain field lists its distinct values, a scan of every event.
     list_filter = (EventTypeFilter, "outcome", ("occurred_at", admin.DateFieldListFilter))
-    search_fields = ("=event_id", "=message_id")
+    search_fields = ("event_id",)  # searched exactly, by get_search_results
     list_select_related = ("delivery",)
     list_per_page = 100
     paginator = LargeTablePaginator  # as for deliveries: no date_hierarchy, no full counts
@@ -138,6 +142,19 @@ class ProviderEventAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in ProviderEvent._meta.fields]
+
+    def get_search_results(self, request, queryset, search_term):
+        """An event id or the provider's message id, matched exactly through indexes ("=" would
+        compare upper-cased text, a scan of every event)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # The delivery first (its message-id index), then events by either index: an OR across the
+        # join read every event (4 s at a million).
+        deliveries = list(
+            Delivery.objects.filter(provider_message_id=term).values_list("pk", flat=True)[:100]
+        )
+        return queryset.filter(Q(event_id=term) | Q(delivery_id__in=deliveries)), False
 
     @admin.display(description="Link clicked")
     def short_url(self, obj: ProviderEvent) -> str:

@@ -56,6 +56,7 @@ class Line:
     name: str
     color: str
     points: str
+    dash: str = ""  # later lines dashed: where two lines meet (both at zero), both stay visible
 
 
 @dataclass
@@ -168,12 +169,12 @@ def line_chart(
     chart = Chart(title=title, slug=slug, legend=[(name, colors[name]) for name in series])
     y_max = _nice_max(max((max(values, default=0) for values in series.values()), default=0))
     slot, plot_height = _axes(chart, days, y_max, percent=percent)
-    for name, values in series.items():
+    for n, (name, values) in enumerate(series.items()):
         points = " ".join(
             f"{chart.plot_left + slot * (i + 0.5):.2f},{chart.plot_bottom - plot_height * value / y_max:.2f}"
             for i, value in enumerate(values)
         )
-        chart.lines.append(Line(name=name, color=colors[name], points=points))
+        chart.lines.append(Line(name=name, color=colors[name], points=points, dash="6 4" if n else ""))
     chart.table_head = ["Day", *series]
     chart.table_rows = [
         [day, *[(f"{values[i]:.2f}%" if percent else values[i]) for values in series.values()]]

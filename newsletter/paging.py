@@ -27,7 +27,7 @@ class LargeTablePaginator(Paginator):
     def count(self) -> int:
         queryset = self.object_list
         limit = self.exact_count_limit
-        capped = queryset[: limit + 1].count()
+        capped = queryset.order_by()[: limit + 1].count()  # the order only costs a sort of every row
         if capped <= limit:
             return capped
         return max(limit + 1, self._estimate(queryset) or 0)

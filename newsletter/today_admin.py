@@ -42,6 +42,9 @@ def today_view(request, *, site):
         "pages": range(1, pages + 1) if pages > 1 else [],
         "first_rank": (page - 1) * PAGE_SIZE + 1,
         "last_rank": (page - 1) * PAGE_SIZE + len(rows),
+        # Bases the template appends ids to: {% url %} 50 times a page was a fifth of its time.
+        "act_base": reverse(f"{site.name}:paperboy_today"),
+        "change_base": reverse(f"{site.name}:papers_paper_changelist"),
         "readers": sets.readers,
         "computed_at": sets.computed_at,
     }
@@ -69,8 +72,9 @@ def today_act_view(request, paper_id: int, action: str, *, site):
         verb = "Hidden" if action == "hide" else "Shown again"
         note = f"{verb}: “{title}”, changing up to {_digests(reach if changed else 0)}."
     elif action in ("add-topic", "remove-topic"):
-        topic = get_object_or_404(Topic, pk=request.POST.get("topic") or 0)
         on = action == "add-topic"
+        chosen = request.POST.get("topic" if on else "untopic") or ""
+        topic = get_object_or_404(Topic, pk=int(chosen) if chosen.isdigit() else 0)
         delta = sets.changes(own).get(topic.pk, 0)
         changed = paper_topic_set(paper_id=paper.pk, topic_id=topic.pk, on=on)
         moved = abs(delta) if changed else 0

@@ -6,6 +6,7 @@ Actions only parse the selection and call a service or enqueue a task after comm
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
@@ -13,6 +14,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
@@ -26,6 +28,7 @@ from .tag_writes import papers_retag
 
 # Re-tagging this many papers takes well under a second; larger selections go to a worker.
 RETAG_INLINE_LIMIT = 1000
+TOPIC_PREVIEW_SECONDS = 5 * 60  # new papers or a topic edit make a new key at once; this bounds the rest
 
 
 def paper_state_badge(paper: Paper):
@@ -44,6 +47,24 @@ def _count(rows) -> Coalesce:
 def _ago(moment) -> str:
     since = timesince(moment, depth=1)
     return "just now" if since.startswith("0\xa0") else f"{since} ago"  # timesince says "0 minutes"
+
+
+def _topic_previews(topic: Topic, *, questions: int) -> dict:
+    """The change page's live previews and questions (scoring the newest papers: half a second),
+    cached until the topic, the newest paper or the curators' verdicts on the topic change."""
+    newest = Paper.objects.order_by("-first_seen_at", "-id").values_list("pk", flat=True).first()
+    verdicts = PaperTopic.objects.filter(topic=topic, manual=True).count()
+    key = f"papers:topic-preview:{topic.pk}:{topic.updated_at.timestamp()}:{newest}:{verdicts}"
+    previews = cache.get(key)
+    if previews is None:
+        review = topic_review(topic=topic, questions=questions)
+        previews = {
+            "topic_preview": review.preview,
+            "topic_near_threshold": review.near if topic.active else [],
+            "topic_questions": review.questions,
+        }
+        cache.set(key, previews, TOPIC_PREVIEW_SECONDS)
+    return previews
 
 
 def _ids(queryset) -> list[int]:
@@ -98,10 +119,11 @@ class PaperSightingInline(admin.TabularInline):
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     # Five columns that fit a 1280 px screen beside the filters: the title gets the room.
-    list_display = ("title_cell", "topic_chips", "upvotes", "state", "first_seen_at")
+    list_display = ("title_cell", "topic_chips", "upvotes", "state", "first_seen")
     list_filter = (TopicListFilter, "featured", "hidden", "sources", "first_seen_at")
-    search_fields = ("title", "abstract", "authors", "=arxiv_id", "=doi")
-    date_hierarchy = "first_seen_at"
+    # Titles, authors and identifiers: matching every abstract too took 0.9 s at 3,000 papers.
+    # No date_hierarchy: its day links were a DISTINCT over every match; the date filter remains.
+    search_fields = ("title", "authors", "=arxiv_id", "=doi")
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over every paper on each page load is wasted work
     readonly_fields = (
@@ -173,6 +195,10 @@ class PaperAdmin(admin.ModelAdmin):
     @admin.display(description="topics")
     def topic_chips(self, paper: Paper):
         return chips(topic_row.topic.name for topic_row in getattr(paper, "shown_topics", ()))
+
+    @admin.display(description="first seen", ordering="first_seen_at")
+    def first_seen(self, paper: Paper) -> str:
+        return date_format(timezone.localtime(paper.first_seen_at), "M j, H:i")
 
     @admin.display(description="upvotes", ordering="-hf_upvotes")
     def upvotes(self, paper: Paper) -> str:
@@ -266,10 +292,7 @@ class TopicAdmin(admin.ModelAdmin):
         if object_id:
             topic = self.get_object(request, object_id)
             if topic is not None:
-                review = topic_review(topic=topic, questions=self.QUESTIONS)
-                extra_context["topic_preview"] = review.preview
-                extra_context["topic_near_threshold"] = review.near if topic.active else []
-                extra_context["topic_questions"] = review.questions
+                extra_context.update(_topic_previews(topic, questions=self.QUESTIONS))
                 extra_context["topic_tagged_count"] = topic._paper_count
         return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -345,3 +345,21 @@ def test_dashboard_needs_permission(client, django_user_model):
     client.force_login(_staff(django_user_model, "view_subscriber"))
     assert client.get("/admin/newsletter/dashboard/").status_code == 403
     assert Subscriber.objects.count() == 0
+
+
+def test_provider_events_are_found_by_event_id_or_message_id_exactly(boss):
+    delivery = _delivery("sent", provider_message_id="msg-42")
+    other = _delivery("sent", provider_message_id="msg-420")
+    for n, row in enumerate((delivery, other)):
+        ProviderEvent.objects.create(
+            event_id=f"Postmark:opened:{n}", esp_name="Postmark", event_type="opened", delivery=row,
+            occurred_at=timezone.now(), outcome="counted",
+        )  # fmt: skip
+
+    def found(term):
+        response = boss.get("/admin/newsletter/providerevent/", {"q": term})
+        return {event.event_id for event in response.context["cl"].result_list}
+
+    assert found("msg-42") == {"Postmark:opened:0"}
+    assert found("Postmark:opened:1") == {"Postmark:opened:1"}
+    assert found("Postmark") == set()  # exact, not a scan for parts

@@ -101,7 +101,7 @@ def test_hide_and_re_topic(curator, day):
     response = curator.post(f"/admin/today/{quiet.pk}/add-topic/", {"topic": a.pk}, follow=True)
     assert "4 of tomorrow" in response.content.decode()  # A brings the four A readers (none follow B)
     assert PaperTopic.objects.get(paper=quiet, topic=a).manual
-    curator.post(f"/admin/today/{quiet.pk}/remove-topic/", {"topic": b.pk})
+    curator.post(f"/admin/today/{quiet.pk}/remove-topic/", {"untopic": b.pk})
     row = PaperTopic.objects.get(paper=quiet, topic=b)
     assert row.excluded and row.manual  # re-tagging will not bring it back
 
