@@ -1,4 +1,4 @@
-# Two branches of work each added a 0005; this joins them (neither depends on the other).
+# Two migrations numbered 0005 were written side by side; this joins them (neither depends on the other).
 
 from django.db import migrations
 
