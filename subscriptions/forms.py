@@ -108,7 +108,7 @@ class _PreferenceFields(forms.Form):
         empty_value=None,
         widget=CachedOptionsSelect,
     )
-    # Choices given to the widget here, not per form: its setter normalises all ~430 zones each time.
+    # Choices given to the widget here, not per form: its setter normalises all ~490 zones each time.
     timezone = forms.CharField(
         label="Time zone",
         required=False,

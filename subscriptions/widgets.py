@@ -1,6 +1,6 @@
 """Choice widgets whose options are rendered once, then marked per value.
 
-Django renders every <option> through its own template: the time-zone list's ~430 options cost
+Django renders every <option> through its own template: the time-zone list's ~490 options cost
 tens of milliseconds on every page. The list is the same for every visitor; only which option is
 selected differs. So Django's own rendering runs once per (name, attributes, choices) with nothing
 selected, and each render after that inserts `selected` into the chosen options: the same HTML,
@@ -24,7 +24,7 @@ class CachedOptionsSelect(forms.Select):
 
     def __deepcopy__(self, memo):
         # Every form copies its fields' widgets; ChoiceWidget's own copy sets `choices` again, and its
-        # setter normalises all ~430 zones (most of a signup POST's CPU time). They are normalised.
+        # setter normalises all ~490 zones (most of a signup POST's CPU time). They are normalised.
         obj = copy.copy(self)
         obj.attrs = self.attrs.copy()
         obj._choices = copy.copy(self._choices)
@@ -33,7 +33,7 @@ class CachedOptionsSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         final_attrs = self.build_attrs(self.attrs, attrs)
-        # repr() of the choices: a fraction of a millisecond for the ~430 zones, and never stale.
+        # repr() of the choices: a fraction of a millisecond for the ~490 zones, and never stale.
         key = (type(self), name, repr(sorted(final_attrs.items())), repr(self.choices))
         html = _cache.get(key)
         if html is None:

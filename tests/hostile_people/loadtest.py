@@ -66,6 +66,7 @@ class Timed:
     seconds: float
     email: str = ""
     client_ip: str = ""
+    error: str = ""  # the client's exception when there was no answer
 
 
 @dataclass
@@ -179,8 +180,8 @@ def _run(name: str, jobs: list, work: Callable, *, clients: int) -> Phase:
         started = time.perf_counter()
         try:
             status, extra = work(local.client, job)
-        except httpx.HTTPError:
-            status, extra = 0, {}
+        except httpx.HTTPError as exc:
+            status, extra = 0, {"error": f"{type(exc).__name__}: {exc}"}
         finally:
             local.client.cookies.clear()  # every job is its own browser session
         return Timed(status, time.perf_counter() - started, **extra)
