@@ -202,7 +202,12 @@ def test_provider_events_are_read_newest_first_and_by_month_through_their_time_i
         figures_refresh(days=1)  # the dashboard's events per day are read by the roll-up
     newest_first = 'ORDER BY "newsletter_providerevent"."occurred_at" DESC'
     every_type = '"newsletter_providerevent"."delivery_id" IS NOT NULL'  # clicks alone have their own index
-    reads = [q["sql"] for q in queries.captured_queries if newest_first in q["sql"] or every_type in q["sql"]]
+    bounded = 'FROM "newsletter_providerevent" LIMIT 10001'  # the count, without the list's ORDER BY
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if newest_first in q["sql"] or every_type in q["sql"] or bounded in q["sql"]
+    ]
     assert len(reads) == 3  # the list's page, its bounded count, the roll-up's events per day
     for sql in reads:
         with connection.cursor() as cursor:
