@@ -172,7 +172,7 @@ def _run_and_check(tmp_path, **env) -> None:
                 headers={"Referer": f"{base}/admin/login/"},
             )
             assert answer.status_code == 302 and answer.headers["location"] == "/admin/", _log(tmp_path)
-            assert "Site administration" in browser.get("/admin/").text
+            assert "Today&#x27;s work | Paperboy admin" in browser.get("/admin/").text  # the index, logged in
     finally:
         children = (
             [p.pid for p in psutil.Process(proc.pid).children(recursive=True)] if proc.poll() is None else []

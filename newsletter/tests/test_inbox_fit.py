@@ -21,7 +21,8 @@ WORD = "Quantisation-aware"  # long words make the 60-word abstract excerpts as 
 def test_the_fullest_ten_paper_digest_stays_under_gmails_clipping_limit():
     chips = [TopicFactory(slug=f"fit-{n}", name=f"Efficient Long-Context Topic {n}") for n in range(6)]
     now = timezone.now()
-    for n in range(12):
+    # Ten papers in the reader's list and three more in the Trending today strip: the fullest digest.
+    for n in range(15):
         paper(
             *[(topic, 1.0 + n) for topic in chips],
             title=(f"Paper {n}: " + "An Extremely Long Title About Low-Bit Inference " * 10)[:400],
@@ -43,7 +44,7 @@ def test_the_fullest_ten_paper_digest_stays_under_gmails_clipping_limit():
     )
 
     html = composed.message.alternatives[0][0]
-    assert len(composed.paper_ids) == 10
+    assert len(composed.paper_ids) == 10 and len(composed.trending_ids) == 3
     size = len(html.encode("utf-8"))
     print(f"10-paper digest HTML: {size:,} bytes")
     assert size < GMAIL_CLIP_BYTES, f"{size:,} bytes"  # about half of it today
