@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from papers.models import Source
+from papers.relevance import loading
+from papers.relevance.labelled import load_devset
 from papers.tests.factories import SourceFactory
 from testsupport.http import Response
 
@@ -46,3 +48,16 @@ def serve_feed(loopback):
         )
 
     return _serve
+
+
+@pytest.fixture
+def fresh_tagger():
+    """Each test fits its own tagger: nothing cached by an earlier test's topics."""
+    loading.forget_tagger()
+    yield
+    loading.forget_tagger()
+
+
+@pytest.fixture(scope="module")
+def devset():
+    return load_devset()

@@ -8,23 +8,10 @@ from django.urls import reverse
 
 from papers.models import Paper, PaperTopic, Topic
 from papers.relevance import loading
-from papers.relevance.labelled import load_devset
 from papers.relevance.selectors import topic_questions
 from papers.tests.factories import PaperFactory, TopicFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tagger():
-    loading.forget_tagger()
-    yield
-    loading.forget_tagger()
-
-
-@pytest.fixture(scope="module")
-def devset():
-    return load_devset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_tagger")]
 
 
 @pytest.fixture

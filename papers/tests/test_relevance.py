@@ -7,24 +7,11 @@ from papers.devset.evaluate import topic_rows
 from papers.models import Paper, PaperTopic, Topic
 from papers.relevance import loading
 from papers.relevance.examples import examples_from_records
-from papers.relevance.labelled import load_devset
 from papers.relevance.model import TopicSpec, fit_tagger
 from papers.tag_writes import paper_topics_assign, topic_retag
 from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_tagger():
-    loading.forget_tagger()
-    yield
-    loading.forget_tagger()
-
-
-@pytest.fixture(scope="module")
-def devset():
-    return load_devset()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_tagger")]
 
 
 def _paper_from(record) -> Paper:
