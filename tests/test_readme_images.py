@@ -14,7 +14,7 @@ from django.utils import timezone
 
 import papers.demo
 import subscriptions.demo
-from newsletter.composing import render_digest, select_papers_for
+from newsletter.composing import render_digest, select_papers_for, trending_strip_for
 from newsletter.planning import local_edition
 from papers.default_topics import DEFAULT_TOPICS
 from subscriptions.models import Subscriber
@@ -46,7 +46,9 @@ def _demo_digest_html() -> tuple[str, int]:
     reader = Subscriber.objects.get(email=DEMO_READER)
     edition = local_edition(timezone.now(), reader.timezone)[0]
     chosen = select_papers_for(reader, edition_date=edition)
-    return render_digest(subscriber=reader, papers=chosen, edition_date=edition).html, len(chosen)
+    trending = trending_strip_for(reader, edition_date=edition)
+    digest = render_digest(subscriber=reader, papers=chosen, edition_date=edition, trending=trending)
+    return digest.html, len(chosen)
 
 
 @pytest.fixture
