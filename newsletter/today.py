@@ -84,7 +84,8 @@ def reader_topic_sets_compute() -> ReaderTopicSets:
             if current is not None:
                 histogram[mask] = histogram.get(mask, 0) + 1
             current, mask = subscriber_id, 0
-        mask |= 1 << bits[topic_id]
+        if topic_id in bits:  # a topic created since the list above was read counts next time
+            mask |= 1 << bits[topic_id]
     if current is not None:
         histogram[mask] = histogram.get(mask, 0) + 1
     follows = np.zeros((len(histogram), len(topic_ids)), dtype=bool)

@@ -58,11 +58,13 @@ def _digests(count: int) -> str:
 @require_POST
 def today_act_view(request, paper_id: int, action: str, *, site):
     _require_permission(request)
-    paper = get_object_or_404(Paper.objects.only("pk", "title", "featured", "hidden"), pk=paper_id)
+    paper = get_object_or_404(
+        Paper.objects.only("pk", "title", "display_title", "featured", "hidden"), pk=paper_id
+    )
     sets = reader_topic_sets()
     own = set(paper.paper_topics.filter(excluded=False).values_list("topic_id", flat=True))
     reach = sets.reach(own)
-    title = Truncator(paper.title).chars(80)
+    title = Truncator(paper.title_text).chars(80)
     if action in ("feature", "unfeature"):
         changed = papers_set_featured(paper_ids=[paper.pk], featured=action == "feature")
         verb = "Featured" if action == "feature" else "No longer featured"

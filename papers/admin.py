@@ -6,11 +6,12 @@ Actions only parse the selection and call a service or enqueue a task after comm
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -308,7 +309,9 @@ class TopicAdmin(admin.ModelAdmin):
         """One ✓ or ✗ from the topic page: "pin:<paper id>" or "remove:<paper id>", POST only."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        topic = get_object_or_404(Topic, pk=object_id)
+        topic = self.get_object(request, unquote(object_id))
+        if topic is None:
+            raise Http404("No such topic.")
         if not self.has_change_permission(request, topic):
             raise PermissionDenied
         action, _, paper_id = request.POST.get("verdict", "").partition(":")
@@ -323,7 +326,7 @@ class TopicAdmin(admin.ModelAdmin):
             )
             self.message_user(
                 request,
-                f"{'Pinned' if action == 'pin' else 'Removed'} “{Truncator(paper.title).chars(80)}”; "
+                f"{'Pinned' if action == 'pin' else 'Removed'} “{Truncator(paper.title_text).chars(80)}”; "
                 f"model refitted: “{topic.name}” tags {result.after} papers (was {result.before}).",
                 messages.SUCCESS,
             )

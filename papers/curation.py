@@ -38,14 +38,15 @@ def paper_topic_set(*, paper_id: int, topic_id: int, on: bool) -> bool:
     Either way the row is `manual`, so re-tagging keeps the decision; taking a topic away marks the
     row `excluded` rather than deleting it, so that re-tagging does not bring it back.
     """
-    row = PaperTopic.objects.filter(paper_id=paper_id, topic_id=topic_id).first()
-    if row is None:
-        if not on:
-            PaperTopic.objects.create(paper_id=paper_id, topic_id=topic_id, manual=True, excluded=True)
-            return False
-        PaperTopic.objects.create(paper_id=paper_id, topic_id=topic_id, manual=True, score=1.0)
-        Paper.objects.filter(pk=paper_id).update(updated_at=timezone.now())
-        return True
+    row, created = PaperTopic.objects.get_or_create(
+        paper_id=paper_id,
+        topic_id=topic_id,
+        defaults={"manual": True, "excluded": not on, "score": 1.0 if on else 0.0},
+    )
+    if created:
+        if on:
+            Paper.objects.filter(pk=paper_id).update(updated_at=timezone.now())
+        return on
     changed = row.excluded == on
     PaperTopic.objects.filter(pk=row.pk).update(manual=True, excluded=not on)
     if changed:
@@ -106,6 +107,8 @@ def topic_verdicts_record(
     with transaction.atomic():
         pinned = paper_topic_set_verdict(paper_ids=list(pin), topic=topic, belongs=True)
         removed = paper_topic_set_verdict(paper_ids=list(remove), topic=topic, belongs=False)
+        # The topic page's cached previews and questions are keyed by the topic's edit time.
+        Topic.objects.filter(pk=topic.pk).update(updated_at=timezone.now())
     # The corrections changed the tagger's fingerprint: the re-tag fits the model again first.
     counts = topic_retag(topic_id=topic.pk)
     return VerdictResult(

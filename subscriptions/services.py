@@ -342,7 +342,8 @@ def subscriber_request_links(*, email: str) -> None:
     manage-link email, a pending one a fresh confirmation link, anyone else nothing.
 
     Says nothing about which happened (the caller answers the same whatever the address). At most one
-    such email per address per LINK_REQUEST_INTERVAL_MINUTES. Raises InvalidAddress.
+    manage-link email per address per LINK_REQUEST_INTERVAL_MINUTES, and a pending address no more
+    confirmation emails than signing up again gives it (EMAIL_INTERVAL_HOURS). Raises InvalidAddress.
     """
     address = normalise_email(email)
     now = timezone.now()
@@ -358,7 +359,10 @@ def subscriber_request_links(*, email: str) -> None:
             consent = subscriber.consents.filter(confirmed_at__isnull=True).order_by("-created_at").first()
             if consent is None:
                 return
-        if not _claim_email_slot(subscriber, now=now, interval=link_request_interval()):
+        # A pending address may be a stranger's typed into the signup form: it gets no more
+        # confirmation emails through this form than through signing up again.
+        interval = email_interval() if consent is not None else link_request_interval()
+        if not _claim_email_slot(subscriber, now=now, interval=interval):
             return
         if consent is None:
             tasks.send_manage_link_email.delay_on_commit(subscriber.pk)

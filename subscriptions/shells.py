@@ -132,7 +132,8 @@ def _check_generation() -> None:
 def _blank_request(request: HttpRequest) -> HttpRequest:
     blank = HttpRequest()
     blank.method = "GET"
-    blank.path, blank.path_info = request.path, request.path_info
+    # Not the visitor's path: a confirm page's path carries that visitor's secret token.
+    blank.path = blank.path_info = "/"
     return blank
 
 

@@ -44,8 +44,19 @@ def test_an_active_reader_gets_a_working_manage_link(client, ask):
     assert client.get(link_from(message, "manage")).status_code == 200
 
 
+def test_a_pending_signup_gets_no_more_confirmations_than_signing_up_again(sign_up, ask, settings):
+    """Whoever typed a stranger's address into the signup form cannot mail them through this form either."""
+    settings.SUBSCRIPTIONS_LINK_REQUEST_INTERVAL_MINUTES = 0
+    sign_up("stranger@example.com")  # its confirmation email went out now
+    mail.outbox.clear()
+    for _ in range(3):
+        assert ask("stranger@example.com").status_code == 302
+    assert _mails_to("stranger@example.com") == []
+
+
 def test_a_pending_signup_gets_a_fresh_confirmation_link(client, sign_up, ask, settings, topics):
     settings.SUBSCRIPTIONS_LINK_REQUEST_INTERVAL_MINUTES = 0
+    settings.SUBSCRIPTIONS_EMAIL_INTERVAL_HOURS = 0
     sign_up("ada@example.com")
     mail.outbox.clear()
     ask("ada@example.com")

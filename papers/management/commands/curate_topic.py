@@ -78,5 +78,5 @@ class Command(BaseCommand):
             )
         if ask is not None:
             for question in topic_questions(topic=topic, count=ask):
-                title = " ".join(question.paper.title.split())
+                title = " ".join(question.paper.title_text.split())
                 self.stdout.write(f"{paper_label(question.paper)}\t{title}")
