@@ -15,13 +15,10 @@ from newsletter.dashboard import figures_refresh
 from newsletter.models import Dashboard, Delivery, ProviderEvent
 from papers.models import Topic
 from subscriptions.models import ConsentRecord, Subscriber
+from testsupport.defaults import default_topics_and_sources
 from testsupport.processes import ROOT
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -45,6 +42,7 @@ def chromium(monkeypatch):
 
 
 def _seed() -> None:
+    default_topics_and_sources()  # an earlier transactional test (any order) may have flushed them
     quiet = OutputWrapper(io.StringIO())
     papers.demo.seed(stdout=quiet)
     subscriptions.demo.seed(stdout=quiet)

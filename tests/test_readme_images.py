@@ -4,11 +4,9 @@ the default topics, and a demo reader's digest of the bundled real papers, in he
 They are written to test-artifacts/ on every run; `make screenshots` copies them to docs/img/.
 """
 
-import importlib
 import io
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from newsletter.composing import render_digest, select_papers_for, trending_stri
 from newsletter.planning import local_edition
 from papers.default_topics import DEFAULT_TOPICS
 from subscriptions.models import Subscriber
+from testsupport.defaults import default_topics_and_sources
 from testsupport.processes import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -32,11 +31,7 @@ DIGEST_TOP = {"x": 0, "y": 0, "width": 760, "height": 1100}
 
 
 def _seed_demo() -> None:
-    # A fresh installation gets the default topics and sources from a data migration; an earlier
-    # transactional test (the order is random) may have flushed them, so they are put back the same way.
-    importlib.import_module("papers.migrations.0003_default_topics_and_sources").create_defaults(
-        django_apps, None
-    )
+    default_topics_and_sources()  # an earlier transactional test (any order) may have flushed them
     quiet = OutputWrapper(io.StringIO())
     papers.demo.seed(stdout=quiet)
     subscriptions.demo.seed(stdout=quiet)
