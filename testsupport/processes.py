@@ -70,11 +70,8 @@ def celery_worker(
 ) -> Iterator[subprocess.Popen]:
     """Run a real `celery worker` on the test database until the block ends.
 
-    The worker inherits this process's broker settings, so tasks this test enqueues reach it. It starts
-    on an empty broker: tasks an earlier test left there (a welcome email per confirmation, say) would
-    otherwise queue ahead of this test's, one a second on the embedded broker.
+    The worker inherits this process's broker settings, so tasks this test enqueues reach it.
     """
-    purge_queues()
     overrides = {"DATABASE_URL": test_database_url(), **(env or {})}
     name = hostname or f"test-{os.getpid()}-{free_port()}@%h"
     cmd = [
