@@ -53,6 +53,7 @@ def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
     page.on("console", lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
 
+    purge_queues()  # tasks an earlier test left on the broker would queue ahead of this test's
     with celery_worker(queues="mail", env=worker_env, log_path=tmp_path / "worker.log"):
         response = page.goto(f"{live_server.url}/")
         # The site's policy allows no inline script; the page (and signup.js) must work under it.
