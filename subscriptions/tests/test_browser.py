@@ -9,7 +9,7 @@ import pytest
 
 from subscriptions.models import Subscriber
 from subscriptions.tests.mailbox import link_in, wait_for_mail
-from testsupport.processes import ROOT, celery_worker
+from testsupport.processes import ROOT, celery_worker, purge_queues
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
