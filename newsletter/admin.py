@@ -28,7 +28,7 @@ from papers.admin_tools import log_admin_action
 from subscriptions.models import Subscriber
 
 from . import dashboard
-from .composing import select_papers_for, trending_strip_for
+from .composing import digest_reasons, select_papers_for, trending_strip_for
 from .events import HANDLED_TYPES
 from .links import digest_view_url
 from .models import Dashboard, Delivery, ProviderEvent
@@ -224,16 +224,20 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
         return None, 0
     topics = subscriber.topics.filter(active=True).order_by("display_order", "name")
     home = f"{settings.SITE_URL}{reverse('subscriptions:home')}"
+    your_topics = [topic.name for topic in topics]
+    keywords = parse_keywords(subscriber.keywords)
     rendered = render_digest_direct(
         papers=papers,
         edition_date=edition_date,
-        your_topics=[topic.name for topic in topics],
-        keywords=parse_keywords(subscriber.keywords),
+        your_topics=your_topics,
+        keywords=keywords,
         links=DigestLinks(
             manage_url=f"{home}#preview-manage-link",
             unsubscribe_url=f"{home}#preview-unsubscribe-link",
         ),
         trending=trending,
+        # Topics and keywords; "like papers you liked" is decided at send time, from that day's feedback.
+        reasons=digest_reasons(papers, your_topics=your_topics, keywords=keywords),
     )
     return rendered, len(papers)
 

@@ -55,6 +55,7 @@ _SLOTS = (
     "view",
     "more",
     "less",
+    "why",
 )
 _LINK_SLOTS = frozenset({"manage", "unsubscribe", "view", "more", "less"})
 # A URL made only of these characters reads the same in text, in an attribute and in JSON: the
@@ -89,7 +90,8 @@ class _Frame:
 
 @dataclass(frozen=True)
 class _Fragment:
-    """One paper, rendered for every reader: literal parts with the reader's feedback links as slots."""
+    """One paper, rendered for every reader: literal parts with the reader's "Why:" line and feedback
+    links as slots (text, why, text, more, text, less, text)."""
 
     html: tuple[str, ...]  # the paper's inlined <tr>…</tr>
     text: tuple[str, ...]  # the paper's text block after "\n<n>. "
@@ -165,9 +167,12 @@ class DigestAssembler:
         keywords: Sequence[str],
         links: DigestLinks,
         trending: Sequence = (),
+        reasons: Sequence[str] = (),
     ) -> RenderedDigest | AssembledDigest:
         """A reader's digest. The "Trending today" strip is the same for every reader of a window, so
-        it is part of the frame (rendered once per strip), not a per-reader value."""
+        it is part of the frame (rendered once per strip), not a per-reader value. `reasons` gives
+        each paper its "Why:" line (newsletter.reasons); a paper without one takes the reference
+        path, as the fragments are cut with the line."""
         subject, headline, _when = digest_headings(
             papers=papers, edition_date=edition_date, your_topics=your_topics
         )
@@ -185,6 +190,8 @@ class DigestAssembler:
         try:
             if links.feedback is None:
                 raise AssemblyError("fragments are cut with feedback links; previews go without")
+            if len(reasons) != len(papers) or not all(reasons):
+                raise AssemblyError("fragments are cut with a reason line; a paper has none")
             if _PARSER_REWRITES.search("".join(values.values())):  # one search: none of them has one
                 raise AssemblyError("a value an HTML parser would rewrite")
             fragments = self.fragments(papers)
@@ -200,6 +207,7 @@ class DigestAssembler:
                 keywords=keywords,
                 links=links,
                 trending=trending,
+                reasons=reasons,
             )
         values["preheader"] = " · ".join(f.title for f in fragments[:3])
         html_values, text_values = {}, {}
@@ -213,12 +221,13 @@ class DigestAssembler:
         text = [b'"']
         text += [text_values[part] if n % 2 else part for n, part in enumerate(text_head)]
         separator = self._json_separator
-        for n, (fragment, (more, less)) in enumerate(zip(fragments, paper_links, strict=True), 1):
+        whys = [self._escaped("why", why) for why in reasons]
+        for n, (fragment, (more, less), why) in enumerate(zip(fragments, paper_links, whys, strict=True), 1):
             h, t = fragment.html_json, fragment.text_json
             if n > 1:
                 html.append(separator)
-            html += (h[0], more[1], h[2], less[1], h[4])
-            text += (b"\\n%d. " % n, t[0], more[0], t[2], less[0], t[4])
+            html += (h[0], why[0], h[2], more[1], h[4], less[1], h[6])
+            text += (b"\\n%d. " % n, t[0], why[1], t[2], more[0], t[4], less[0], t[6])
         html += [html_values[part] if n % 2 else part for n, part in enumerate(html_tail)]
         html.append(b'"')
         text += [text_values[part] if n % 2 else part for n, part in enumerate(text_tail)]
@@ -293,8 +302,9 @@ class DigestAssembler:
 
     def _render_fragments(self, missing: dict[tuple, object]) -> None:
         cards = [paper_card(p) for p in missing.values()]
-        for card in cards:  # the reader's feedback links are filled in per digest
+        for card in cards:  # the reader's reason and feedback links are filled in per digest
             card["more_url"], card["less_url"] = self._sentinels["more"], self._sentinels["less"]
+            card["why"] = self._sentinels["why"]
         context = self._sentinel_context(
             cards, edition_date=date(2000, 1, 1), flags=(False, False, False, True)
         )
@@ -305,8 +315,9 @@ class DigestAssembler:
         self.fragment_renders += 1
         for key, card, html_block, text_block in zip(missing, cards, html_blocks, text_blocks, strict=True):
             html_parts, text_parts = self._parts(html_block), self._parts(text_block)
-            if html_parts[1::2] != ("more", "less") or text_parts[1::2] != ("more", "less"):
-                raise AssemblyError("a paper's fragment is not: text, more-link, text, less-link, text")
+            slots = ("why", "more", "less")
+            if html_parts[1::2] != slots or text_parts[1::2] != slots:
+                raise AssemblyError("a paper's fragment is not: text, why, text, more, text, less, text")
             self._fragments[key] = _Fragment(
                 html=html_parts,
                 text=text_parts,

@@ -28,8 +28,9 @@ from .conf import setting
 from .links import digest_view_url, digest_view_url_around
 from .messages import DigestMessages, digest_message
 from .models import Delivery
+from .reasons import why_lines
 from .rendering import DigestLinks, RenderedDigest, render_digest_direct
-from .selectors import parse_keywords, select_papers_bulk
+from .selectors import keyword_hits_among, parse_keywords, select_papers_bulk
 from .wire import AssembledDigest
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
@@ -96,6 +97,15 @@ class _ChunkLinks:
         )
 
 
+def digest_reasons(
+    papers: Sequence[Paper], *, your_topics: Sequence[str], keywords: Sequence[str], liked=()
+) -> list[str]:
+    """Each paper's "Why:" line for a reader with these topic names and keywords, `liked` the ids their
+    likes lifted (newsletter.reasons); the chunk path finds the same keyword matches in its pool."""
+    hits = keyword_hits_among(papers, keywords)
+    return why_lines(papers, topics=your_topics, keyword_hits=hits, liked=frozenset(liked))
+
+
 def render_digest(
     *,
     subscriber: Subscriber,
@@ -103,15 +113,21 @@ def render_digest(
     edition_date: date,
     delivery_id: int | None = None,
     trending: Sequence[Paper] = (),
+    liked: Sequence[int] = (),
 ) -> RenderedDigest:
-    """The subscriber's digest, fully personalised (manage, unsubscribe, view and feedback links)."""
+    """The subscriber's digest, fully personalised (manage, unsubscribe, view and feedback links, and
+    each paper's reason; `liked` the papers their likes lifted, as the chunk's Selection gave them)."""
+    papers = list(papers)
+    your_topics = _your_topics(subscriber)
+    keywords = parse_keywords(subscriber.keywords)
     return render_digest_direct(
-        papers=list(papers),
+        papers=papers,
         edition_date=edition_date,
-        your_topics=_your_topics(subscriber),
-        keywords=parse_keywords(subscriber.keywords),
+        your_topics=your_topics,
+        keywords=keywords,
         links=subscriber_links(subscriber, delivery_id),
         trending=list(trending),
+        reasons=digest_reasons(papers, your_topics=your_topics, keywords=keywords, liked=liked),
     )
 
 
@@ -129,6 +145,7 @@ def render_web_copy(delivery: Delivery) -> RenderedDigest:
         papers=papers,
         edition_date=delivery.edition_date,
         trending=archive.papers_in_order(delivery.trending_ids),
+        liked=delivery.liked_ids,
     )
 
 
@@ -144,6 +161,7 @@ class Composed:
     subject: str = ""
     paper_ids: list[int] = field(default_factory=list)
     trending_ids: list[int] = field(default_factory=list)
+    liked_ids: list[int] = field(default_factory=list)
     skip_reason: str = ""
 
 
@@ -205,6 +223,14 @@ class ChunkComposer:
         ]
         links = self._links.links(subscriber, delivery.pk)
         trending = selection.trending.get(subscriber.pk, ())
+        liked = selection.liked.get(subscriber.pk, frozenset())
+        pool = selection.pool
+        reasons = why_lines(
+            papers,
+            topics=your_topics,
+            keyword_hits=[(keyword, pool.keyword_hits(keyword)) for keyword in reader.keywords],
+            liked=liked,
+        )
         rendered = self._renderer.render(
             papers=papers,
             edition_date=delivery.edition_date,
@@ -212,6 +238,7 @@ class ChunkComposer:
             keywords=reader.keywords,
             links=links,
             trending=trending,
+            reasons=reasons,
         )
         if isinstance(rendered, AssembledDigest):
             message = self._messages.make(
@@ -235,4 +262,5 @@ class ChunkComposer:
             subject=rendered.subject,
             paper_ids=[p.id for p in papers],
             trending_ids=[p.id for p in trending],
+            liked_ids=[p.id for p in papers if p.id in liked],
         )

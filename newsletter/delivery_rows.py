@@ -242,12 +242,12 @@ def record_results(results: Sequence[Result], *, now: datetime, report: ChunkRep
         if r.outcome is Outcome.SENT:
             d.status, d.sent_at, d.provider_message_id = Status.SENT, now, _stored(r.message_id[:200])
             d.subject, d.paper_ids, d.last_error = r.composed.subject[:300], r.composed.paper_ids, ""
-            d.trending_ids = r.composed.trending_ids
+            d.trending_ids, d.liked_ids = r.composed.trending_ids, r.composed.liked_ids
             sent.append(d)
         elif r.outcome in (Outcome.PERMANENT, Outcome.REJECTED):
             d.status, d.last_error = Status.FAILED, r.error
             d.subject, d.paper_ids = r.composed.subject[:300], r.composed.paper_ids
-            d.trending_ids = r.composed.trending_ids
+            d.trending_ids, d.liked_ids = r.composed.trending_ids, r.composed.liked_ids
             failed.append(d)
             if r.outcome is Outcome.REJECTED and d.subscriber_id:
                 suppress.append((d.subscriber, r.error))
@@ -262,11 +262,13 @@ def record_results(results: Sequence[Result], *, now: datetime, report: ChunkRep
         # One statement per outcome; every row of a list gets the same status.
         _update_rows(
             sent,
-            ["provider_message_id", "subject", "paper_ids", "trending_ids"],
+            ["provider_message_id", "subject", "paper_ids", "trending_ids", "liked_ids"],
             same=["status", "sent_at", "last_error", "updated_at"],
         )
         _update_rows(
-            failed, ["last_error", "subject", "paper_ids", "trending_ids"], same=["status", "updated_at"]
+            failed,
+            ["last_error", "subject", "paper_ids", "trending_ids", "liked_ids"],
+            same=["status", "updated_at"],
         )
         _update_rows(back, ["last_error"], same=["status", "updated_at"])
         _update_rows(unknown, ["last_error"], same=["status", "updated_at"])

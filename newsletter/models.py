@@ -60,6 +60,11 @@ class Delivery(models.Model):
     trending_ids = models.JSONField(
         default=list, blank=True, help_text="The papers of its Trending today strip, in order."
     )
+    liked_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Its papers the reader's likes moved up ('like papers you liked'), for its web copy.",
+    )
     subject = models.CharField(max_length=300, blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
 

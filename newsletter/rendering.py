@@ -145,12 +145,21 @@ def _preheader(cards: Sequence[dict]) -> str:
 
 
 def digest_context(
-    *, papers, edition_date: date, your_topics: Sequence[str], keywords: Sequence[str], trending=()
+    *,
+    papers,
+    edition_date: date,
+    your_topics: Sequence[str],
+    keywords: Sequence[str],
+    trending=(),
+    reasons: Sequence[str] = (),
 ):
+    """The templates' context; `reasons` gives each paper its "Why:" line (newsletter.reasons)."""
     subject, headline, when = digest_headings(
         papers=papers, edition_date=edition_date, your_topics=your_topics
     )
     cards = [paper_card(p) for p in papers]
+    for card, why in zip(cards, reasons, strict=False):
+        card["why"] = why
     return {
         "subject": subject,
         "headline": headline,
@@ -198,6 +207,7 @@ def render_digest_direct(
     keywords: Sequence[str],
     links: DigestLinks,
     trending=(),
+    reasons: Sequence[str] = (),
 ) -> RenderedDigest:
     """The straightforward render for one subscriber (previews, tests, the reference for the cache)."""
     context = digest_context(
@@ -206,5 +216,6 @@ def render_digest_direct(
         your_topics=your_topics,
         keywords=keywords,
         trending=trending,
+        reasons=reasons,
     )
     return _render(context, links)

@@ -36,6 +36,9 @@ DISLIKE_SHARE = 0.8  # a dislike counts a little less than a like: it often mean
 # Shrinkage: with n choices the profile counts n / (n + PRIOR_CHOICES) of its full weight.
 PRIOR_CHOICES = 1.0
 MAX_FEEDBACK_PER_READER = 200  # the newest choices; older tastes fade out
+# A candidate this many standard deviations closer to the profile than the others is one the reader's
+# likes chose: the digest gives "like papers you liked" as its reason.
+LIFTED_BY_LIKES = 1.0
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,19 @@ def rerank(candidates: Sequence[int], profile: ReaderProfile | None, *, vectors:
     Pure apart from vectorising candidates not seen before (one query for the whole pool is
     cheaper: call `vectors.ensure(pool)` once per chunk). Returns the same ids, never others.
     """
+    return rerank_explained(candidates, profile, vectors=vectors)[0]
+
+
+def rerank_explained(
+    candidates: Sequence[int], profile: ReaderProfile | None, *, vectors: PaperVectors
+) -> tuple[list[int], frozenset[int]]:
+    """`rerank`'s order, and the candidates the reader's likes lifted: those at least LIFTED_BY_LIKES
+    standard deviations closer to the profile than the candidates' mean, for a reader who liked
+    something (a profile of dislikes only lifts nothing: it pushes others down). The digest says
+    "like papers you liked" of those."""
     candidates = list(candidates)
     if profile is None or len(candidates) < 2:
-        return candidates
+        return candidates, frozenset()
     vectors.ensure(candidates)
     similarity = np.asarray((vectors.matrix(candidates) @ profile.vector.T).todense()).ravel()
     # Similarities of tf-idf rows are small and vary by day: compare candidates with each other.
@@ -191,4 +204,9 @@ def rerank(candidates: Sequence[int], profile: ReaderProfile | None, *, vectors:
         for position, paper_id in enumerate(candidates)
     ]
     order = sorted(range(count), key=lambda position: (-combined[position], position))
-    return [candidates[position] for position in order]
+    lifted = frozenset(
+        paper_id
+        for position, paper_id in enumerate(candidates)
+        if profile.liked and relative[position] >= LIFTED_BY_LIKES and similarity[position] > 0
+    )
+    return [candidates[position] for position in order], lifted

@@ -46,7 +46,7 @@ from .ranking import (
     strip_order_key,
     trending_term,
 )
-from .reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank
+from .reranking import PaperVectors, ReaderProfile, paper_vectors, reader_profiles_load, rerank_explained
 
 # Fields a digest shows or ranks by; the rest of a paper row stays in the database.
 _PAPER_FIELDS = (
@@ -103,6 +103,26 @@ def find_keyword(keyword: str, corpus: str, starts: list[int], ids: list[int], *
             position = starts[index + 1] if index + 1 < len(starts) else len(corpus)
         else:
             position = at + 1
+
+
+def keyword_corpus(papers: Iterable[Paper]) -> tuple[str, list[int], list[int]]:
+    """(one text holding each paper's title and abstract, where each paper starts, their ids): what
+    find_keyword searches. Keyword matches are made on the text as the source wrote it."""
+    ids, starts, texts, position = [], [], [], 0
+    for paper in papers:
+        text = f"{paper.title}\n{paper.abstract}"
+        ids.append(paper.pk)
+        starts.append(position)
+        texts.append(text)
+        position += len(text) + 1
+    return "\n".join(texts), starts, ids
+
+
+def keyword_hits_among(papers: Iterable[Paper], keywords: Sequence[str]) -> list[tuple[str, frozenset[int]]]:
+    """Each keyword with the ids of `papers` it matches, as PaperPool.keyword_hits finds them."""
+    corpus, starts, ids = keyword_corpus(papers)
+    folded = fold_to_ascii(corpus)
+    return [(k, frozenset(find_keyword(k, corpus, starts, ids, folded=folded))) for k in keywords]
 
 
 def _is_word(char: str) -> bool:
@@ -219,13 +239,7 @@ class PaperPool:
         self._subsets: dict[tuple, tuple[frozenset[int], tuple[int, ...]]] = {}
         self._selections: dict[tuple, tuple[int, ...]] = {}
         # Keyword search runs over one text holding every paper, so each keyword is one regex pass.
-        self._corpus_ids = list(self.papers)
-        texts = [f"{p.title}\n{p.abstract}" for p in self.papers.values()]
-        self._corpus_starts, position = [], 0
-        for text in texts:
-            self._corpus_starts.append(position)
-            position += len(text) + 1
-        self._corpus = "\n".join(texts)
+        self._corpus, self._corpus_starts, self._corpus_ids = keyword_corpus(self.papers.values())
 
     def select(self, reader: Reader, *, limit: int) -> list[Paper]:
         """The reader's top `limit` papers, the same as `select_reference` (a test holds them equal).
@@ -568,6 +582,8 @@ class Selection:
     pool: PaperPool | None
     # The "Trending today" strip of each reader who has it on (never repeated in `papers`).
     trending: dict[int, list[Paper]] = field(default_factory=dict)
+    # Per reader with feedback: the ids of their papers that their likes moved up (newsletter.reasons).
+    liked: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 def select_papers_bulk(
@@ -593,6 +609,7 @@ def select_papers_bulk(
     papers = {}
     trending: dict[int, list[Paper]] = {}
     wider: dict[int, list[Paper]] = {}
+    liked: dict[int, frozenset[int]] = {}
     for r in readers:
         strip = pool.trending_today(r.since) if r.trending_strip else []
         wanted = limit * FEEDBACK_POOL_FACTOR if r.subscriber_id in profiles else limit
@@ -610,25 +627,31 @@ def select_papers_bulk(
         # Keyed by edit time: a paper whose text changed since this process vectorised it is redone.
         vectors.ensure({p.pk: p.updated_at for candidates in wider.values() for p in candidates})
         for subscriber_id, candidates in wider.items():
-            papers[subscriber_id] = reranked(
-                candidates, profiles[subscriber_id], vectors=vectors, limit=limit
-            )
+            chosen, lifted = reranked(candidates, profiles[subscriber_id], vectors=vectors, limit=limit)
+            papers[subscriber_id] = chosen
+            liked[subscriber_id] = lifted & {p.pk for p in chosen}
     return Selection(
-        papers=papers, readers={r.subscriber_id: r for r in readers}, pool=pool, trending=trending
+        papers=papers,
+        readers={r.subscriber_id: r for r in readers},
+        pool=pool,
+        trending=trending,
+        liked=liked,
     )
 
 
 def reranked(
     candidates: Sequence[Paper], profile: ReaderProfile, *, vectors: PaperVectors, limit: int
-) -> list[Paper]:
-    """The reader's top `limit` of their topic-ranked candidates once re-ordered by their feedback.
+) -> tuple[list[Paper], frozenset[int]]:
+    """The reader's top `limit` of their topic-ranked candidates once re-ordered by their feedback,
+    and the ids of the candidates their likes lifted (newsletter.reranking.rerank_explained).
 
     Featured papers stay first (a curator's pick outranks a reader's taste, as in the topic ranking);
     the rest take the order `rerank` gives them. Only candidates are ever returned.
     """
     by_id = {p.pk: p for p in candidates}
-    order = [by_id[pid] for pid in rerank([p.pk for p in candidates], profile, vectors=vectors)]
-    return ([p for p in order if p.featured] + [p for p in order if not p.featured])[:limit]
+    ids, lifted = rerank_explained([p.pk for p in candidates], profile, vectors=vectors)
+    order = [by_id[pid] for pid in ids]
+    return ([p for p in order if p.featured] + [p for p in order if not p.featured])[:limit], lifted
 
 
 class _LazyVectors:

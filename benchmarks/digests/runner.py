@@ -255,6 +255,7 @@ def identity_check(samples: list[dict], *, limit: int) -> dict:
             edition_date=delivery.edition_date,
             delivery_id=delivery.pk,
             trending=trending,
+            liked=delivery.liked_ids,
         )
         same = (
             reference_ids == delivery.paper_ids

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 TODAY = date(2026, 4, 28)
 _MORE = re.compile(r"More like this: (\S+)")
 _LESS = re.compile(r"Less like this: (\S+)")
+_WHY = re.compile(r"^   Why: (.+)$", re.MULTILINE)
 
 
 @pytest.fixture(autouse=True)
@@ -148,6 +149,19 @@ def test_feedback_reorders_the_next_digest_within_the_readers_topics(settings, c
     # The email shows them in that order, each with its own pair of links.
     assert len(_links(_MORE, reader_text)) == 6
     assert [int(path.split(".")[1]) for path in _links(_MORE, reader_text)] == reader_papers
+
+    # Each paper says why it is there; the ones the like lifted say so, in the email and its web copy.
+    liked = Delivery.objects.get(subscriber=reader, edition_date=TODAY).liked_ids
+    assert liked and set(liked) <= robot_ids
+    whys = _WHY.findall(reader_text)
+    assert len(whys) == 6
+    for pid, why in zip(reader_papers, whys, strict=True):
+        assert why.startswith(robots.name if pid in robot_ids else diffusion.name)
+        assert ("like papers you liked" in why) == (pid in liked)
+    assert "like papers you liked" not in second[control.pk][1]
+    view_url = reader_text.split("View in browser: ")[1].split()[0]
+    page = client.get(urlsplit(view_url).path).content.decode()
+    assert page.count("like papers you liked") == len(liked)
 
 
 def test_feedback_links_are_signed_for_their_reader_and_paper(client):

@@ -82,7 +82,10 @@ def test_the_web_copy_is_the_email_without_its_view_in_browser_link(client, topi
     delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
     (email,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.SENT, paper_ids=email.paper_ids, trending_ids=email.trending_ids
+        status=Delivery.Status.SENT,
+        paper_ids=email.paper_ids,
+        trending_ids=email.trending_ids,
+        liked_ids=email.liked_ids,
     )
     email_html = email.message.alternatives[0][0]
     view_url = email.message.body.split("View in browser: ")[1].split()[0]
@@ -96,6 +99,7 @@ def test_the_web_copy_is_the_email_without_its_view_in_browser_link(client, topi
     assert "3 new papers on Bits and Bytes and Agents" in page
     assert page.count('class="chip"') == 4 and "<em>bits</em>" in page and "O(n²)" in page
     assert email.trending_ids[0] == big.pk and "big paper</a>" in page  # the strip too
+    assert page.count('class="why"') == 3 and "Why: Bits and Bytes · Agents · mentions bits" in page
 
 
 def test_view_in_browser_escapes_hostile_titles(client, topic):
