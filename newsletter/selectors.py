@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from papers.models import Paper, PaperTopic, Topic
 from subscriptions.models import Subscriber
+from subscriptions.selectors import parse_keywords
 
 from .conf import setting
 from .models import Delivery
@@ -132,16 +133,6 @@ def _is_word(char: str) -> bool:
 
 def period(frequency: str) -> timedelta:
     return timedelta(days=7) if frequency == Subscriber.Frequency.WEEKLY else timedelta(days=1)
-
-
-def parse_keywords(text: str) -> list[str]:
-    """Keywords a subscriber typed: separated by commas or new lines, lower-cased, de-duplicated."""
-    seen: dict[str, None] = {}
-    for part in re.split(r"[,\n;]+", text or ""):
-        word = " ".join(part.split()).lower()
-        if len(word) >= 2:
-            seen.setdefault(word[:100], None)
-    return list(seen)[:20]  # bound the work one subscriber can cause
 
 
 @dataclass(frozen=True)

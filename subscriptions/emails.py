@@ -5,7 +5,6 @@ CSS inlined (css-inline; @media rules kept for dark mode), sent through Django's
 outbox, SMTP and every anymail provider work the same.
 """
 
-import re
 from datetime import datetime
 
 import css_inline
@@ -16,6 +15,7 @@ from django.template.loader import render_to_string
 from .conf import confirm_max_age
 from .models import ConsentRecord, Subscriber
 from .schedule import first_digest, schedule_text
+from .selectors import parse_keywords
 from .tokens import confirm_url, manage_url, unsubscribe_url
 
 # No network: every stylesheet an email uses is inside the template.
@@ -80,7 +80,7 @@ def welcome_message(subscriber: Subscriber, *, now: datetime) -> EmailMultiAlter
         {
             "subscriber": subscriber,
             "topic_names": list(subscriber.topics.filter(active=True).values_list("name", flat=True)),
-            "keywords": [k.strip() for k in re.split(r"[,\n;]+", subscriber.keywords or "") if k.strip()],
+            "keywords": parse_keywords(subscriber.keywords),  # as the digests match and show them
             "schedule": schedule_text(subscriber),
             "time_zone": first.zone,
             "first_digest": first.describe(now),

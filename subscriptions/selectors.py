@@ -1,5 +1,6 @@
 """Reads on subscribers, and the one rule for who receives digests."""
 
+import re
 from datetime import datetime
 
 from django.core.cache import cache
@@ -20,6 +21,17 @@ def receiving() -> QuerySet[Subscriber]:
 def receives_digests(subscriber: Subscriber | None) -> bool:
     """Whether this subscriber (None: erased) receives digests; the rule of `receiving`."""
     return subscriber is not None and subscriber.status == Subscriber.Status.ACTIVE and not subscriber.paused
+
+
+def parse_keywords(text: str) -> list[str]:
+    """Keywords a subscriber typed: separated by commas, semicolons or new lines, lower-cased,
+    de-duplicated; what digests match and every email shows back to the reader."""
+    seen: dict[str, None] = {}
+    for part in re.split(r"[,\n;]+", text or ""):
+        word = " ".join(part.split()).lower()
+        if len(word) >= 2:
+            seen.setdefault(word[:100], None)
+    return list(seen)[:20]  # bound the work one subscriber can cause
 
 
 STATUS_CACHE_KEY = "subscriptions:status-counts"

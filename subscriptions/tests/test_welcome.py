@@ -112,8 +112,12 @@ def test_schedule_reads_as_words():
 
 def test_keywords_and_a_weekly_schedule_are_named():
     reader = SubscriberFactory(
-        status=Subscriber.Status.ACTIVE, keywords="KV cache\nlora", frequency="weekly", delivery_weekday=2
+        status=Subscriber.Status.ACTIVE,
+        keywords="KV cache\nlora; kv  CACHE, x",
+        frequency="weekly",
+        delivery_weekday=2,
     )
     welcome = welcome_message(reader, now=datetime(2026, 12, 7, 5, 0, tzinfo=UTC))
-    assert "Keywords: KV cache, lora" in welcome.body
+    # The keywords as the digests match them: lower case, once each, one letter too short to count.
+    assert "Keywords: kv cache, lora\n" in welcome.body
     assert "Weekly, on Wednesdays at 07:00" in welcome.body
