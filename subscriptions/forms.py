@@ -19,7 +19,13 @@ from .addresses import HEADER_BREAKERS, InvalidAddress, normalise_email
 from .conf import setting
 from .models import Subscriber
 from .services import Preferences
-from .widgets import CachedCheckboxSelectMultiple, CachedOptionsSelect, CachedRadioSelect
+from .widgets import (
+    CachedCheckboxInput,
+    CachedCheckboxSelectMultiple,
+    CachedOptionsSelect,
+    CachedRadioSelect,
+    CachedTextarea,
+)
 
 SIGNUP_CONSENT_TEXT = (
     "By subscribing you agree that Paperboy emails you a digest of research papers on the topics you "
@@ -213,21 +219,22 @@ class ManageForm(_PreferenceFields):
     keywords = forms.CharField(
         required=False,
         max_length=_MAX_KEYWORDS,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "e.g. speculative decoding, LoRA"}),
+        widget=CachedTextarea(attrs={"rows": 3, "placeholder": "e.g. speculative decoding, LoRA"}),
         help_text="Optional. Papers mentioning these words rank higher in your digest. Comma-separated.",
     )
     ranking = forms.ChoiceField(
         choices=Subscriber.Ranking.choices,
-        widget=forms.RadioSelect,
+        widget=CachedRadioSelect,
         required=False,
         initial=Subscriber.Ranking.BALANCED,
         label="Order of your papers",
     )
     trending_strip = forms.BooleanField(
         required=False,
+        widget=CachedCheckboxInput,
         label="Show “Trending today”: the three most-upvoted papers of the day, any topic",
     )
-    paused = forms.BooleanField(required=False, label="Pause my digests for now")
+    paused = forms.BooleanField(required=False, widget=CachedCheckboxInput, label="Pause my digests for now")
 
     multiline_fields = frozenset({"keywords"})
     field_order = [

@@ -168,11 +168,11 @@ def render_shell(
 ) -> HttpResponse:
     """The page from its shell with this request's values; `context()` is called only to build one.
 
-    `values` fills the named holes (escaped unless safe); `blocks_context` is what `{% pervisitor %}`
-    blocks see besides the context processors' values.
+    `values` (a mapping: a dict, or a ChainMap with FormHoles) fills the named holes (escaped unless
+    safe); `blocks_context` is what `{% pervisitor %}` blocks see besides the context processors' values.
     """
     shell = _shell(request, template_name, variant, context)
-    values = values or {}
+    values = {} if values is None else values
     out = []
     block_context = None
     for index, part in enumerate(shell.parts):
@@ -192,3 +192,63 @@ def render_shell(
         else:
             out.append(conditional_escape(values[part]))
     return HttpResponse("".join(out), status=status)
+
+
+# --- Forms in a shell ------------------------------------------------------------------------------
+# A form whose values are the visitor's own (the manage page) goes into a shell with a hole where each
+# field's widget and each choice's tag would be; per request the visitor's form renders just those
+# (the choice widgets from their cached options: subscriptions.widgets), not the page around them.
+_FIELD_HOLE = "field_"
+_OPTION_HOLE = "option_"
+
+
+def form_with_holes(form):
+    """`form` (unbound, for the shell) with every widget rendering a hole instead of itself: the field
+    `name` at `field_<name>`, its choice n (`{{ option.tag }}`) at `option_<name>_<n>`. Labels, ids,
+    help texts and choice labels render as usual: they are the same for every visitor."""
+    for form_field in form.fields.values():
+        _render_holes(form_field.widget)
+    return form
+
+
+def _render_holes(widget) -> None:
+    """Make this widget instance (a form's own copy) render holes (see form_with_holes)."""
+    render_template = widget._render
+    option_template = getattr(widget, "option_template_name", None)
+
+    def render(name, value, attrs=None, renderer=None):
+        return hole(f"{_FIELD_HOLE}{name}")
+
+    def render_option(template_name, context, renderer=None):
+        data = context.get("widget", {})
+        if template_name == option_template and "index" in data:
+            return hole(f"{_OPTION_HOLE}{data['name']}_{data['index']}")
+        return render_template(template_name, context, renderer)
+
+    widget.render = render
+    widget._render = render_option
+
+
+class FormHoles:
+    """The holes of `form_with_holes` filled from the visitor's `form`, rendered only when asked for."""
+
+    def __init__(self, form) -> None:
+        self._form = form
+        self._options: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, key: str):
+        if key.startswith(_FIELD_HOLE):
+            name = key.removeprefix(_FIELD_HOLE)
+            if name in self._form.fields:
+                return self._form[name].__str__()  # Django's widget render: safe HTML
+        elif key.startswith(_OPTION_HOLE):
+            rest = key.removeprefix(_OPTION_HOLE)
+            for name in sorted(self._form.fields, key=len, reverse=True):  # the longest name that fits
+                if rest.startswith(f"{name}_"):
+                    options = self._options.get(name)
+                    if options is None:
+                        options = self._options[name] = {str(o.data["index"]): o for o in self._form[name]}
+                    option = options.get(rest.removeprefix(f"{name}_"))
+                    if option is not None:
+                        return option.tag()
+        raise KeyError(key)

@@ -5,6 +5,7 @@ authenticate the subscriber; a forged, tampered or revoked one gets a 404 page a
 """
 
 import json
+from collections import ChainMap
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
@@ -220,32 +221,52 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = _link_subscriber(token, "manage")
     if subscriber is None:
         return _invalid_link(request)
-    if request.method == "POST":
-        form = ManageForm.for_subscriber(subscriber, data=request.POST)
-        if form.is_valid():
-            services.subscriber_update_preferences(
-                subscriber=subscriber,
-                preferences=form.preferences(keywords=form.cleaned_data["keywords"]),
-                paused=form.cleaned_data["paused"],
-            )
-            return redirect(f"{request.path}?saved=1", permanent=False)
-        status = 400
-    else:
-        form = ManageForm.for_subscriber(subscriber)
-        status = 200
-    return render(
+    unsubscribe_path = reverse("subscriptions:unsubscribe", args=[make_link_token(subscriber, "unsubscribe")])
+    if request.method != "POST":
+        return _manage_page(request, subscriber, token=token, unsubscribe_path=unsubscribe_path)
+    form = ManageForm.for_subscriber(subscriber, data=request.POST)
+    if form.is_valid():
+        services.subscriber_update_preferences(
+            subscriber=subscriber,
+            preferences=form.preferences(keywords=form.cleaned_data["keywords"]),
+            paused=form.cleaned_data["paused"],
+        )
+        return redirect(f"{request.path}?saved=1", permanent=False)
+    # With the messages next to their fields and the values kept: an ordinary render.
+    context = {"subscriber": subscriber, "form": form, "token": token, "unsubscribe_path": unsubscribe_path}
+    return render(request, "subscriptions/manage.html", context, status=400)
+
+
+def _manage_page(request: HttpRequest, subscriber: Subscriber, *, token: str, unsubscribe_path: str):
+    """The manage page from its shell: one per (status, paused, "saved" message, topic list); the
+    reader's address, links and form values fill its holes, their feedback list renders per request."""
+    form = ManageForm.for_subscriber(subscriber)
+    saved = request.GET.get("saved") == "1"
+    topic_values = tuple(value for value, _label in form.fields["topics"].choices)
+    status, paused = subscriber.status, subscriber.paused
+
+    def blank_context() -> dict:
+        return {
+            "subscriber": {
+                "status": status,
+                "paused": paused,
+                "get_status_display": Subscriber.Status(status).label,
+                "email": shells.hole("email"),
+            },
+            "form": shells.form_with_holes(ManageForm()),
+            "token": shells.hole("token"),
+            "saved": saved,
+            "unsubscribe_path": shells.hole("unsubscribe_path"),
+        }
+
+    values = {"email": subscriber.email, "token": token, "unsubscribe_path": unsubscribe_path}
+    return shells.render_shell(
         request,
         "subscriptions/manage.html",
-        {
-            "subscriber": subscriber,
-            "form": form,
-            "token": token,
-            "saved": request.method == "GET" and request.GET.get("saved") == "1",
-            "unsubscribe_path": reverse(
-                "subscriptions:unsubscribe", args=[make_link_token(subscriber, "unsubscribe")]
-            ),
-        },
-        status=status,
+        context=blank_context,
+        values=ChainMap(values, shells.FormHoles(form)),
+        blocks_context={"subscriber": subscriber, "token": token},
+        variant=(status, paused, saved, topic_values),
     )
 
 

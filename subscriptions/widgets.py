@@ -83,3 +83,45 @@ class CachedCheckboxSelectMultiple(_CachedOptionTags, forms.CheckboxSelectMultip
 
 class CachedRadioSelect(_CachedOptionTags, forms.RadioSelect):
     pass
+
+
+def _cached_render(key: tuple, render) -> str:
+    html = _cache.get(key)
+    if html is None:
+        html = str(render())
+        with _lock:
+            if len(_cache) >= _MAX_CACHED:
+                _cache.clear()
+            _cache[key] = html
+    return html
+
+
+class CachedCheckboxInput(forms.CheckboxInput):
+    """forms.CheckboxInput rendered once per (name, attributes); `checked` added per render, last, as
+    Django puts it."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        if self.format_value(value) is not None:  # a submitted "on" is rendered as value="on"
+            return super().render(name, value, attrs, renderer)
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        key = (type(self), name, repr(sorted(final_attrs.items())))
+        unchecked = super().render
+        html = _cached_render(key, lambda: unchecked(name, False, attrs, renderer))
+        if self.check_test(value):
+            html = f"{html[:-1]} checked>"
+        return mark_safe(html)  # noqa: S308 - Django's own rendering, with an attribute added
+
+
+class CachedTextarea(forms.Textarea):
+    """forms.Textarea rendered empty once per (name, attributes); the value, escaped, goes where
+    Django's template puts it (after the newline that follows the opening tag)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        key = (type(self), name, repr(sorted(final_attrs.items())))
+        empty = super().render
+        html = _cached_render(key, lambda: empty(name, None, attrs, renderer))
+        text = self.format_value(value)
+        if text:
+            html = f"{html.removesuffix('</textarea>')}{escape(text)}</textarea>"
+        return mark_safe(html)  # noqa: S308 - Django's own rendering, with the value escaped

@@ -8,17 +8,25 @@ from django.contrib.messages import constants as message_levels
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import connection
 from django.http import HttpRequest
+from django.shortcuts import render
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from papers.tests.factories import TopicFactory
+from papers.tests.factories import PaperFactory, TopicFactory
 from subscriptions import shells
-from subscriptions.forms import SignupForm, timezone_choices
-from subscriptions.models import ConsentRecord
+from subscriptions.forms import ManageForm, SignupForm, timezone_choices
+from subscriptions.models import ConsentRecord, PaperFeedback
 from subscriptions.tests.conftest import signup_data
 from subscriptions.tests.factories import SubscriberFactory
-from subscriptions.tokens import make_confirm_token
-from subscriptions.widgets import CachedCheckboxSelectMultiple, CachedOptionsSelect, CachedRadioSelect
+from subscriptions.tokens import make_confirm_token, make_link_token
+from subscriptions.widgets import (
+    CachedCheckboxInput,
+    CachedCheckboxSelectMultiple,
+    CachedOptionsSelect,
+    CachedRadioSelect,
+    CachedTextarea,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +222,89 @@ def test_cached_option_tags_render_what_djangos_widgets_render(boxes, radio):
             assert str(form[cached]).replace(cached, "X") == str(form[plain]).replace(plain, "X")
     checked = [option.data["value"] for option in form["cached_boxes"] if " checked" in str(option.tag())]
     assert checked == boxes and str(_Options()["cached_boxes"]).count(" checked") == 0
+
+
+def _manage_path(subscriber) -> str:
+    return f"/manage/{make_link_token(subscriber, 'manage')}/"
+
+
+def _full_manage_render(rf, subscriber, path: str) -> str:
+    """The manage page rendered whole, as the view rendered it before it had a shell."""
+    request = rf.get(path)
+    unsubscribe = reverse("subscriptions:unsubscribe", args=[make_link_token(subscriber, "unsubscribe")])
+    context = {
+        "subscriber": subscriber,
+        "form": ManageForm.for_subscriber(subscriber),
+        "token": path.split("/")[2],
+        "saved": "saved=1" in path,
+        "unsubscribe_path": unsubscribe,
+    }
+    return render(request, "subscriptions/manage.html", context).content.decode()
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_the_cached_manage_page_is_the_full_render_but_for_the_token(topics, rf, saved):
+    lowbit, _codegen, agents = topics
+    reader = SubscriberFactory(
+        email="o'neil+x@example.com",
+        status="active",
+        topics=[lowbit, agents],
+        keywords='KV cache, <b>"sparse"</b> & more',
+        frequency="weekly",
+        delivery_weekday=4,
+        delivery_hour=18,
+        timezone="Asia/Tokyo",
+        paused=True,
+        ranking="discussed",
+        trending_strip=False,
+    )
+    PaperFeedback.objects.create(subscriber=reader, paper=PaperFactory(title="A liked <paper>"), value=1)
+    path = _manage_path(reader) + ("?saved=1" if saved else "")
+    for _ in range(2):  # building the shell, then from it
+        cached = Client().get(path).content.decode()
+        full = _full_manage_render(rf, reader, path)
+        assert _CSRF_INPUT.sub("T", cached) == _CSRF_INPUT.sub("T", full)
+    assert ('value="Asia/Tokyo" selected' in cached) and ("&lt;b&gt;&quot;sparse&quot;&lt;/b&gt;" in cached)
+    assert "A liked &lt;paper&gt;" in cached and ("Saved." in cached) == saved
+
+
+def test_the_manage_shell_carries_nothing_of_the_reader_who_built_it(topics):
+    lowbit, codegen, _agents = topics
+    first = SubscriberFactory(
+        email="first@example.com", topics=[lowbit], keywords="first-only", timezone="Asia/Tokyo"
+    )
+    PaperFeedback.objects.create(subscriber=first, paper=PaperFactory(title="First's paper"), value=1)
+    second = SubscriberFactory(email="second@example.com", topics=[codegen], timezone="Europe/Paris")
+    Client().get(_manage_path(first))
+    with CaptureQueriesContext(connection) as queries:
+        page = Client().get(_manage_path(second)).content.decode()
+    assert "second@example.com" in page and 'Europe/Paris" selected' in page
+    for leaked in ("first@example.com", "first-only", 'Asia/Tokyo" selected', "First's paper"):
+        assert leaked not in page
+    # Their one topic, daily, the balanced order and the Trending today box (both defaults).
+    assert page.count(" checked") == 4 and 'value="codegen" id="id_topics_1" checked' in page
+    # The reader, their topics, their feedback: what only they have.
+    assert len(queries) == 3
+
+
+class _Inputs(forms.Form):
+    cached_box = forms.BooleanField(required=False, widget=CachedCheckboxInput)
+    plain_box = forms.BooleanField(required=False)
+    cached_text = forms.CharField(required=False, widget=CachedTextarea(attrs={"rows": 3}))
+    plain_text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@pytest.mark.parametrize(
+    "box, text", [(False, ""), (True, "KV cache"), (None, '<b>"x"</b> & y\nline'), ("on", None)]
+)
+def test_cached_checkbox_and_textarea_render_what_djangos_widgets_render(box, text):
+    for bound in (False, True):  # from initial values, then from submitted ones
+        values = {"cached_box": box, "plain_box": box, "cached_text": text, "plain_text": text}
+        form = (
+            _Inputs(data={k: v for k, v in values.items() if v is not None})
+            if bound
+            else _Inputs(initial=values)
+        )
+        for _ in range(2):  # the second time from the cache
+            for cached, plain in (("cached_box", "plain_box"), ("cached_text", "plain_text")):
+                assert str(form[cached]).replace(cached, "X") == str(form[plain]).replace(plain, "X")
