@@ -8,6 +8,7 @@ run can never turn green by skipping what it is there to prove.
 
 import pytest
 
+from testsupport.browser import launched_chromium
 from testsupport.http import LoopbackServer
 from testsupport.services import POSTGRES_MISSING, REDIS_MISSING, TEST_REDIS_URL, on_postgres
 
@@ -41,6 +42,16 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         report.longrepr = f"skipped in a run that was given {' and '.join(given)}, which it needs: {reason}"
     return report
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """Headless Chromium (testsupport.browser). Playwright's sync API runs an event loop in the test's
+    thread; the ORM calls a test makes are still plain synchronous calls, so Django's guard against
+    async callers does not apply."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

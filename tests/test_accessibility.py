@@ -18,6 +18,7 @@ from papers.tests.factories import PaperFactory, PaperTopicFactory, TopicFactory
 from subscriptions.models import Subscriber
 from subscriptions.tests.factories import SubscriberFactory
 from subscriptions.tokens import make_link_token
+from testsupport.browser import launched_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "tools" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 IMPACTS = ("critical", "serious", "moderate", "minor")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 def _pages(live_url: str) -> dict[str, str]:
@@ -70,28 +70,22 @@ def test_reader_pages_have_no_serious_or_critical_axe_violation(live_server, mon
         if os.environ.get("CI"):
             pytest.fail("axe-core is missing although this is CI: `make test` should have installed it")
         pytest.skip("axe-core is not installed: `make test` installs it (npm ci --prefix tools/a11y)")
-    from playwright.sync_api import sync_playwright
-
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM calls above, not in the loop
     pages = _pages(live_server.url)
     results: dict[str, list] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            # The site's CSP allows no injected script (the digest page none at all): axe is a test's.
-            context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-            for name, url in pages.items():
-                page = context.new_page()
-                response = page.goto(url)
-                assert response.status == 200, (name, response.status)
-                page.add_script_tag(path=str(AXE))
-                results[name] = page.evaluate(
-                    """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                        .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))"""
-                )
-                page.close()
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        # The site's CSP allows no injected script (the digest page none at all): axe is a test's.
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        for name, url in pages.items():
+            page = context.new_page()
+            response = page.goto(url)
+            assert response.status == 200, (name, response.status)
+            page.add_script_tag(path=str(AXE))
+            results[name] = page.evaluate(
+                """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+                    .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))"""
+            )
+            page.close()
 
     ARTIFACTS.mkdir(exist_ok=True)
     lines = ["| page | " + " | ".join(IMPACTS) + " | rules |", "|---" * (len(IMPACTS) + 2) + "|"]

@@ -22,10 +22,6 @@ from testsupport.processes import ROOT
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
 DEMO_READER = "ada@example.com"
 DIGEST_TOP = {"x": 0, "y": 0, "width": 760, "height": 1100}
 
@@ -44,18 +40,6 @@ def _demo_digest_html() -> tuple[str, int]:
     trending = trending_strip_for(reader, edition_date=edition)
     digest = render_digest(subscriber=reader, papers=chosen, edition_date=edition, trending=trending)
     return digest.html, len(chosen)
-
-
-@pytest.fixture
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def test_readme_pictures_of_the_signup_page_and_a_demo_digest(chromium, live_server, monkeypatch):

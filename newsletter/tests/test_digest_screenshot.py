@@ -8,18 +8,11 @@ import pytest
 from django.utils import timezone
 
 from newsletter.composing import render_digest, select_papers_for, trending_strip_for
+from testsupport.browser import launched_chromium
 
 from .digest_data import paper, subscriber, topics
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def digest_html() -> str:
@@ -84,43 +77,31 @@ def digest_html() -> str:
 @pytest.mark.browser
 @pytest.mark.django_db
 def test_digest_screenshots_light_and_dark():
-    from playwright.sync_api import sync_playwright
-
     html = digest_html()
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            shots = {}
-            for scheme in ("light", "dark"):
-                page = browser.new_page(viewport={"width": 760, "height": 900})
-                page.emulate_media(color_scheme=scheme)
-                page.set_content(html, wait_until="load")
-                # The laid-out card respects the 600px maximum and the colours follow the scheme.
-                width = page.evaluate("document.querySelector('.container').getBoundingClientRect().width")
-                background = page.evaluate(
-                    "getComputedStyle(document.querySelector('.card')).backgroundColor"
-                )
-                title_colour = page.evaluate(
-                    "getComputedStyle(document.querySelector('.paper-title a')).color"
-                )
-                assert width <= 600
-                shots[scheme] = (background, title_colour)
-                assert page.evaluate("document.querySelectorAll('script').length") == 0
-                assert page.locator(".paper-title a").count() == 3
-                # LaTeX reads as text: no command and no $…$ left, italics where the source had them.
-                shown = page.inner_text("body")
-                assert "\\" not in shown and "$" not in shown, shown
-                assert "O(n²) Steps" in shown and "O(n log n)" in shown and "3.1×" in shown
-                assert page.locator(".abstract em").first.inner_text() == "outliers"
-                assert page.locator(".trending-paper a").count() == 3
-                assert page.locator(".trending-title").is_visible()
-                page.screenshot(path=str(ARTIFACTS / f"digest-{scheme}.png"), full_page=True)
-                page.close()
-        finally:
-            browser.close()
+    with launched_chromium() as browser:
+        shots = {}
+        for scheme in ("light", "dark"):
+            page = browser.new_page(viewport={"width": 760, "height": 900})
+            page.emulate_media(color_scheme=scheme)
+            page.set_content(html, wait_until="load")
+            # The laid-out card respects the 600px maximum and the colours follow the scheme.
+            width = page.evaluate("document.querySelector('.container').getBoundingClientRect().width")
+            background = page.evaluate("getComputedStyle(document.querySelector('.card')).backgroundColor")
+            title_colour = page.evaluate("getComputedStyle(document.querySelector('.paper-title a')).color")
+            assert width <= 600
+            shots[scheme] = (background, title_colour)
+            assert page.evaluate("document.querySelectorAll('script').length") == 0
+            assert page.locator(".paper-title a").count() == 3
+            # LaTeX reads as text: no command and no $…$ left, italics where the source had them.
+            shown = page.inner_text("body")
+            assert "\\" not in shown and "$" not in shown, shown
+            assert "O(n²) Steps" in shown and "O(n log n)" in shown and "3.1×" in shown
+            assert page.locator(".abstract em").first.inner_text() == "outliers"
+            assert page.locator(".trending-paper a").count() == 3
+            assert page.locator(".trending-title").is_visible()
+            page.screenshot(path=str(ARTIFACTS / f"digest-{scheme}.png"), full_page=True)
+            page.close()
     assert shots["light"][0] == "rgb(255, 255, 255)"
     assert shots["dark"][0] == "rgb(39, 39, 42)"
     assert shots["light"][1] != shots["dark"][1]

@@ -13,26 +13,7 @@ from testsupport.processes import ROOT, celery_worker, purge_queues
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    from playwright import sync_api as playwright_api
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls this test makes are
-    # still plain synchronous calls, so Django's guard against async callers does not apply.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 def test_signup_confirm_change_topics_and_unsubscribe_in_chromium(
