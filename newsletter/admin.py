@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from papers.admin_tools import log_admin_action
 from subscriptions.models import Subscriber
+from subscriptions.selectors import parse_keywords
 
 from . import dashboard
 from .composing import digest_reasons, select_papers_for, trending_strip_for
@@ -35,7 +36,6 @@ from .models import Dashboard, Delivery, ProviderEvent
 from .paging import LargeTablePaginator
 from .planning import local_edition
 from .rendering import DigestLinks, RenderedDigest, render_digest_direct
-from .selectors import parse_keywords
 from .services import delivery_send_again
 
 logger = logging.getLogger(__name__)

@@ -153,6 +153,7 @@ class DigestAssembler:
         self._html_separator: str | None = None
         self._json_separator = b""
         self._escapes: dict[tuple[bool, str], tuple[bytes, bytes]] = {}
+        self._reason_escapes: dict[tuple[str, ...], list[tuple[bytes, bytes]]] = {}
         self.fallbacks = 0
         self.fragment_renders = 0
 
@@ -221,7 +222,7 @@ class DigestAssembler:
         text = [b'"']
         text += [text_values[part] if n % 2 else part for n, part in enumerate(text_head)]
         separator = self._json_separator
-        whys = [self._escaped("why", why) for why in reasons]
+        whys = self._escaped_reasons(reasons)
         for n, (fragment, (more, less), why) in enumerate(zip(fragments, paper_links, whys, strict=True), 1):
             h, t = fragment.html_json, fragment.text_json
             if n > 1:
@@ -253,6 +254,18 @@ class DigestAssembler:
                 self._escapes.clear()
             if not link:  # links are the reader's own: seldom seen twice
                 self._escapes[key] = found
+        return found
+
+    def _escaped_reasons(self, reasons: Sequence[str]) -> list[tuple[bytes, bytes]]:
+        """The reasons' escapes (see _escaped); a digest's list recurs across the readers who share
+        its selection, so lists are kept whole, up to a bound."""
+        key = tuple(reasons)
+        found = self._reason_escapes.get(key)
+        if found is None:
+            found = [self._escaped("why", why) for why in reasons]
+            if len(self._reason_escapes) >= _MAX_ESCAPES:
+                self._reason_escapes.clear()
+            self._reason_escapes[key] = found
         return found
 
     def fragments(self, papers) -> list[_Fragment]:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from papers.models import Paper, Topic
 from subscriptions.models import Subscriber
-from subscriptions.selectors import receives_digests
+from subscriptions.selectors import parse_keywords, receives_digests
 from subscriptions.tokens import LinkSigner, feedback_link_maker, manage_url, unsubscribe_url
 
 from . import archive
@@ -30,7 +30,7 @@ from .messages import DigestMessages, digest_message
 from .models import Delivery
 from .reasons import why_lines
 from .rendering import DigestLinks, RenderedDigest, render_digest_direct
-from .selectors import keyword_hits_among, parse_keywords, select_papers_bulk
+from .selectors import keyword_hits_among, select_papers_bulk
 from .wire import AssembledDigest
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
@@ -145,7 +145,7 @@ def render_web_copy(delivery: Delivery) -> RenderedDigest:
         papers=papers,
         edition_date=delivery.edition_date,
         trending=archive.papers_in_order(delivery.trending_ids),
-        liked=delivery.liked_ids,
+        liked=archive.delivered_paper_ids(delivery.liked_ids),
     )
 
 
@@ -199,6 +199,20 @@ class ChunkComposer:
             self._renderer.warm(paper for papers in self._selection.papers.values() for paper in papers)
         self._links = _ChunkLinks()
         self._messages = DigestMessages()
+        self._reason_lists: dict[tuple, list[str]] = {}
+
+    def _reasons(self, papers, *, your_topics: list[str], keywords: tuple[str, ...], liked) -> list[str]:
+        """Each paper's "Why:" line; readers with the same topics, keywords and papers (most of a
+        chunk's readers share a selection) share one list, made once per chunk."""
+        key = (tuple(your_topics), keywords, tuple(p.pk for p in papers)) if not liked else None
+        reasons = self._reason_lists.get(key) if key else None
+        if reasons is None:
+            pool = self._selection.pool
+            hits = [(keyword, pool.keyword_hits(keyword)) for keyword in keywords]
+            reasons = why_lines(papers, topics=your_topics, keyword_hits=hits, liked=liked)
+            if key:
+                self._reason_lists[key] = reasons
+        return reasons
 
     def skip_reason(self, delivery: Delivery) -> str:
         """Why this delivery gets no email ("" when it gets one); decided without rendering."""
@@ -224,13 +238,7 @@ class ChunkComposer:
         links = self._links.links(subscriber, delivery.pk)
         trending = selection.trending.get(subscriber.pk, ())
         liked = selection.liked.get(subscriber.pk, frozenset())
-        pool = selection.pool
-        reasons = why_lines(
-            papers,
-            topics=your_topics,
-            keyword_hits=[(keyword, pool.keyword_hits(keyword)) for keyword in reader.keywords],
-            liked=liked,
-        )
+        reasons = self._reasons(papers, your_topics=your_topics, keywords=reader.keywords, liked=liked)
         rendered = self._renderer.render(
             papers=papers,
             edition_date=delivery.edition_date,

@@ -29,20 +29,27 @@ def why_line(
     liked: Collection[int] = (),
 ) -> str:
     """The reason `paper` is in the digest of a reader with these topic names, these (keyword, ids
-    of the papers it matches) pairs and these liked-lifted paper ids; "" when none applies."""
-    parts = [name for name in getattr(paper, "digest_topics", ()) if name in topics][:MAX_TOPICS]
-    parts += [f"mentions {keyword}" for keyword, hits in keyword_hits if paper.pk in hits][:MAX_KEYWORDS]
-    if paper.pk in liked:
-        parts.append(LIKED)
-    line = ""
-    for part in parts:
-        longer = f"{line}{SEPARATOR}{part}" if line else part
-        if len(longer) > MAX_CHARS:
-            if not line:  # a single 100-character keyword: cut it rather than say nothing
-                line = part[: MAX_CHARS - 1].rstrip() + "…"
-            break
-        line = longer
-    return line
+    of the papers it matches) pairs and these liked-lifted paper ids; "" when none applies.
+
+    The line reads topics, keywords, likes; what does not fit in MAX_CHARS is left out in the other
+    order (the chips above the line name the topics already, the likes are said nowhere else), and
+    a topic gives way to a second one only when nothing else is said."""
+    topic_parts = [name for name in getattr(paper, "digest_topics", ()) if name in topics]
+    keyword_parts = [f"mentions {keyword}" for keyword, hits in keyword_hits if paper.pk in hits]
+    liked_parts = [LIKED] if paper.pk in liked else []
+    others = keyword_parts[:MAX_KEYWORDS] + liked_parts
+    topic_parts = topic_parts[: 1 if others else MAX_TOPICS]
+    by_priority = liked_parts + keyword_parts[:MAX_KEYWORDS] + topic_parts
+    kept: set[str] = set()
+    length = 0
+    for part in by_priority:
+        longer = length + len(part) + (len(SEPARATOR) if kept else 0)
+        if longer <= MAX_CHARS:
+            kept.add(part)
+            length = longer
+    if not kept and by_priority:  # a single 100-character keyword: cut it rather than say nothing
+        return by_priority[0][: MAX_CHARS - 1].rstrip() + "…"
+    return SEPARATOR.join(part for part in topic_parts + others if part in kept)
 
 
 def why_lines(

@@ -158,8 +158,9 @@ def digest_context(
         papers=papers, edition_date=edition_date, your_topics=your_topics
     )
     cards = [paper_card(p) for p in papers]
-    for card, why in zip(cards, reasons, strict=False):
-        card["why"] = why
+    if reasons:
+        for card, why in zip(cards, reasons, strict=True):
+            card["why"] = why
     return {
         "subject": subject,
         "headline": headline,

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from newsletter.assembling import DigestAssembler
 from newsletter.composing import render_digest
 from newsletter.models import Delivery
 from newsletter.reasons import MAX_CHARS, why_line
@@ -23,22 +24,29 @@ def _paper(pk, *chips):
 def test_the_line_names_the_readers_topics_then_keywords_then_likes():
     p = _paper(7, "Quantization", "Efficient attention", "Code LLMs")
     hits = [("kv cache", {7}), ("pruning", {8}), ("sparsity", {7})]
+    # Only the reader's own topics and the keywords this paper matches; one topic when more is said.
     line = why_line(p, topics={"Quantization", "Code LLMs"}, keyword_hits=hits, liked={7})
-    # Only the reader's own topics, in chip order; only the keywords this paper matches.
-    assert line == "Quantization · Code LLMs · mentions kv cache · mentions sparsity"[:MAX_CHARS]
+    assert line == "Quantization · mentions kv cache · mentions sparsity · like papers you liked"
+    assert why_line(p, topics={"Quantization", "Code LLMs"}, keyword_hits=[]) == "Quantization · Code LLMs"
     assert why_line(_paper(9), topics=set(), keyword_hits=[], liked={9}) == "like papers you liked"
     assert why_line(_paper(9, "Agents"), topics={"Quantization"}, keyword_hits=hits) == ""
 
 
-def test_the_line_stays_on_one_line_whatever_the_reader_typed():
+def test_what_does_not_fit_gives_way_topics_first_and_the_like_last():
+    long_topics = _paper(1, "Efficient Attention & Long Context", "Quantization & Compression")
+    topics = {"Efficient Attention & Long Context", "Quantization & Compression"}
+    line = why_line(long_topics, topics=topics, keyword_hits=[("kv cache", {1})], liked={1})
+    assert line == "Efficient Attention & Long Context · mentions kv cache · like papers you liked"
     long_keyword = "x" * 100
     p = _paper(1, "Quantization", "Code LLMs", "Agents")
-    cut = why_line(p, topics={"Agents"}, keyword_hits=[(long_keyword, {1})], liked={1})
-    assert cut == "Agents"  # what does not fit is left out, never half a reason after a whole one
+    kept = why_line(p, topics={"Agents"}, keyword_hits=[(long_keyword, {1})], liked={1})
+    assert kept == "Agents · like papers you liked"  # never half a reason beside whole ones
     alone = why_line(_paper(1), topics=set(), keyword_hits=[(long_keyword, {1})])
     assert len(alone) == MAX_CHARS and alone.endswith("…") and alone.startswith("mentions xxx")
     many = why_line(p, topics={"Quantization", "Code LLMs", "Agents"}, keyword_hits=[("a b", {1})] * 5)
-    assert many.count("·") <= 3 and len(many) <= MAX_CHARS  # two topics and two keywords at most
+    assert many == "Quantization · mentions a b · mentions a b"  # one topic, two keywords at most
+    for shown in (line, kept, alone, many):
+        assert len(shown) <= MAX_CHARS and "\n" not in shown
 
 
 @pytest.mark.django_db
@@ -49,7 +57,10 @@ def test_each_paper_of_a_sent_digest_says_why_in_both_parts_and_matches_the_refe
     word = paper((agents, 2.5), title="Agents that plan", abstract="A KV cache for tool calls.")
     reader = subscriber(quant, code, keywords="KV cache, <b>sparse</b>")
     delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
-    (composed,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    renderer = DigestAssembler()
+    rows = [Delivery.objects.select_related("subscriber").get(pk=delivery.pk)]
+    (composed,) = compose_deliveries(rows, renderer=renderer)
+    assert renderer.fallbacks == 0  # assembled from the fragments, the reasons in their slots
     text, html = composed.message.body, composed.message.alternatives[0][0]
 
     expected = {
@@ -81,7 +92,10 @@ def test_a_reason_is_text_never_markup():
     paper((quant, 1.0), title="Tags", abstract='Uses <script>alert(1)</script> and "quotes" & more.')
     reader = subscriber(quant, keywords='alert(1)</script>, quotes" & more')
     delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
-    (composed,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    renderer = DigestAssembler()
+    rows = [Delivery.objects.select_related("subscriber").get(pk=delivery.pk)]
+    (composed,) = compose_deliveries(rows, renderer=renderer)
+    assert renderer.fallbacks == 0
     html = composed.message.alternatives[0][0]
     (why,) = _WHY_HTML.findall(html)
     assert why == 'Quantization · mentions alert(1)&lt;/script&gt; · mentions quotes" &amp; more'

@@ -92,6 +92,25 @@ def test_disliking_a_diffusion_paper_moves_diffusion_papers_down(digest):
     assert _mean_position(order, diffusion) > _mean_position(digest["candidates"], diffusion) + 2
 
 
+def test_the_papers_a_like_lifted_are_the_ones_close_to_it_and_a_dislike_lifts_none(digest):
+    fan, critic = SubscriberFactory(), SubscriberFactory()
+    PaperFeedback.objects.create(subscriber=fan, paper=digest["robots"][0], value=1)
+    PaperFeedback.objects.create(subscriber=critic, paper=digest["diffusion"][0], value=-1)
+    profiles = reader_profiles_load(subscriber_ids=[fan.pk, critic.pk])
+
+    order, lifted = reranking.rerank_explained(
+        digest["candidates"], profiles[fan.pk], vectors=paper_vectors()
+    )
+    assert order == rerank(digest["candidates"], profiles[fan.pk], vectors=paper_vectors())
+    robots = {p.pk for p in digest["robots"]}
+    assert lifted and lifted <= robots  # "like papers you liked": robot papers only
+    _order, none = reranking.rerank_explained(
+        digest["candidates"], profiles[critic.pk], vectors=paper_vectors()
+    )
+    assert none == frozenset()
+    assert reranking.rerank_explained(digest["candidates"], None, vectors=paper_vectors())[1] == frozenset()
+
+
 def test_feedback_never_adds_papers_outside_the_candidates(digest, devset):
     reader = SubscriberFactory()
     liked = digest["robots"][0]

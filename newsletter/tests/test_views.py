@@ -99,7 +99,7 @@ def test_the_web_copy_is_the_email_without_its_view_in_browser_link(client, topi
     assert "3 new papers on Bits and Bytes and Agents" in page
     assert page.count('class="chip"') == 4 and "<em>bits</em>" in page and "O(n²)" in page
     assert email.trending_ids[0] == big.pk and "big paper</a>" in page  # the strip too
-    assert page.count('class="why"') == 3 and "Why: Bits and Bytes · Agents · mentions bits" in page
+    assert page.count('class="why"') == 3 and "Why: Bits and Bytes · mentions bits" in page
 
 
 def test_view_in_browser_escapes_hostile_titles(client, topic):
