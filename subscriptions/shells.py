@@ -22,7 +22,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,7 @@ def render_shell(
     template_name: str,
     *,
     context: Callable[[], dict[str, Any]],
-    values: dict[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
     blocks_context: dict[str, Any] | None = None,
     variant: Hashable = (),
     status: int = 200,
@@ -206,6 +206,8 @@ def form_with_holes(form):
     """`form` (unbound, for the shell) with every widget rendering a hole instead of itself: the field
     `name` at `field_<name>`, its choice n (`{{ option.tag }}`) at `option_<name>_<n>`. Labels, ids,
     help texts and choice labels render as usual: they are the same for every visitor."""
+    if form.prefix:  # holes are named by field name, which a prefix would change
+        raise ValueError("a form with a prefix cannot go into a shell")
     for form_field in form.fields.values():
         _render_holes(form_field.widget)
     return form

@@ -108,6 +108,8 @@ class CachedCheckboxInput(forms.CheckboxInput):
         unchecked = super().render
         html = _cached_render(key, lambda: unchecked(name, False, attrs, renderer))
         if self.check_test(value):
+            if not html.endswith(">") or html.count("<") != 1:  # not the one <input …> Django renders
+                return super().render(name, value, attrs, renderer)
             html = f"{html[:-1]} checked>"
         return mark_safe(html)  # noqa: S308 - Django's own rendering, with an attribute added
 
@@ -123,5 +125,7 @@ class CachedTextarea(forms.Textarea):
         html = _cached_render(key, lambda: empty(name, None, attrs, renderer))
         text = self.format_value(value)
         if text:
+            if not html.endswith("\n</textarea>"):  # not the template this was written for
+                return super().render(name, value, attrs, renderer)
             html = f"{html.removesuffix('</textarea>')}{escape(text)}</textarea>"
         return mark_safe(html)  # noqa: S308 - Django's own rendering, with the value escaped

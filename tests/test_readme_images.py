@@ -42,9 +42,7 @@ def _demo_digest_html() -> tuple[str, int]:
     return digest.html, len(chosen)
 
 
-def test_readme_pictures_of_the_signup_page_and_a_demo_digest(chromium, live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def test_readme_pictures_of_the_signup_page_and_a_demo_digest(chromium, live_server):
     _seed_demo()
     ARTIFACTS.mkdir(exist_ok=True)
 
