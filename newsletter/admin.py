@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from papers.admin_tools import log_admin_action
 from subscriptions.models import Subscriber
+from subscriptions.seeds import followed_authors
 from subscriptions.selectors import parse_keywords
 
 from . import dashboard
@@ -237,7 +238,9 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
         ),
         trending=trending,
         # Topics and keywords; "like papers you liked" is decided at send time, from that day's feedback.
-        reasons=digest_reasons(papers, your_topics=your_topics, keywords=keywords),
+        reasons=digest_reasons(
+            papers, your_topics=your_topics, keywords=keywords, authors=followed_authors(subscriber)
+        ),
     )
     return rendered, len(papers)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from papers.models import Paper, Topic
 from subscriptions.models import Subscriber
+from subscriptions.seeds import followed_authors
 from subscriptions.selectors import parse_keywords, receives_digests
 from subscriptions.tokens import LinkSigner, feedback_link_maker, manage_url, unsubscribe_url
 
@@ -30,7 +31,7 @@ from .messages import DigestMessages, digest_message
 from .models import Delivery
 from .reasons import why_lines
 from .rendering import DigestLinks, RenderedDigest, render_digest_direct
-from .selectors import keyword_hits_among, select_papers_bulk
+from .selectors import followed_among, keyword_hits_among, select_papers_bulk
 from .wire import AssembledDigest
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
@@ -98,12 +99,19 @@ class _ChunkLinks:
 
 
 def digest_reasons(
-    papers: Sequence[Paper], *, your_topics: Sequence[str], keywords: Sequence[str], liked=()
+    papers: Sequence[Paper],
+    *,
+    your_topics: Sequence[str],
+    keywords: Sequence[str],
+    liked=(),
+    authors: Sequence[str] = (),
 ) -> list[str]:
-    """Each paper's "Why:" line for a reader with these topic names and keywords, `liked` the ids their
-    likes lifted (newsletter.reasons); the chunk path finds the same keyword matches in its pool."""
+    """Each paper's "Why:" line for a reader with these topic names, keywords and followed authors,
+    `liked` the ids their likes lifted (newsletter.reasons); the chunk path finds the same keyword
+    and author matches in its pool."""
     hits = keyword_hits_among(papers, keywords)
-    return why_lines(papers, topics=your_topics, keyword_hits=hits, liked=frozenset(liked))
+    followed = followed_among(papers, authors)
+    return why_lines(papers, topics=your_topics, keyword_hits=hits, liked=frozenset(liked), followed=followed)
 
 
 def render_digest(
@@ -127,7 +135,13 @@ def render_digest(
         keywords=keywords,
         links=subscriber_links(subscriber, delivery_id),
         trending=list(trending),
-        reasons=digest_reasons(papers, your_topics=your_topics, keywords=keywords, liked=liked),
+        reasons=digest_reasons(
+            papers,
+            your_topics=your_topics,
+            keywords=keywords,
+            liked=liked,
+            authors=followed_authors(subscriber),
+        ),
     )
 
 
@@ -201,15 +215,18 @@ class ChunkComposer:
         self._messages = DigestMessages()
         self._reason_lists: dict[tuple, list[str]] = {}
 
-    def _reasons(self, papers, *, your_topics: list[str], keywords: tuple[str, ...], liked) -> list[str]:
+    def _reasons(
+        self, papers, *, your_topics: list[str], keywords: tuple[str, ...], liked, followed
+    ) -> list[str]:
         """Each paper's "Why:" line; readers with the same topics, keywords and papers (most of a
         chunk's readers share a selection) share one list, made once per chunk."""
-        key = (tuple(your_topics), keywords, tuple(p.pk for p in papers)) if not liked else None
+        personal = liked or followed
+        key = None if personal else (tuple(your_topics), keywords, tuple(p.pk for p in papers))
         reasons = self._reason_lists.get(key) if key else None
         if reasons is None:
             pool = self._selection.pool
             hits = [(keyword, pool.keyword_hits(keyword)) for keyword in keywords]
-            reasons = why_lines(papers, topics=your_topics, keyword_hits=hits, liked=liked)
+            reasons = why_lines(papers, topics=your_topics, keyword_hits=hits, liked=liked, followed=followed)
             if key:
                 self._reason_lists[key] = reasons
         return reasons
@@ -238,7 +255,10 @@ class ChunkComposer:
         links = self._links.links(subscriber, delivery.pk)
         trending = selection.trending.get(subscriber.pk, ())
         liked = selection.liked.get(subscriber.pk, frozenset())
-        reasons = self._reasons(papers, your_topics=your_topics, keywords=reader.keywords, liked=liked)
+        followed = selection.followed.get(subscriber.pk, frozenset())
+        reasons = self._reasons(
+            papers, your_topics=your_topics, keywords=reader.keywords, liked=liked, followed=followed
+        )
         rendered = self._renderer.render(
             papers=papers,
             edition_date=delivery.edition_date,

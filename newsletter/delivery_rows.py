@@ -83,6 +83,7 @@ class ChunkReport:
 _ROW_FIELDS = ("id", "subscriber_id", "edition_date", "status")
 _SUBSCRIBER_FIELDS = (
     "id", "email", "status", "paused", "token_key", "keywords", "frequency", "ranking", "trending_strip",
+    "followed_authors",
 )  # fmt: skip
 
 

@@ -27,13 +27,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
+from papers.authors import AuthorName, parse_name
 from papers.models import Paper, PaperTopic, Topic
 from subscriptions.models import Subscriber
+from subscriptions.seeds import followed_authors
 from subscriptions.selectors import parse_keywords
 
 from .conf import setting
@@ -126,6 +129,19 @@ def keyword_hits_among(papers: Iterable[Paper], keywords: Sequence[str]) -> list
     return [(k, frozenset(find_keyword(k, corpus, starts, ids, folded=folded))) for k in keywords]
 
 
+def followed_among(papers: Iterable[Paper], names: Sequence[str]) -> frozenset[int]:
+    """Ids of `papers` by an author among `names` (as PaperPool.by_authors finds them)."""
+    authors = _parsed_names(tuple(names))
+    if not authors:
+        return frozenset()
+    return frozenset(
+        paper.pk
+        for paper in papers
+        for name in (paper.authors if isinstance(paper.authors, list) else ())
+        if (parsed := parse_name(name)) is not None and any(a.matches(parsed) for a in authors)
+    )
+
+
 def _is_word(char: str) -> bool:
     """What the regex engine's \\w means for str patterns."""
     return char.isalnum() or char == "_"
@@ -145,6 +161,7 @@ class Reader:
     since: datetime
     ranking: str = DEFAULT_RANKING
     trending_strip: bool = False
+    authors: tuple[AuthorName, ...] = ()  # followed (subscriptions.seeds): their papers always make it
 
 
 class PaperPool:
@@ -180,6 +197,7 @@ class PaperPool:
             ]
         self._keyword_hits: dict[str, frozenset[int]] = {}
         self._folded: str | None = None
+        self._by_family: dict[str, list[tuple[int, AuthorName]]] | None = None  # built on first use
         self._prepare()
 
     def keyword_hits(self, keyword: str) -> frozenset[int]:
@@ -256,6 +274,25 @@ class PaperPool:
             self._selections[key] = chosen
         papers = self.papers
         return [papers[pid] for pid in chosen]
+
+    def by_authors(self, authors: Sequence[AuthorName], since: datetime) -> list[Paper]:
+        """The window's papers by any of these authors, in the pool's static order (trending, then
+        newest): a followed author's new papers, which always make the reader's digest."""
+        if self._by_family is None:
+            index: dict[str, list[tuple[int, AuthorName]]] = defaultdict(list)
+            for paper in self.papers.values():
+                for name in paper.authors if isinstance(paper.authors, list) else ():
+                    parsed = parse_name(name)
+                    if parsed is not None:
+                        index[parsed.family].append((paper.pk, parsed))
+            self._by_family = index
+        found = {
+            paper_id
+            for author in authors
+            for paper_id, name in self._by_family.get(author.family, ())
+            if author.matches(name) and self._seen[paper_id] >= since
+        }
+        return [self.papers[pid] for pid in sorted(found, key=self._rank.__getitem__)]
 
     def trending_today(self, since: datetime) -> list[Paper]:
         """The "Trending today" strip of a window: its STRIP_SIZE most-upvoted papers, any topic."""
@@ -559,9 +596,15 @@ def readers_for(
             since=reader_since(frequency=s.frequency, previous=previous.get(s.pk), now=now),
             ranking=ranking_of(s.ranking),
             trending_strip=s.trending_strip,
+            authors=_parsed_names(tuple(followed_authors(s))),
         )
         for s in subscribers
     ]
+
+
+@lru_cache(maxsize=4096)  # the same few names recur across readers
+def _parsed_names(names: tuple[str, ...]) -> tuple[AuthorName, ...]:
+    return tuple(parsed for name in names if (parsed := parse_name(name)) is not None)
 
 
 @dataclass
@@ -575,6 +618,8 @@ class Selection:
     trending: dict[int, list[Paper]] = field(default_factory=dict)
     # Per reader with feedback: the ids of their papers that their likes moved up (newsletter.reasons).
     liked: dict[int, frozenset[int]] = field(default_factory=dict)
+    # Per reader who follows authors: the ids of their papers by those authors (always included).
+    followed: dict[int, frozenset[int]] = field(default_factory=dict)
 
 
 def select_papers_bulk(
@@ -601,14 +646,18 @@ def select_papers_bulk(
     trending: dict[int, list[Paper]] = {}
     wider: dict[int, list[Paper]] = {}
     liked: dict[int, frozenset[int]] = {}
+    by_followed: dict[int, list[Paper]] = {}
     for r in readers:
         strip = pool.trending_today(r.since) if r.trending_strip else []
         wanted = limit * FEEDBACK_POOL_FACTOR if r.subscriber_id in profiles else limit
         chosen = pool.select(r, limit=wanted + len(strip))
+        shown = {p.pk for p in strip}
         if strip:
             trending[r.subscriber_id] = strip
-            shown = {p.pk for p in strip}
             chosen = [p for p in chosen if p.pk not in shown]
+        found = [p for p in pool.by_authors(r.authors, r.since) if p.pk not in shown] if r.authors else []
+        if found:
+            by_followed[r.subscriber_id] = found[:limit]
         if r.subscriber_id in profiles:
             wider[r.subscriber_id] = chosen[:wanted]
         else:
@@ -621,12 +670,22 @@ def select_papers_bulk(
             chosen, lifted = reranked(candidates, profiles[subscriber_id], vectors=vectors, limit=limit)
             papers[subscriber_id] = chosen
             liked[subscriber_id] = lifted & {p.pk for p in chosen}
+    followed: dict[int, frozenset[int]] = {}
+    for subscriber_id, found in by_followed.items():
+        # A followed author's new paper always makes the digest: first, the topic ranking after it.
+        ids = frozenset(p.pk for p in found)
+        rest = [p for p in papers.get(subscriber_id, []) if p.pk not in ids]
+        papers[subscriber_id] = (found + rest)[:limit]
+        followed[subscriber_id] = ids
+        if subscriber_id in liked:
+            liked[subscriber_id] &= {p.pk for p in papers[subscriber_id]}
     return Selection(
         papers=papers,
         readers={r.subscriber_id: r for r in readers},
         pool=pool,
         trending=trending,
         liked=liked,
+        followed=followed,
     )
 
 

@@ -12,12 +12,14 @@ from functools import lru_cache
 from django import forms
 from django.core import signing
 
+from papers.authors import namesakes, parse_names, several_people
 from papers.models import Topic
 
 from . import shells
 from .addresses import HEADER_BREAKERS, InvalidAddress, normalise_email
 from .conf import setting
 from .models import Subscriber
+from .seeds import SeedError, Seeds, authors_from_text, followed_authors, papers_from_text
 from .services import Preferences
 from .widgets import (
     CachedCheckboxInput,
@@ -235,12 +237,64 @@ class ManageForm(_PreferenceFields):
         label="Show “Trending today”: the three most-upvoted papers of the day, any topic",
     )
     paused = forms.BooleanField(required=False, widget=CachedCheckboxInput, label="Pause my digests for now")
+    liked_papers = forms.CharField(
+        required=False,
+        max_length=4000,
+        label="Add papers you liked",
+        widget=CachedTextarea(attrs={"rows": 2, "placeholder": "e.g. 2601.12345 or https://arxiv.org/abs/…"}),
+        help_text="arXiv ids or links, one per line: papers near them move up in your digest.",
+    )
+    follow_authors = forms.CharField(
+        required=False,
+        max_length=4000,
+        label="Authors you follow",
+        widget=CachedTextarea(attrs={"rows": 2, "placeholder": "e.g. Ada Lovelace"}),
+        help_text="One name per line. Their new papers always make your digest, whatever the topic.",
+    )
+    confirm_authors = forms.BooleanField(
+        required=False, widget=CachedCheckboxInput, label="Follow these names as written"
+    )
 
-    multiline_fields = frozenset({"keywords"})
+    multiline_fields = frozenset({"keywords", "liked_papers", "follow_authors"})
     field_order = [
         "topics", "keywords", "ranking", "trending_strip", "frequency", "delivery_weekday",
-        "delivery_hour", "timezone", "paused",
+        "delivery_hour", "timezone", "paused", "liked_papers", "follow_authors", "confirm_authors",
     ]  # fmt: skip
+
+    def clean_liked_papers(self) -> tuple[int, ...]:
+        try:
+            return papers_from_text(self.cleaned_data.get("liked_papers") or "")
+        except SeedError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_follow_authors(self) -> tuple[str, ...]:
+        try:
+            names = authors_from_text(self.cleaned_data.get("follow_authors") or "")
+        except SeedError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if self.data.get("confirm_authors"):
+            return names
+        # A name that several authors answer to is shown back with examples before it is saved.
+        new = [name for name in names if name not in self.initial_authors]
+        for name in new:
+            people = namesakes(name)
+            if several_people([author for author, _title in people]):
+                examples = "; ".join(f"{author} (“{title[:60]}”)" for author, title in people)
+                raise forms.ValidationError(
+                    f"“{name}” is more than one author here: {examples}. Write the full name, or tick "
+                    "“Follow these names as written” to follow every one of them."
+                )
+        return names
+
+    def seeds(self) -> Seeds:
+        return Seeds(
+            liked_papers=self.cleaned_data["liked_papers"],
+            followed_authors=self.cleaned_data["follow_authors"],
+        )
+
+    @property
+    def initial_authors(self) -> frozenset[str]:
+        return frozenset(parse_names(self.initial.get("follow_authors", "")))
 
     def clean_ranking(self) -> str:
         return self.cleaned_data.get("ranking") or Subscriber.Ranking.BALANCED
@@ -270,6 +324,7 @@ class ManageForm(_PreferenceFields):
             "ranking": subscriber.ranking,
             "trending_strip": subscriber.trending_strip,
             "paused": subscriber.paused,
+            "follow_authors": "\n".join(followed_authors(subscriber)),
         }
         return cls(data=data, initial=initial)
 

@@ -43,6 +43,9 @@ class Subscriber(models.Model):
     ranking = models.CharField(max_length=12, choices=Ranking.choices, default=Ranking.BALANCED)
     # A "Trending today" strip above the reader's papers: the day's most-upvoted papers, any topic.
     trending_strip = models.BooleanField(default=True)
+    # Authors the reader follows, by name as they wrote them (subscriptions.seeds): on the row, so a
+    # chunk of deliveries has them with its subscribers and selection needs no query for them.
+    followed_authors = models.JSONField(default=list, blank=True)
 
     # Secret mixed into manage/unsubscribe link signatures; rotating it revokes every link.
     token_key = models.CharField(max_length=64, default=_new_token_key)

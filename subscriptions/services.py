@@ -38,6 +38,7 @@ from . import tasks
 from .addresses import address_key, normalise_email
 from .conf import email_interval, link_request_interval, setting
 from .models import ConsentRecord, Subscriber
+from .seeds import Seeds, followed_authors, subscriber_set_seeds
 from .signals import personal_data_erasing, personal_data_exporting
 from .suppression import is_suppressed_address, remember_suppressed
 
@@ -317,14 +318,17 @@ def subscriber_resubscribe(
 
 
 def subscriber_update_preferences(
-    *, subscriber: Subscriber, preferences: Preferences, paused: bool
+    *, subscriber: Subscriber, preferences: Preferences, paused: bool, seeds: Seeds | None = None
 ) -> Subscriber:
-    """Save what the manage page sent. Status is untouched: preferences never re-activate anyone."""
+    """Save what the manage page sent, with the papers and authors the reader gave (subscriptions.seeds).
+    Status is untouched: preferences never re-activate anyone."""
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         for field, value in {**preferences.scalar_fields(), **preferences.digest_fields()}.items():
             setattr(subscriber, field, value)
         subscriber.paused = paused
+        if seeds is not None:
+            subscriber_set_seeds(subscriber=subscriber, seeds=seeds)
         subscriber.save()
         subscriber.topics.set(preferences.topics)
     return subscriber
@@ -396,6 +400,7 @@ def subscriber_export_data(*, subscriber: Subscriber) -> dict[str, Any]:
             "paused": subscriber.paused,
             "ranking": subscriber.ranking,
             "trending_strip": subscriber.trending_strip,
+            "followed_authors": followed_authors(subscriber),
             "created_at": _iso(subscriber.created_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),

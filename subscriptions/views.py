@@ -230,6 +230,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             subscriber=subscriber,
             preferences=form.preferences(keywords=form.cleaned_data["keywords"]),
             paused=form.cleaned_data["paused"],
+            seeds=form.seeds(),
         )
         return redirect(f"{request.path}?saved=1", permanent=False)
     # With the messages next to their fields and the values kept: an ordinary render.

@@ -15,6 +15,7 @@ from papers.relevance import loading
 from papers.relevance.labelled import load_devset
 from papers.tests.factories import PaperFactory, PaperTopicFactory
 from subscriptions.models import PaperFeedback
+from subscriptions.tokens import make_link_token
 
 from .digest_data import compose_deliveries, paper, subscriber, topics
 
@@ -214,3 +215,57 @@ def test_a_chunk_of_readers_with_feedback_stays_within_a_few_queries(django_asse
     assert (
         PaperTopic.objects.filter(paper_id__in=composed[0].paper_ids, topic__in=[quant, code]).count() >= 10
     )
+
+
+def test_papers_a_reader_pasted_and_an_author_they_follow_shape_the_next_digest(
+    settings, client, mailoutbox, devset
+):
+    """The reader pastes two robot papers' ids and follows one author on the manage page; the next
+    digest, through the chunk path, opens with that author's new paper (on a topic they do not
+    follow) and has the papers near the two moved up, against a reader who gave nothing."""
+    settings.NEWSLETTER_DIGEST_SIZE = 6
+    diffusion = _topic("diffusion", "Diffusion models")
+    robots = _topic("robot-learning", "Robot learning")
+    other = _topic("digest-seeds-other", "Somebody else's topic")
+    diffusion_records = _real_papers(devset, "diffusion", 8)
+    robot_records = _real_papers(devset, "robot-learning", 10)
+    now = timezone.now()
+    earlier = now - timedelta(days=3)  # known to Paperboy, not new today
+    liked = [_paper(r, (robots, 2.0), seen=earlier) for r in robot_records[:2]]
+    reader, control = subscriber(diffusion, robots), subscriber(diffusion, robots)
+    manage = f"/manage/{make_link_token(reader, 'manage')}/"
+    form = {
+        "topics": ["diffusion", "robot-learning"],
+        "frequency": "daily",
+        "delivery_hour": "7",
+        "timezone": "UTC",
+        "trending_strip": "on",
+        "liked_papers": "\n".join(f"https://arxiv.org/abs/{p.arxiv_id}" for p in liked),
+        "follow_authors": "Lovelace, A.",
+    }
+    assert client.post(manage, form).status_code == 302
+
+    fresh = now - timedelta(hours=1)
+    today_diffusion = [
+        _paper(r, (diffusion, 3.0 - 0.2 * n), seen=fresh) for n, r in enumerate(diffusion_records)
+    ]
+    today_robots = [_paper(r, (robots, 2.9 - 0.2 * n), seen=fresh) for n, r in enumerate(robot_records[2:10])]
+    by_ada = PaperFactory(
+        title="Notes on an analytical engine", authors=["Ada Lovelace"], first_seen_at=fresh
+    )
+    PaperTopicFactory(paper=by_ada, topic=other, score=0.5)
+    sent = _send([reader, control], edition_date=TODAY, now=now, outbox=mailoutbox)
+
+    reader_papers, reader_text = sent[reader.pk]
+    control_papers, control_text = sent[control.pk]
+    robot_ids = {p.pk for p in today_robots}
+    # The followed author's paper comes first, saying why; nobody else gets it.
+    assert reader_papers[0] == by_ada.pk and by_ada.pk not in control_papers
+    assert _WHY.findall(reader_text)[0] == "by an author you follow"
+    assert "by an author you follow" not in control_text
+    # The pasted papers count as "more like this": robot papers move up, within the reader's topics.
+    reader_robots = [pid for pid in reader_papers if pid in robot_ids]
+    control_robots = [pid for pid in control_papers if pid in robot_ids]
+    assert len(reader_robots) > len(control_robots)
+    assert set(reader_papers) <= robot_ids | {p.pk for p in today_diffusion} | {by_ada.pk}
+    assert "like papers you liked" in reader_text

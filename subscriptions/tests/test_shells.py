@@ -259,6 +259,8 @@ def test_the_cached_manage_page_is_the_full_render_but_for_the_token(topics, rf,
         trending_strip=False,
     )
     PaperFeedback.objects.create(subscriber=reader, paper=PaperFactory(title="A liked <paper>"), value=1)
+    reader.followed_authors = ["Gödel, K. <b>"]
+    reader.save(update_fields=["followed_authors"])
     path = _manage_path(reader) + ("?saved=1" if saved else "")
     for _ in range(2):  # building the shell, then from it
         cached = Client().get(path).content.decode()
@@ -274,12 +276,14 @@ def test_the_manage_shell_carries_nothing_of_the_reader_who_built_it(topics):
         email="first@example.com", topics=[lowbit], keywords="first-only", timezone="Asia/Tokyo"
     )
     PaperFeedback.objects.create(subscriber=first, paper=PaperFactory(title="First's paper"), value=1)
+    first.followed_authors = ["Emmy Noether"]
+    first.save(update_fields=["followed_authors"])
     second = SubscriberFactory(email="second@example.com", topics=[codegen], timezone="Europe/Paris")
     Client().get(_manage_path(first))
     with CaptureQueriesContext(connection) as queries:
         page = Client().get(_manage_path(second)).content.decode()
     assert "second@example.com" in page and 'Europe/Paris" selected' in page
-    for leaked in ("first@example.com", "first-only", 'Asia/Tokyo" selected', "First's paper"):
+    for leaked in ("first@example.com", "first-only", 'Asia/Tokyo" selected', "First's paper", "Noether"):
         assert leaked not in page
     # Their one topic, daily, the balanced order and the Trending today box (both defaults).
     assert page.count(" checked") == 4 and 'value="codegen" id="id_topics_1" checked' in page
