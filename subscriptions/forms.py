@@ -180,63 +180,9 @@ class _PreferenceFields(forms.Form):
         )
 
 
-class SignupForm(_PreferenceFields):
-    email = forms.CharField(
-        label="Email address",
-        max_length=320,
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
-    )
-    # Honeypot: hidden from people by CSS, filled by naive bots. Any value means a bot.
-    leave_blank = forms.CharField(required=False, label="Leave this field empty")
-    # When the page was served (signed); a reply within MIN_SUBMIT_SECONDS came from a script.
-    started = forms.CharField(required=False, widget=forms.HiddenInput)
+class _SeedFields(forms.Form):
+    """Papers a reader liked and authors they follow (subscriptions.seeds): on signup and manage."""
 
-    field_order = ["email", "topics", "frequency", "delivery_weekday", "delivery_hour", "timezone"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            # signup.js swaps the server's default for the browser's zone while this is unchanged.
-            self.fields["timezone"].widget.attrs.update(
-                {"data-browser-timezone": "", "data-server-default": setting("DEFAULT_TIMEZONE")}
-            )
-
-    def clean_email(self) -> str:
-        try:
-            return normalise_email(self.cleaned_data["email"])
-        except InvalidAddress as exc:
-            raise forms.ValidationError(exc.messages[0]) from exc
-
-    def looks_automated(self, *, embedded: bool) -> bool:
-        """Honeypot filled, or (on our own page) sent back too fast or without a genuine stamp."""
-        if any(v for v in self._raw_values("leave_blank") if v):
-            return True
-        if embedded:
-            return False  # a plain HTML form on another site cannot carry our signed stamp
-        elapsed = seconds_since_stamp(self.data.get("started", ""))
-        return elapsed is None or elapsed < setting("MIN_SUBMIT_SECONDS")
-
-
-class ManageForm(_PreferenceFields):
-    keywords = forms.CharField(
-        required=False,
-        max_length=_MAX_KEYWORDS,
-        widget=CachedTextarea(attrs={"rows": 3, "placeholder": "e.g. speculative decoding, LoRA"}),
-        help_text="Optional. Papers mentioning these words rank higher in your digest. Comma-separated.",
-    )
-    ranking = forms.ChoiceField(
-        choices=Subscriber.Ranking.choices,
-        widget=CachedRadioSelect,
-        required=False,
-        initial=Subscriber.Ranking.BALANCED,
-        label="Order of your papers",
-    )
-    trending_strip = forms.BooleanField(
-        required=False,
-        widget=CachedCheckboxInput,
-        label="Show “Trending today”: the three most-upvoted papers of the day, any topic",
-    )
-    paused = forms.BooleanField(required=False, widget=CachedCheckboxInput, label="Pause my digests for now")
     liked_papers = forms.CharField(
         required=False,
         max_length=4000,
@@ -254,12 +200,6 @@ class ManageForm(_PreferenceFields):
     confirm_authors = forms.BooleanField(
         required=False, widget=CachedCheckboxInput, label="Follow these names as written"
     )
-
-    multiline_fields = frozenset({"keywords", "liked_papers", "follow_authors"})
-    field_order = [
-        "topics", "keywords", "ranking", "trending_strip", "frequency", "delivery_weekday",
-        "delivery_hour", "timezone", "paused", "liked_papers", "follow_authors", "confirm_authors",
-    ]  # fmt: skip
 
     def clean_liked_papers(self) -> tuple[int, ...]:
         try:
@@ -295,6 +235,71 @@ class ManageForm(_PreferenceFields):
     @property
     def initial_authors(self) -> frozenset[str]:
         return frozenset(parse_names(self.initial.get("follow_authors", "")))
+
+
+class SignupForm(_SeedFields, _PreferenceFields):
+    email = forms.CharField(
+        label="Email address",
+        max_length=320,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+    # Honeypot: hidden from people by CSS, filled by naive bots. Any value means a bot.
+    leave_blank = forms.CharField(required=False, label="Leave this field empty")
+    # When the page was served (signed); a reply within MIN_SUBMIT_SECONDS came from a script.
+    started = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    multiline_fields = frozenset({"liked_papers", "follow_authors"})
+    field_order = ["email", "topics", "frequency", "delivery_weekday", "delivery_hour", "timezone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            # signup.js swaps the server's default for the browser's zone while this is unchanged.
+            self.fields["timezone"].widget.attrs.update(
+                {"data-browser-timezone": "", "data-server-default": setting("DEFAULT_TIMEZONE")}
+            )
+
+    def clean_email(self) -> str:
+        try:
+            return normalise_email(self.cleaned_data["email"])
+        except InvalidAddress as exc:
+            raise forms.ValidationError(exc.messages[0]) from exc
+
+    def looks_automated(self, *, embedded: bool) -> bool:
+        """Honeypot filled, or (on our own page) sent back too fast or without a genuine stamp."""
+        if any(v for v in self._raw_values("leave_blank") if v):
+            return True
+        if embedded:
+            return False  # a plain HTML form on another site cannot carry our signed stamp
+        elapsed = seconds_since_stamp(self.data.get("started", ""))
+        return elapsed is None or elapsed < setting("MIN_SUBMIT_SECONDS")
+
+
+class ManageForm(_SeedFields, _PreferenceFields):
+    keywords = forms.CharField(
+        required=False,
+        max_length=_MAX_KEYWORDS,
+        widget=CachedTextarea(attrs={"rows": 3, "placeholder": "e.g. speculative decoding, LoRA"}),
+        help_text="Optional. Papers mentioning these words rank higher in your digest. Comma-separated.",
+    )
+    ranking = forms.ChoiceField(
+        choices=Subscriber.Ranking.choices,
+        widget=CachedRadioSelect,
+        required=False,
+        initial=Subscriber.Ranking.BALANCED,
+        label="Order of your papers",
+    )
+    trending_strip = forms.BooleanField(
+        required=False,
+        widget=CachedCheckboxInput,
+        label="Show “Trending today”: the three most-upvoted papers of the day, any topic",
+    )
+    paused = forms.BooleanField(required=False, widget=CachedCheckboxInput, label="Pause my digests for now")
+    multiline_fields = frozenset({"keywords", "liked_papers", "follow_authors"})
+    field_order = [
+        "topics", "keywords", "ranking", "trending_strip", "frequency", "delivery_weekday",
+        "delivery_hour", "timezone", "paused", "liked_papers", "follow_authors", "confirm_authors",
+    ]  # fmt: skip
 
     def clean_ranking(self) -> str:
         return self.cleaned_data.get("ranking") or Subscriber.Ranking.BALANCED

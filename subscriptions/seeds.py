@@ -31,6 +31,28 @@ class Seeds:
     liked_papers: tuple[int, ...] = ()  # paper ids, to add as "more like this"
     followed_authors: tuple[str, ...] = ()  # the whole list of names followed from now on
 
+    def consent_fields(self) -> dict:
+        """As a signup's consent record keeps them until the owner confirms (none: nothing)."""
+        fields = {}
+        if self.liked_papers:
+            fields["liked_papers"] = list(self.liked_papers)
+        if self.followed_authors:
+            fields["followed_authors"] = list(self.followed_authors)
+        return fields
+
+    @staticmethod
+    def in_consent(preferences: dict) -> bool:
+        return bool(preferences.get("liked_papers") or preferences.get("followed_authors"))
+
+    @classmethod
+    def from_consent(cls, preferences: dict) -> Seeds:
+        """What consent_fields stored, trusting nothing about the JSON."""
+        papers, names = preferences.get("liked_papers"), preferences.get("followed_authors")
+        return cls(
+            liked_papers=tuple(p for p in papers if isinstance(p, int)) if isinstance(papers, list) else (),
+            followed_authors=tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else (),
+        )
+
 
 def papers_from_text(text: str) -> tuple[int, ...]:
     """Paper ids for the arXiv ids or links a reader pasted (one per line, or separated by commas or

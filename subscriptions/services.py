@@ -126,6 +126,7 @@ def subscriber_signup(
     user_agent: str,
     form_version: str,
     consent_text: str,
+    seeds: Seeds | None = None,
 ) -> SignupOutcome:
     """Ask for a subscription; the owner of the address decides by email.
 
@@ -171,7 +172,8 @@ def subscriber_signup(
             user_agent=(user_agent or "")[:_USER_AGENT_MAX],
             form_version=form_version,
             topics=sorted(topic.slug for topic in preferences.topics),
-            preferences=preferences.scalar_fields(),
+            # The papers and authors wait with the other choices until the owner confirms.
+            preferences={**preferences.scalar_fields(), **(seeds or Seeds()).consent_fields()},
             consent_text=consent_text,
         )
         tasks.send_confirmation_email.delay_on_commit(consent.pk)
@@ -243,6 +245,8 @@ def subscriber_confirm(*, subscriber: Subscriber, consent: ConsentRecord) -> Sub
         for field in _CONSENT_PREFERENCE_FIELDS:
             if field in chosen:
                 setattr(subscriber, field, chosen[field])
+        if Seeds.in_consent(chosen):
+            subscriber_set_seeds(subscriber=subscriber, seeds=Seeds.from_consent(chosen))
         subscriber.status = Subscriber.Status.ACTIVE
         subscriber.confirmed_at = now
         subscriber.paused = False

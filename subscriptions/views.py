@@ -118,6 +118,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             user_agent=_user_agent(request),
             form_version=setting("FORM_VERSION"),
             consent_text=SIGNUP_CONSENT_TEXT,
+            seeds=form.seeds(),
         )
     # The same answer whatever the address's state, and whether or not an email went out.
     return redirect("subscriptions:check_inbox")

@@ -7,6 +7,7 @@ import pytest
 
 from papers.tests.factories import PaperFactory
 from subscriptions.models import PaperFeedback, Subscriber
+from subscriptions.tests.conftest import last_mail_to, link_from
 from subscriptions.tests.factories import SubscriberFactory
 from subscriptions.tokens import make_link_token
 
@@ -102,3 +103,26 @@ def test_followed_authors_are_in_the_export_and_gone_with_the_erasure(client, to
     assert client.post(_path(reader, "delete/")).status_code in (200, 302)
     assert not Subscriber.objects.filter(pk=reader.pk).exists()
     assert not PaperFeedback.objects.filter(paper=liked).exists()
+
+
+def test_papers_and_authors_given_at_signup_wait_for_the_confirmation(client, sign_up, topics):
+    liked = PaperFactory(arxiv_id="2601.00044")
+    response = sign_up("grace@example.com", liked_papers="arXiv:2601.00044", follow_authors="Ada Lovelace")
+    assert response.status_code == 302
+    reader = Subscriber.objects.get(email="grace@example.com")
+    # Someone may have typed a stranger's address: nothing is recorded for it before the owner confirms.
+    assert reader.followed_authors == [] and not PaperFeedback.objects.filter(subscriber=reader).exists()
+    assert client.post(link_from(last_mail_to("grace@example.com"), "confirm")).status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE and reader.followed_authors == ["Ada Lovelace"]
+    assert list(PaperFeedback.objects.filter(subscriber=reader).values_list("paper_id", "value")) == [
+        (liked.pk, 1)
+    ]
+
+
+def test_a_signup_with_an_unknown_paper_says_so_and_keeps_what_was_typed(client, sign_up, topics):
+    response = sign_up("grace@example.com", liked_papers="2601.99999")
+    assert response.status_code == 400
+    page = _page(response)
+    assert "Paperboy does not have 2601.99999 yet" in page and '<details class="field seeds" open>' in page
+    assert 'value="grace@example.com"' in page and not Subscriber.objects.exists()
