@@ -15,6 +15,8 @@ from django_otp import user_has_device
 from django_otp.forms import OTPAuthenticationFormMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .admin_lists import TemplateFreeLists
+
 # What a curator opens each morning, then what an operator checks: (app label, model name) in order.
 # Models not named here follow, in Django's alphabetical order.
 INDEX_ORDER = (
@@ -62,6 +64,15 @@ class PaperboyAdminSite(admin.AdminSite):
     enable_nav_sidebar = False  # the sidebar takes 270 px of a 1280 px screen from every list
     login_form = PaperboyLoginForm
     login_template = "admin/paperboy_login.html"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every ModelAdmin gets template-free change-list inputs (config.admin_lists)."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, TemplateFreeLists):
+            admin_class = type(
+                admin_class.__name__, (TemplateFreeLists, admin_class), {"__module__": admin_class.__module__}
+            )
+        return super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request):
         """Staff with a second factor (or everyone, when it is required) must have given its code."""

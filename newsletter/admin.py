@@ -137,7 +137,7 @@ class ProviderEventAdmin(admin.ModelAdmin):
     list_filter = (EventTypeFilter, "outcome", ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("event_id",)  # searched exactly, by get_search_results
     list_select_related = ("delivery",)
-    list_per_page = 100
+    list_per_page = 50  # rendering is most of a page's time, as for deliveries
     paginator = LargeTablePaginator  # as for deliveries: no date_hierarchy, no full counts
     show_full_result_count = False
 

@@ -137,7 +137,8 @@ def paper_reasons(paper: Paper) -> dict[int, tuple[float, tuple[Reason, ...]]]:
     if not tagger.topics:
         return {}
     scores = tagger.scores([paper])[0]
+    reasons = tagger.explain_all([paper])
     return {
-        topic_id: (round(float(scores[i]), 3), tuple(tagger.explain([paper], topic_id)[0]))
+        topic_id: (round(float(scores[i]), 3), tuple(reasons[topic_id][0]))
         for i, topic_id in enumerate(tagger.topic_ids)
     }
