@@ -30,7 +30,7 @@ from subscriptions.seeds import followed_authors
 from subscriptions.selectors import parse_keywords
 
 from . import dashboard
-from .composing import digest_reasons, select_papers_for, trending_strip_for
+from .composing import digest_reasons, digest_selection_for
 from .events import HANDLED_TYPES
 from .links import digest_view_url
 from .models import Dashboard, Delivery, ProviderEvent
@@ -219,8 +219,9 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
     act without a login) must not travel there.
     """
     edition_date = _today_for(subscriber)
-    papers = select_papers_for(subscriber, edition_date=edition_date)
-    trending = trending_strip_for(subscriber, edition_date=edition_date)
+    selection = digest_selection_for(subscriber, edition_date=edition_date)  # one selection for both
+    papers = selection.papers.get(subscriber.pk, [])
+    trending = selection.trending.get(subscriber.pk, [])
     if not papers:
         return None, 0
     topics = subscriber.topics.filter(active=True).order_by("display_order", "name")
@@ -237,9 +238,12 @@ def preview_digest(subscriber: Subscriber) -> tuple[RenderedDigest | None, int]:
             unsubscribe_url=f"{home}#preview-unsubscribe-link",
         ),
         trending=trending,
-        # Topics and keywords; "like papers you liked" is decided at send time, from that day's feedback.
         reasons=digest_reasons(
-            papers, your_topics=your_topics, keywords=keywords, authors=followed_authors(subscriber)
+            papers,
+            your_topics=your_topics,
+            keywords=keywords,
+            liked=selection.liked.get(subscriber.pk, ()),
+            authors=followed_authors(subscriber),
         ),
     )
     return rendered, len(papers)

@@ -31,7 +31,7 @@ from .messages import DigestMessages, digest_message
 from .models import Delivery
 from .reasons import why_lines
 from .rendering import DigestLinks, RenderedDigest, render_digest_direct
-from .selectors import followed_among, keyword_hits_among, select_papers_bulk
+from .selectors import Selection, followed_among, keyword_hits_among, select_papers_bulk
 from .wire import AssembledDigest
 
 SKIP_NOTHING_NEW = "nothing new on your topics"
@@ -45,13 +45,19 @@ def _topic_order(topic: Topic) -> tuple:
     return (topic.display_order, topic.name.lower(), topic.pk)
 
 
+def digest_selection_for(
+    subscriber: Subscriber, *, edition_date: date, since: datetime | None = None, now: datetime | None = None
+) -> Selection:
+    """Everything selection decides for `subscriber`'s digest of `edition_date`: papers, strip, the
+    papers their likes lifted and those by authors they follow (see newsletter.selectors)."""
+    return select_papers_bulk([subscriber], edition_dates={subscriber.pk: edition_date}, now=now, since=since)
+
+
 def select_papers_for(
     subscriber: Subscriber, *, edition_date: date, since: datetime | None = None, now: datetime | None = None
 ) -> list[Paper]:
     """The ranked papers of `subscriber`'s digest for `edition_date` (see newsletter.selectors)."""
-    selection = select_papers_bulk(
-        [subscriber], edition_dates={subscriber.pk: edition_date}, now=now, since=since
-    )
+    selection = digest_selection_for(subscriber, edition_date=edition_date, since=since, now=now)
     return selection.papers.get(subscriber.pk, [])
 
 
@@ -59,9 +65,7 @@ def trending_strip_for(
     subscriber: Subscriber, *, edition_date: date, since: datetime | None = None, now: datetime | None = None
 ) -> list[Paper]:
     """The "Trending today" strip of `subscriber`'s digest (empty when they switched it off)."""
-    selection = select_papers_bulk(
-        [subscriber], edition_dates={subscriber.pk: edition_date}, now=now, since=since
-    )
+    selection = digest_selection_for(subscriber, edition_date=edition_date, since=since, now=now)
     return selection.trending.get(subscriber.pk, [])
 
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from newsletter.composing import render_digest, select_papers_for, trending_strip_for
+from newsletter.composing import digest_selection_for, render_digest
 from newsletter.models import Delivery
 from newsletter.planning import deliveries_plan, local_edition
 from newsletter.sending import deliveries_send
@@ -80,9 +80,13 @@ class Command(BaseCommand):
 
     def _preview(self, subscriber: Subscriber, edition_date: date | None) -> None:
         today = edition_date or local_edition(timezone.now(), subscriber.timezone)[0]
-        papers = select_papers_for(subscriber, edition_date=today)
-        trending = trending_strip_for(subscriber, edition_date=today)
-        rendered = render_digest(subscriber=subscriber, papers=papers, edition_date=today, trending=trending)
+        selection = digest_selection_for(subscriber, edition_date=today)
+        papers = selection.papers.get(subscriber.pk, [])
+        trending = selection.trending.get(subscriber.pk, [])
+        liked = selection.liked.get(subscriber.pk, ())
+        rendered = render_digest(
+            subscriber=subscriber, papers=papers, edition_date=today, trending=trending, liked=liked
+        )
         exists = Delivery.objects.filter(subscriber=subscriber, edition_date=today).first()
         self.stdout.write(f"To: {subscriber.email}  edition {today}")
         if exists:
