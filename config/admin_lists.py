@@ -47,7 +47,10 @@ def template_free(widget_class: type) -> type:
 
 
 def _plain_input(widget) -> bool:
-    """An <input> rendered by Django's input.html alone (checkbox, number, text, hidden…)."""
+    """An <input> rendered by Django's input.html alone (checkbox, number, text, hidden…), by a class
+    that keeps Django's own render()."""
+    if type(widget).render is not forms.Widget.render:
+        return False
     return isinstance(widget, Input | forms.CheckboxInput) and widget.template_name in (
         "django/forms/widgets/input.html",
         "django/forms/widgets/checkbox.html",

@@ -6,8 +6,8 @@ keywords, or (for a reader who gave feedback) because their likes moved it up
 (subscriptions.seeds). The line names those: the author first, then the topics as the chips order
 them, the keywords as the reader wrote them, the likes.
 
-The line depends only on the reader's topics, keywords and liked set, so it recurs across readers
-and the assembler keeps its escapes (newsletter.assembling).
+The line depends only on the reader's topics, keywords, liked set and followed authors, so for most
+readers it recurs across readers and the assembler keeps its escapes (newsletter.assembling).
 """
 
 from __future__ import annotations

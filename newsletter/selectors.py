@@ -13,6 +13,9 @@ Readers who told us "more / less like this" (newsletter.reranking) get their top
 FEEDBACK_POOL_FACTOR times N re-ordered by their profile, featured papers still first, and keep the top N:
 feedback moves papers within the reader's own candidates and never brings in others.
 
+A reader who follows authors by name (subscriptions.seeds) gets those authors' new papers whatever their
+topics (`PaperPool.by_authors`, up to half of N), after the featured papers and before the rest.
+
 The whole chunk shares one candidate pool loaded in three queries (papers, their topics, topics) and
 kept by the process while a fingerprint query says nothing it was built from changed; previous digests,
 subscribers' topics and their feedback are one query each. Nothing here queries per subscriber.
@@ -198,6 +201,7 @@ class PaperPool:
         self._keyword_hits: dict[str, frozenset[int]] = {}
         self._folded: str | None = None
         self._by_family: dict[str, list[tuple[int, AuthorName]]] | None = None  # built on first use
+        self._followed: dict[tuple, tuple[int, ...]] = {}
         self._prepare()
 
     def keyword_hits(self, keyword: str) -> frozenset[int]:
@@ -286,13 +290,20 @@ class PaperPool:
                     if parsed is not None:
                         index[parsed.family].append((paper.pk, parsed))
             self._by_family = index
-        found = {
-            paper_id
-            for author in authors
-            for paper_id, name in self._by_family.get(author.family, ())
-            if author.matches(name) and self._seen[paper_id] >= since
-        }
-        return [self.papers[pid] for pid in sorted(found, key=self._rank.__getitem__)]
+        window = bisect_left(self._seen_sorted, since)
+        key = (tuple(authors), window)  # readers who follow the same names share the answer
+        chosen = self._followed.get(key)
+        if chosen is None:
+            found = {
+                paper_id
+                for author in authors
+                for paper_id, name in self._by_family.get(author.family, ())
+                if author.matches(name) and self._seen[paper_id] >= since
+            }
+            chosen = self._followed[key] = tuple(sorted(found, key=self._rank.__getitem__))
+            if len(self._followed) >= MAX_CACHED_SELECTIONS:
+                self._followed.clear()
+        return [self.papers[pid] for pid in chosen]
 
     def trending_today(self, since: datetime) -> list[Paper]:
         """The "Trending today" strip of a window: its STRIP_SIZE most-upvoted papers, any topic."""
@@ -657,7 +668,7 @@ def select_papers_bulk(
             chosen = [p for p in chosen if p.pk not in shown]
         found = [p for p in pool.by_authors(r.authors, r.since) if p.pk not in shown] if r.authors else []
         if found:
-            by_followed[r.subscriber_id] = found[:limit]
+            by_followed[r.subscriber_id] = found[: max(1, limit // 2)]
         if r.subscriber_id in profiles:
             wider[r.subscriber_id] = chosen[:wanted]
         else:
@@ -672,10 +683,14 @@ def select_papers_bulk(
             liked[subscriber_id] = lifted & {p.pk for p in chosen}
     followed: dict[int, frozenset[int]] = {}
     for subscriber_id, found in by_followed.items():
-        # A followed author's new paper always makes the digest: first, the topic ranking after it.
+        # A followed author's new papers always make the digest (up to half of it, so that a prolific
+        # name never crowds out the reader's topics): after the curators' featured picks, before the
+        # topic ranking.
         ids = frozenset(p.pk for p in found)
-        rest = [p for p in papers.get(subscriber_id, []) if p.pk not in ids]
-        papers[subscriber_id] = (found + rest)[:limit]
+        chosen = papers.get(subscriber_id, [])
+        featured = [p for p in chosen if p.featured and p.pk not in ids]
+        rest = [p for p in chosen if not p.featured and p.pk not in ids]
+        papers[subscriber_id] = (featured + found + rest)[:limit]
         followed[subscriber_id] = ids
         if subscriber_id in liked:
             liked[subscriber_id] &= {p.pk for p in papers[subscriber_id]}

@@ -44,15 +44,29 @@ class AuthorName:
                 return False
         return True
 
-    @property
-    def is_initials_only(self) -> bool:
-        return all(len(part) == 1 for part in self.given)
+
+# Letters Unicode does not decompose into a base letter and a mark, as names are written in ASCII.
+_PLAIN_LETTERS = str.maketrans(
+    {
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "\u0131": "i",  # dotless i
+        "ß": "ss",
+        "\u2019": "'",
+    }
+)
 
 
 def _folded(text: str) -> str:
-    """Lower case without diacritics: "Gödel" → "godel", "Ångström" → "angstrom"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """Lower case without diacritics: "Gödel" → "godel", "Ødegaard" → "odegaard", a curly apostrophe
+    written straight."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_PLAIN_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
 
 
 def parse_name(name: str) -> AuthorName | None:
@@ -73,6 +87,10 @@ def _parse_name(name: str) -> AuthorName | None:
         words = _WORD.findall(text)
         if not words:
             return None
+        written = _WORD.findall(name[:MAX_NAME_CHARS])
+        if len(words) > 1 and len(written) == len(words) and _initials(written[-1]):
+            # "Lovelace A" / "Lovelace AB": family first, initials after, as reference lists write it.
+            return AuthorName(family=" ".join(words[:-1]), given=tuple(words[-1]))
         split = len(words) - 1
         while split > 0 and words[split - 1] in _PARTICLES:
             split -= 1
@@ -83,42 +101,68 @@ def _parse_name(name: str) -> AuthorName | None:
     return AuthorName(family=" ".join(family), given=tuple(given))
 
 
+def _initials(word: str) -> bool:
+    """ "A", "AB": one to three capitals written together (not "Li", not "Wu")."""
+    return 1 <= len(word) <= 3 and word.isupper()
+
+
 def parse_names(text: str) -> list[str]:
-    """Names a reader typed, one per line or separated by semicolons (a comma may be inside a name:
-    "Lovelace, A."), each once, in order."""
+    """Names a reader typed, one per line or separated by semicolons, each once, in order. A comma
+    may be inside a name ("Lovelace, A."); a line whose comma-separated parts are all full names
+    ("Ada Lovelace, Alan Turing", as an author list is pasted) is that many names."""
     seen: dict[str, None] = {}
-    for part in re.split(r"[;\n]+", text or ""):
-        name = " ".join(part.split())
-        if name:
-            seen.setdefault(name[:MAX_NAME_CHARS], None)
+    for line in re.split(r"[;\n]+", text or ""):
+        parts = [" ".join(part.split()) for part in line.split(",")]
+        if len(parts) > 1 and all(len(part.split()) >= 2 for part in parts):
+            names = parts
+        else:
+            names = [" ".join(line.split())]
+        for name in names:
+            if name:
+                seen.setdefault(name[:MAX_NAME_CHARS], None)
     return list(seen)
 
 
-# How many recent papers an ambiguity check reads (those naming the family), newest first.
+# An ambiguity check reads the shown papers of this many days that name the family, at most this many.
+NAMESAKE_DAYS = 365
 NAMESAKE_SCAN = 500
 
 
 def namesakes(name: str, *, limit: int = 3) -> list[tuple[str, str]]:
-    """Distinct authors of recent papers that `name` matches, each with one of their titles:
-    [("Ada Lovelace", "Notes on the Engine"), ("Alan Lovelace", "…")]. Two or more mean that
-    following `name` follows several people."""
+    """Authors of the last year's shown papers that `name` matches, each with one of their titles:
+    [("Ada Lovelace", "Notes on the Engine"), ("Alan Lovelace", "…")]. The scan goes on until two
+    of them cannot be one person (several_people) or the papers run out; at most `limit` are
+    returned, the first two of them different people when there are such."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from .models import Paper  # the model layer under this module's pure functions
 
     wanted = parse_name(name)
     if wanted is None:
         return []
-    typed_family = name.partition(",")[0].split()[-1] if "," in name else name.split()[-1]
+    typed_family = name.partition(",")[0] if "," in name else name.split()[-1]
     query = Paper.objects.filter(
-        models.Q(authors__icontains=typed_family.strip(",.")) | models.Q(authors__icontains=wanted.family)
+        models.Q(authors__icontains=typed_family.strip(" ,.")) | models.Q(authors__icontains=wanted.family),
+        hidden=False,
+        first_seen_at__gte=timezone.now() - timedelta(days=NAMESAKE_DAYS),
     )
     found: dict[AuthorName, tuple[str, str]] = {}
-    for authors, title in query.order_by("-first_seen_at").values_list("authors", "title")[:NAMESAKE_SCAN]:
+    rows = query.order_by("-first_seen_at").values_list("authors", "title")[:NAMESAKE_SCAN]
+    for authors, title in rows:
         for author in authors if isinstance(authors, list) else ():
             parsed = parse_name(author)
-            if parsed is not None and parsed not in found and wanted.matches(parsed):
-                found[parsed] = (author, title)
-        if len(found) >= limit:
-            break
+            if parsed is None or parsed in found or not wanted.matches(parsed):
+                continue
+            found[parsed] = (author, title)
+            other = next((p for p in found if not p.matches(parsed)), None)
+            if other is not None:  # two people: show those two first
+                return [
+                    found[other],
+                    found[parsed],
+                    *(v for p, v in found.items() if p not in (other, parsed)),
+                ][:limit]
     return list(found.values())[:limit]
 
 

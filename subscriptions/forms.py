@@ -180,8 +180,13 @@ class _PreferenceFields(forms.Form):
         )
 
 
+MAX_NEW_AUTHORS = 10
+
+
 class _SeedFields(forms.Form):
     """Papers a reader liked and authors they follow (subscriptions.seeds): on signup and manage."""
+
+    ambiguous_authors = False
 
     liked_papers = forms.CharField(
         required=False,
@@ -216,9 +221,12 @@ class _SeedFields(forms.Form):
             return names
         # A name that several authors answer to is shown back with examples before it is saved.
         new = [name for name in names if name not in self.initial_authors]
+        if len(new) > MAX_NEW_AUTHORS:  # each is checked against the papers: a bounded number at a time
+            raise forms.ValidationError(f"Add at most {MAX_NEW_AUTHORS} new authors at a time.")
         for name in new:
             people = namesakes(name)
             if several_people([author for author, _title in people]):
+                self.ambiguous_authors = True  # the template offers "Follow these names as written"
                 examples = "; ".join(f"{author} (“{title[:60]}”)" for author, title in people)
                 raise forms.ValidationError(
                     f"“{name}” is more than one author here: {examples}. Write the full name, or tick "

@@ -29,14 +29,15 @@ class SeedError(ValueError):
 @dataclass(frozen=True)
 class Seeds:
     liked_papers: tuple[int, ...] = ()  # paper ids, to add as "more like this"
-    followed_authors: tuple[str, ...] = ()  # the whole list of names followed from now on
+    # The whole list of names followed from now on; None leaves the list as it is.
+    followed_authors: tuple[str, ...] | None = None
 
     def consent_fields(self) -> dict:
         """As a signup's consent record keeps them until the owner confirms (none: nothing)."""
         fields = {}
         if self.liked_papers:
             fields["liked_papers"] = list(self.liked_papers)
-        if self.followed_authors:
+        if self.followed_authors:  # none given at signup: the list stays as it is on confirming
             fields["followed_authors"] = list(self.followed_authors)
         return fields
 
@@ -48,9 +49,16 @@ class Seeds:
     def from_consent(cls, preferences: dict) -> Seeds:
         """What consent_fields stored, trusting nothing about the JSON."""
         papers, names = preferences.get("liked_papers"), preferences.get("followed_authors")
+        ids = (
+            [p for p in papers if isinstance(p, int) and not isinstance(p, bool)]
+            if isinstance(papers, list)
+            else []
+        )
         return cls(
-            liked_papers=tuple(p for p in papers if isinstance(p, int)) if isinstance(papers, list) else (),
-            followed_authors=tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else (),
+            liked_papers=tuple(ids),
+            followed_authors=tuple(n for n in names if isinstance(n, str))
+            if isinstance(names, list)
+            else None,
         )
 
 
@@ -102,4 +110,5 @@ def subscriber_set_seeds(*, subscriber: Subscriber, seeds: Seeds) -> None:
     The caller saves `subscriber` (subscriptions.services.subscriber_update_preferences)."""
     for paper in Paper.objects.filter(pk__in=seeds.liked_papers):
         feedback_record(subscriber=subscriber, paper=paper, value=PaperFeedback.Value.MORE)
-    subscriber.followed_authors = list(seeds.followed_authors)
+    if seeds.followed_authors is not None:
+        subscriber.followed_authors = list(seeds.followed_authors)

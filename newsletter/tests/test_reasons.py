@@ -102,3 +102,21 @@ def test_a_reason_is_text_never_markup():
     assert "<script>" not in html and "</script>" not in html
     (why_text,) = _WHY_TEXT.findall(composed.message.body)
     assert why_text == 'Quantization · mentions alert(1)</script> · mentions quotes" & more'
+
+
+@pytest.mark.django_db
+def test_followed_authors_come_after_featured_papers_and_fill_at_most_half_the_digest(settings):
+    settings.NEWSLETTER_DIGEST_SIZE = 4
+    quant, _code, agents = topics()
+    featured = paper((quant, 1.0), title="Featured", featured=True, authors=["Someone Else"])
+    on_topic = [paper((quant, 5.0 - n), title=f"On topic {n}", authors=["Someone Else"]) for n in range(3)]
+    by_ada = [paper((agents, 1.0), title=f"Ada {n}", authors=["Ada Lovelace"]) for n in range(3)]
+    reader = subscriber(quant, followed_authors=["Lovelace, A."])
+    delivery = Delivery.objects.create(subscriber=reader, edition_date=timezone.localdate())
+    (composed,) = compose_deliveries([Delivery.objects.select_related("subscriber").get(pk=delivery.pk)])
+    ids = composed.paper_ids
+    assert ids[0] == featured.pk  # a curator's pick stays first
+    assert len([pid for pid in ids if pid in {p.pk for p in by_ada}]) == 2  # half of four
+    assert set(ids[1:3]) <= {p.pk for p in by_ada}  # then the followed author's, before the topics
+    assert ids[3] == on_topic[0].pk  # the reader's topics keep the rest
+    assert _WHY_TEXT.findall(composed.message.body)[1] == "by an author you follow"

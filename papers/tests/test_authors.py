@@ -1,6 +1,9 @@
 """Authors' names compared as people write them: order, initials, diacritics, case, particles."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from papers.authors import namesakes, parse_name, parse_names, several_people
 from papers.tests.factories import PaperFactory
@@ -18,6 +21,11 @@ from papers.tests.factories import PaperFactory
         ("van der Waals, Johannes", "J.D. van der Waals"),
         ("Jean-Pierre Serre", "J.-P. Serre"),
         ("Lovelace", "Ada Lovelace"),  # a family name alone follows every Lovelace
+        ("Lovelace A", "Ada Lovelace"),  # family first, initials after, as reference lists write it
+        ("Lovelace AK", "Ada King Lovelace"),
+        ("Martin Ødegaard", "Martin Odegaard"),
+        ("O\u2019Neil, C.", "Cathy O'Neil"),
+        ("Lech Wałęsa", "Lech Walesa"),
     ],
 )
 def test_names_that_are_the_same_person_match(followed, author):
@@ -44,6 +52,12 @@ def test_what_is_not_a_name_is_refused_and_a_list_is_read_as_people_write_it():
         "Lovelace, A.",
         "Kurt Gödel",
     ]
+    # An author list pasted as it is printed: full names between the commas are that many names.
+    assert parse_names("Ada Lovelace, Alan Turing, Grace Hopper") == [
+        "Ada Lovelace",
+        "Alan Turing",
+        "Grace Hopper",
+    ]
 
 
 @pytest.mark.django_db
@@ -56,5 +70,16 @@ def test_namesakes_are_the_distinct_authors_a_name_would_follow():
     assert set(found) == {"Ada Lovelace", "A. Lovelace", "Alan Lovelace"}
     assert {name for name, _title in namesakes("Ada Lovelace")} == {"Ada Lovelace", "A. Lovelace"}
     assert namesakes("Nobody Here") == []
+    hidden = PaperFactory(title="Hidden by a curator", authors=["Bea Lovelace"], hidden=True)
+    assert all(title != hidden.title for _name, title in namesakes("Lovelace"))
     assert several_people(["Ada Lovelace", "A. Lovelace", "Alan Lovelace"])
     assert not several_people(["Ada Lovelace", "A. Lovelace"])
+
+
+@pytest.mark.django_db
+def test_the_scan_goes_on_past_one_persons_spellings_to_a_second_person():
+    PaperFactory(title="Older", authors=["Alan Lovelace"], first_seen_at=timezone.now() - timedelta(days=9))
+    for n, spelling in enumerate(["Ada Lovelace", "A. Lovelace", "Ada K. Lovelace", "Lovelace, Ada"]):
+        PaperFactory(title=f"Newer {n}", authors=[spelling], first_seen_at=timezone.now() - timedelta(days=n))
+    found = namesakes("Lovelace, A.")
+    assert several_people([name for name, _title in found]) and "Alan Lovelace" in dict(found)

@@ -126,3 +126,15 @@ def test_a_signup_with_an_unknown_paper_says_so_and_keeps_what_was_typed(client,
     page = _page(response)
     assert "Paperboy does not have 2601.99999 yet" in page and '<details class="field seeds" open>' in page
     assert 'value="grace@example.com"' in page and not Subscriber.objects.exists()
+
+
+def test_a_signup_with_papers_only_keeps_the_authors_already_followed(client, sign_up, topics):
+    reader = SubscriberFactory(
+        email="grace@example.com", status=Subscriber.Status.UNSUBSCRIBED, followed_authors=["Ada Lovelace"]
+    )
+    PaperFactory(arxiv_id="2601.00055")
+    assert sign_up("grace@example.com", liked_papers="2601.00055").status_code == 302
+    assert client.post(link_from(last_mail_to("grace@example.com"), "confirm")).status_code == 200
+    reader.refresh_from_db()
+    assert reader.status == Subscriber.Status.ACTIVE and reader.followed_authors == ["Ada Lovelace"]
+    assert PaperFeedback.objects.filter(subscriber=reader).count() == 1
