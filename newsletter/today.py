@@ -171,18 +171,22 @@ def today_papers(
     sets = reader_topic_sets()
     all_topics = list(Topic.objects.filter(active=True).order_by("display_order", "name"))
     labels = {topic.pk: escape(topic.name) for topic in all_topics}
+    topic_ids = [topic.pk for topic in all_topics]
+    # Papers of a day share topic sets: each set's reach and changes are worked out once a page
+    # (a pass over the readers' distinct topic sets each, which grow with the list).
+    counted: dict[frozenset[int], tuple[int, list[tuple[Topic, int]]]] = {}
     rows = []
     for paper in papers:
         topics = [row.topic for row in paper.shown_topics]
-        own = {topic.pk for topic in topics}
-        change = sets.changes(own)
-        rows.append(
-            TodayPaper(
-                paper=paper,
-                topics=topics,
-                reach=sets.reach(own),
-                topic_changes=[(topic, change.get(topic.pk, 0)) for topic in all_topics],
-                labels=labels,
+        own = frozenset(topic.pk for topic in topics)
+        if own not in counted:
+            change = sets.changes(own)
+            counted[own] = (
+                sets.reach(own),
+                [(topic, change.get(pk, 0)) for topic, pk in zip(all_topics, topic_ids, strict=True)],
             )
+        reach, topic_changes = counted[own]
+        rows.append(
+            TodayPaper(paper=paper, topics=topics, reach=reach, topic_changes=topic_changes, labels=labels)
         )
     return rows, day.count(), sets
