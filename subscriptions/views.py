@@ -235,7 +235,15 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         )
         return redirect(f"{request.path}?saved=1", permanent=False)
     # With the messages next to their fields and the values kept: an ordinary render.
-    context = {"subscriber": subscriber, "form": form, "token": token, "unsubscribe_path": unsubscribe_path}
+    # Every name the template reads is given: a failed lookup is logged at DEBUG with the whole
+    # context, which holds the reader's token.
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "token": token,
+        "unsubscribe_path": unsubscribe_path,
+        "saved": False,
+    }
     return render(request, "subscriptions/manage.html", context, status=400)
 
 
