@@ -16,6 +16,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,6 +26,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from papers.admin_tools import log_admin_action
+from subscriptions.addresses import address_key
 from subscriptions.models import Subscriber
 from subscriptions.seeds import followed_authors
 from subscriptions.selectors import parse_keywords
@@ -64,6 +66,22 @@ class DeliveryAdmin(admin.ModelAdmin):
         "sent_at", "delivered_at", "opens", "clicks",
     )  # fmt: skip
     readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        """A whole address (what a curator pastes from a bounce or a complaint) through the
+        case-insensitive unique index on addresses, then that reader's deliveries through theirs: a
+        substring match joins every delivery to its reader (0.4 s at a million readers). Anything
+        else, or an address nobody has, is searched as a substring, as before."""
+        term = search_term.strip()
+        if "@" in term and not any(c.isspace() for c in term):
+            reader = (
+                Subscriber.objects.alias(key=Lower("email"))
+                .filter(key=address_key(term))
+                .values_list("pk", flat=True)
+            )
+            if found := list(reader[:1]):
+                return queryset.filter(subscriber_id=found[0]), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         return False

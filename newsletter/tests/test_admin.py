@@ -77,6 +77,11 @@ def test_delivery_filters_and_search(boss):
     assert [d.pk for d in unknown] == [mine.pk]
     found = boss.get(CHANGELIST, {"q": "findme"}).context["cl"].result_list
     assert [d.pk for d in found] == [mine.pk]
+    # A whole address, in any case, through the address index; part of one still as a substring.
+    by_address = boss.get(CHANGELIST, {"q": " FindMe@Example.com "}).context["cl"].result_list
+    assert [d.pk for d in by_address] == [mine.pk]
+    partial = boss.get(CHANGELIST, {"q": "other@exam"}).context["cl"].result_list
+    assert [d.subscriber.email for d in partial] == ["other@example.com"]
     dated = boss.get(CHANGELIST, {"edition_date__gte": "2026-04-21", "edition_date__lt": "2026-04-30"})
     assert len(dated.context["cl"].result_list) == 2
 
